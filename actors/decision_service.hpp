@@ -1,0 +1,95 @@
+#pragma once
+// DecisionService: what the HTTP layer (and any other ingress) may ask of a
+// node, with no CAF or bandit types in sight. Implemented by the node
+// (actors/node.cpp) on top of the snapshot table and the report router.
+// Thread-safety: every method is safe to call concurrently from io threads and
+// never blocks on an actor: decisions come from published snapshots, reports
+// are handed to actors fire-and-forget.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/decision_snapshot.hpp"
+#include "core/features.hpp"
+
+namespace pytheas {
+
+struct DecideRequest {
+  FeatureView features;   ///< in schema() order
+  Candidates candidates;  ///< non-empty, no duplicates (checked: InvalidInput)
+  std::string_view session_id;
+};
+
+struct DecideResult {
+  std::string event_id;     ///< joins a later report to this decision
+  std::size_t index = 0;    ///< chosen candidate (index into request.candidates)
+  std::string group;        ///< group key
+  double propensity = 1;    ///< probability of this choice
+  std::string policy;       ///< policy kind, or "fallback-uniform" when the group had no snapshot yet
+};
+
+enum class ReportStatus {
+  accepted,       ///< handed to the group; will be applied (202)
+  unknown_event,  ///< event id never issued or expired (404)
+  duplicate,      ///< event already reported (409)
+  overloaded,     ///< report queue full; retry later (503)
+};
+
+struct ReportByFeatures {
+  FeatureView features;  ///< in schema() order
+  std::string_view decision;
+  double score = 0;  ///< finite (checked: InvalidInput)
+};
+
+/// Read-only view of a group for inspection endpoints.
+struct GroupInfo {
+  std::string key;
+  SnapshotPtr snapshot;  ///< null until the group has published one
+  std::uint64_t decisions = 0;
+  std::uint64_t reports = 0;
+  double last_activity = 0;  ///< unix seconds
+};
+
+/// Gauges the node exposes for /metrics.
+struct NodeStats {
+  std::uint64_t active_groups = 0;
+  std::uint64_t passivations = 0;
+  std::uint64_t restarts = 0;
+  std::uint64_t queue_depth = 0;      ///< reports accepted but not yet applied
+  std::uint64_t queue_capacity = 0;
+  std::uint64_t reports_applied = 0;
+  double max_snapshot_age_s = 0;      ///< oldest snapshot among groups with pending reports
+};
+
+class DecisionService {
+ public:
+  virtual ~DecisionService() = default;
+
+  virtual const FeatureSchema& schema() const = 0;
+
+  /// Picks a decision. Throws InvalidInput on bad candidates.
+  virtual DecideResult decide(const DecideRequest& request) = 0;
+
+  /// Reports the score of an earlier decision. Throws InvalidInput on a
+  /// non-finite score.
+  virtual ReportStatus report_event(std::string_view event_id, double score) = 0;
+
+  /// Reports a score for (features, decision) without an event id (the legacy
+  /// protocol's `update`). Throws InvalidInput on a non-finite score or an
+  /// empty decision.
+  virtual ReportStatus report(const ReportByFeatures& report) = 0;
+
+  /// All groups known to this node (active and passivated-with-snapshot).
+  virtual std::vector<GroupInfo> groups() const = 0;
+  virtual std::optional<GroupInfo> group(std::string_view key) const = 0;
+
+  virtual NodeStats stats() const = 0;
+
+  /// True once persisted state has been restored and the node takes traffic.
+  virtual bool ready() const = 0;
+};
+
+}  // namespace pytheas

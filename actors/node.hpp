@@ -1,0 +1,50 @@
+#pragma once
+// Node: one running Pytheas node's actors: the CAF actor system, the group
+// supervisor, and the snapshot table, behind the DecisionService facade the
+// HTTP layer uses. CAF stays inside node.cpp so including this header is cheap.
+// Thread-safety: DecisionService methods are safe from any thread; start(),
+// reload() and stop() are called by the one thread that owns the node.
+
+#include <memory>
+#include <string>
+
+#include "actors/decision_service.hpp"
+
+namespace pytheas {
+
+struct NodeOptions {
+  std::string state_dir;       ///< empty = no persistence
+  std::string labels_file;     ///< empty = the original's defaults
+  int scheduler_threads = 2;   ///< CAF worker threads
+};
+
+class Node final : public DecisionService {
+ public:
+  explicit Node(NodeOptions options);
+  ~Node() override;
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  /// Starts the actor system and restores persisted state. Throws
+  /// std::runtime_error with a readable message on a bad config or state dir.
+  void start();
+
+  /// Drains accepted reports into their groups, persists state, stops the
+  /// actor system. Idempotent.
+  void stop();
+
+  const FeatureSchema& schema() const override;
+  DecideResult decide(const DecideRequest& request) override;
+  ReportStatus report_event(std::string_view event_id, double score) override;
+  ReportStatus report(const ReportByFeatures& report) override;
+  std::vector<GroupInfo> groups() const override;
+  std::optional<GroupInfo> group(std::string_view key) const override;
+  NodeStats stats() const override;
+  bool ready() const override;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pytheas

@@ -1,0 +1,26 @@
+#pragma once
+// The `pytheas` subcommands. Each returns the process exit code:
+// 0 success, 1 runtime failure (message on stderr), 2 usage error.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pytheas::app {
+
+struct NodeCommand {
+  std::string http = "127.0.0.1:8080";  ///< HOST:PORT
+  std::string state_dir;
+  std::string labels_file;
+  std::string cluster_file;
+  std::string node_name;
+  int io_threads = 0;  ///< 0 = one per core
+  std::string log_level = "info";
+};
+
+int run_node(const NodeCommand& command);
+
+/// Splits "HOST:PORT" / "[V6]:PORT". Returns false on a malformed value.
+bool parse_host_port(const std::string& text, std::string& host, std::uint16_t& port);
+
+}  // namespace pytheas::app

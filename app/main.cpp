@@ -1,0 +1,108 @@
+// pytheas: the single binary. Subcommands: node, simulate, trace, replay, version.
+// Usage errors (unknown flag, bad value) exit 2 with one line naming the problem.
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "app/commands.hpp"
+
+#ifndef PYTHEAS_VERSION
+#define PYTHEAS_VERSION "unknown"
+#endif
+
+namespace {
+
+using pytheas::app::NodeCommand;
+
+// Checks "HOST:PORT" at parse time so a bad --http is a usage error (exit 2).
+struct HostPortValidator : CLI::Validator {
+  HostPortValidator() {
+    name_ = "HOST:PORT";
+    func_ = [](const std::string& value) {
+      std::string host;
+      std::uint16_t port = 0;
+      if (!pytheas::app::parse_host_port(value, host, port))
+        return std::string("expected HOST:PORT (e.g. 127.0.0.1:8080), got '" + value + "'");
+      return std::string();
+    };
+  }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Pytheas-ng: real-time, data-driven QoE optimization (group-based E2)", "pytheas"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every subcommand");
+
+  NodeCommand node;
+  auto* node_cmd = app.add_subcommand("node", "Run a node: HTTP ingress + group actors");
+  node_cmd->add_option("--http", node.http, "Listen address HOST:PORT")
+      ->capture_default_str()
+      ->check(HostPortValidator());
+  node_cmd->add_option("--state-dir", node.state_dir,
+                       "Directory for persisted group state (empty: no persistence)");
+  node_cmd->add_option("--labels", node.labels_file,
+                       "Label config YAML (default: the original's 15 labels, group by Asn, D-UCB)")
+      ->check(CLI::ExistingFile);
+  auto* cluster_opt =
+      node_cmd->add_option("--cluster", node.cluster_file, "Cluster file YAML")->check(CLI::ExistingFile);
+  auto* name_opt = node_cmd->add_option("--name", node.node_name, "This node's name in the cluster file");
+  cluster_opt->needs(name_opt);
+  name_opt->needs(cluster_opt);
+  node_cmd->add_option("--io-threads", node.io_threads, "HTTP io threads (0: one per core)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
+  node_cmd->add_option("--log-level", node.log_level, "trace|debug|info|warn|error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+
+  auto* simulate_cmd = app.add_subcommand("simulate", "Replay a trace through the E2 policies");
+  std::string sim_trace, sim_policy = "ducb", sim_grouping = "Asn", sim_out;
+  simulate_cmd->add_option("--trace", sim_trace, "Trace file")->required()->check(CLI::ExistingFile);
+  simulate_cmd->add_option("--policy", sim_policy, "Policies, comma-separated")->capture_default_str();
+  simulate_cmd->add_option("--grouping", sim_grouping, "learned | global | FEATURE[,FEATURE...]")
+      ->capture_default_str();
+  simulate_cmd->add_option("--out", sim_out, "Output directory")->required();
+
+  auto* trace_cmd = app.add_subcommand("trace", "Trace tools");
+  trace_cmd->require_subcommand(1);
+  auto* generate_cmd = trace_cmd->add_subcommand("generate", "Generate a synthetic trace");
+  std::string gen_config, gen_out;
+  generate_cmd->add_option("--config", gen_config, "Generator config YAML")
+      ->required()
+      ->check(CLI::ExistingFile);
+  generate_cmd->add_option("--out", gen_out, "Output trace file")->required();
+
+  auto* replay_cmd = app.add_subcommand("replay", "Play a trace against live nodes");
+  std::string replay_trace, replay_out;
+  std::vector<std::string> replay_urls;
+  replay_cmd->add_option("--trace", replay_trace, "Trace file")->required();
+  replay_cmd->add_option("--url", replay_urls, "Node URL (repeatable)")->required();
+  replay_cmd->add_option("--out", replay_out, "Output directory")->required();
+
+  app.add_subcommand("version", "Print the version");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "pytheas: error: %s (try --help)\n", e.what());
+    return 2;
+  }
+
+  if (app.got_subcommand("version")) {
+    std::printf("pytheas %s\n", PYTHEAS_VERSION);
+    return 0;
+  }
+  if (node_cmd->parsed()) return pytheas::app::run_node(node);
+  if (simulate_cmd->parsed() || trace_cmd->parsed() || replay_cmd->parsed()) {
+    std::fprintf(stderr, "pytheas: error: this subcommand is not built yet\n");
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,87 @@
+// `pytheas node`: assemble a node (actors) and its HTTP front door, then wait
+// for signals: SIGINT/SIGTERM drain and stop, SIGHUP reloads the label config.
+
+#include <csignal>
+#include <cstdio>
+#include <pthread.h>
+
+#include "actors/node.hpp"
+#include "app/commands.hpp"
+#include "http/api.hpp"
+#include "http/server.hpp"
+
+namespace pytheas::app {
+
+bool parse_host_port(const std::string& text, std::string& host, std::uint16_t& port) {
+  std::string port_text;
+  if (!text.empty() && text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return false;
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0) return false;
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+    if (host.find(':') != std::string::npos) return false;  // bare IPv6 needs brackets
+  }
+  if (port_text.empty() || port_text.size() > 5) return false;
+  unsigned value = 0;
+  for (char c : port_text) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (value > 65535 || host.empty()) return false;
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+int run_node(const NodeCommand& command) {
+  // Block the signals before any thread starts so that only sigwait() below
+  // sees them: no async-signal-safety puzzles in handlers.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  http::ServerOptions server_options;
+  if (!parse_host_port(command.http, server_options.host, server_options.port)) {
+    std::fprintf(stderr, "pytheas: error: --http: bad HOST:PORT '%s'\n", command.http.c_str());
+    return 2;
+  }
+  server_options.threads = command.io_threads;
+
+  try {
+    NodeOptions node_options;
+    node_options.state_dir = command.state_dir;
+    node_options.labels_file = command.labels_file;
+    Node node(node_options);
+    node.start();
+    http::HttpServer server(server_options, http::make_api_handler(node));
+    server.start();
+    std::fprintf(stderr, "pytheas: node listening on http://%s:%u\n", server_options.host.c_str(),
+                 static_cast<unsigned>(server.port()));
+
+    for (;;) {
+      int signal = 0;
+      sigwait(&signals, &signal);
+      if (signal == SIGHUP) continue;  // label reload arrives with the group actors
+      std::fprintf(stderr, "pytheas: %s received, stopping\n",
+                   signal == SIGINT ? "SIGINT" : "SIGTERM");
+      break;
+    }
+    server.stop();
+    node.stop();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "pytheas: error: %s\n", e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "pytheas: stopped\n");
+  return 0;
+}
+
+}  // namespace pytheas::app

@@ -1,0 +1,116 @@
+#pragma once
+// Policy: one group's exploration-exploitation (E2) state. The live node's
+// group actor and the simulator both drive policies through this interface,
+// so there is exactly one implementation of every policy.
+//
+// Time is in seconds on any clock the caller likes (wall clock on a node,
+// trace time in the simulator), non-decreasing across calls; an update whose
+// time is earlier than the last one is applied at the last time.
+// Scores are QoE: higher is better (callers negate costs).
+// Not thread-safe: one owner (an actor, the simulator loop) calls it; other
+// threads read the snapshots it hands out.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/decision_snapshot.hpp"
+
+namespace pytheas {
+
+/// Policy kinds and their parameters. Unused fields are ignored by a kind.
+/// Defaults are ours (docs/POLICIES.md explains them); `original_ducb()`
+/// returns the original Pytheas' settings.
+struct PolicyConfig {
+  /// ducb | swucb | ucb | egreedy | thompson | random | fixed
+  std::string kind = "ducb";
+
+  // Discounted UCB (ducb). Discount per elapsed time: weights halve every
+  // `half_life_s`. When `batch_s` > 0 the discount is applied in steps at
+  // batch boundaries instead: multiply by `batch_discount` once per `batch_s`
+  // of elapsed time (the original: 0.8 per 2 s).
+  double half_life_s = 60;
+  double batch_s = 0;
+  double batch_discount = 0.8;
+
+  // UCB family (ducb, swucb, ucb): index = mean + B * sqrt(2 ln N / n_i).
+  // With `normalize` the effective B is exploration * (observed score range),
+  // so B needs no tuning per QoE scale; without it B = exploration (the
+  // original: B = 1000 on raw scores).
+  double exploration = 1.0;
+  bool normalize = true;
+  /// Snapshot weights come from a list of `pick_list` picks, each added as a
+  /// virtual pull before the next (the original: 10). 1 = pure argmax.
+  int pick_list = 10;
+
+  // Sliding-window UCB (swucb): only observations in the last window count.
+  double window_s = 120;
+
+  // epsilon-greedy: explore uniformly with probability epsilon.
+  double epsilon = 0.1;
+
+  // Thompson sampling (Gaussian posterior per arm); snapshot weights are the
+  // share of `thompson_draws` posterior draws each arm wins.
+  int thompson_draws = 64;
+
+  // fixed: always this decision when it is a candidate (else rule 3's rank).
+  std::string fixed_decision;
+
+  /// Arms not observed for longer than this are forgotten (0 = never), so a
+  /// decision that stops being offered does not occupy state forever.
+  double forget_after_s = 3600;
+
+  /// The original Pytheas decision maker: ducb, 0.8 per 2 s batch, B = 1000 on
+  /// raw scores, 10-pick lists.
+  static PolicyConfig original_ducb();
+};
+
+/// One observed outcome.
+struct Outcome {
+  std::string_view decision;
+  double score = 0;  ///< QoE, higher is better; must be finite
+  double time = 0;   ///< seconds
+  /// When non-empty, the candidates the decision was chosen from; a decision
+  /// not among them is rejected (InvalidInput).
+  Candidates candidates = {};
+};
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+
+  /// Learns from one outcome. Throws InvalidInput (state unchanged) on a
+  /// non-finite score, an empty decision, or a decision not among non-empty
+  /// `candidates`. A never-seen decision becomes a new arm.
+  virtual void update(const Outcome& outcome) = 0;
+
+  /// An immutable snapshot of the current decision state as of `now`.
+  virtual SnapshotPtr snapshot(double now) = 0;
+
+  /// Full state (config, arms, statistics, RNG) as bytes: versioned and
+  /// checksummed. restore_policy(serialize()) continues exactly as this would.
+  virtual std::string serialize() const = 0;
+
+  virtual const PolicyConfig& config() const = 0;
+
+  /// Number of arms currently held.
+  virtual std::size_t arm_count() const = 0;
+
+  /// Convenience for single-threaded callers (tests, simulator):
+  /// snapshot(now)->pick(candidates, rng).
+  PickResult pick(Candidates candidates, double now, Rng& rng) {
+    return snapshot(now)->pick(candidates, rng);
+  }
+};
+
+/// Builds a policy. Throws InvalidInput on an unknown kind or a parameter out
+/// of range (e.g. half_life_s <= 0, epsilon outside [0,1]); the message names it.
+std::unique_ptr<Policy> make_policy(const PolicyConfig& config, std::uint64_t seed);
+
+/// Restores a policy from serialize() output. Throws CorruptState naming the
+/// failed check (magic, version, checksum, truncation, bad field).
+std::unique_ptr<Policy> restore_policy(std::string_view bytes);
+
+}  // namespace pytheas
