@@ -14,6 +14,7 @@
 
 #include "core/decision_snapshot.hpp"
 #include "core/features.hpp"
+#include "core/latency_histogram.hpp"
 
 namespace pytheas {
 
@@ -53,15 +54,19 @@ struct GroupInfo {
   double last_activity = 0;  ///< unix seconds
 };
 
-/// Gauges the node exposes for /metrics.
+/// Gauges and counters the node exposes for /metrics.
 struct NodeStats {
   std::uint64_t active_groups = 0;
-  std::uint64_t passivations = 0;
-  std::uint64_t restarts = 0;
+  std::uint64_t passivations = 0;     ///< groups moved to disk (idle or over the cap)
+  std::uint64_t restarts = 0;         ///< group actors restarted after a failure
   std::uint64_t queue_depth = 0;      ///< reports accepted but not yet applied
-  std::uint64_t queue_capacity = 0;
-  std::uint64_t reports_applied = 0;
-  double max_snapshot_age_s = 0;      ///< oldest snapshot among groups with pending reports
+  std::uint64_t queue_capacity = 0;   ///< beyond this, reports get `overloaded`
+  std::uint64_t reports_applied = 0;  ///< reports a group's policy has learned from
+  std::uint64_t reports_lost = 0;     ///< only when a group actor crashed (logged)
+  std::uint64_t events_evicted = 0;   ///< event ids dropped early by the journal's cap
+  /// Report accepted -> visible in its group's snapshot, per report (the
+  /// "snapshot age" a report waits). Owned by the node; valid while it lives.
+  const LatencyHistogram* freshness = nullptr;
 };
 
 class DecisionService {
@@ -82,7 +87,7 @@ class DecisionService {
   /// empty decision.
   virtual ReportStatus report(const ReportByFeatures& report) = 0;
 
-  /// All groups known to this node (active and passivated-with-snapshot).
+  /// The groups active on this node, sorted by key.
   virtual std::vector<GroupInfo> groups() const = 0;
   virtual std::optional<GroupInfo> group(std::string_view key) const = 0;
 

@@ -5,6 +5,7 @@
 // Thread-safety: DecisionService methods are safe from any thread; start(),
 // reload() and stop() are called by the one thread that owns the node.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,7 @@ struct NodeOptions {
   std::string state_dir;       ///< empty = no persistence
   std::string labels_file;     ///< empty = the original's defaults
   int scheduler_threads = 2;   ///< CAF worker threads
+  std::uint64_t seed = 1;      ///< policies' seeds derive from it and the group key
 };
 
 class Node final : public DecisionService {
@@ -32,6 +34,12 @@ class Node final : public DecisionService {
   /// Drains accepted reports into their groups, persists state, stops the
   /// actor system. Idempotent.
   void stop();
+
+  /// Re-reads the --labels file (SIGHUP): groups the new grouping cannot
+  /// produce are retired (passivated), the others get their new policy, rule
+  /// groups are spawned; reports in flight are not dropped. On failure the old
+  /// config stays and `message` says why.
+  bool reload(std::string& message);
 
   const FeatureSchema& schema() const override;
   DecideResult decide(const DecideRequest& request) override;

@@ -2,7 +2,164 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/errors.hpp"
+
 namespace pytheas {
+
+namespace {
+
+// Builds "FILE:LINE: FIELD: problem" messages; yaml-cpp marks are 0-based.
+class Context {
+ public:
+  explicit Context(const std::string& source) : source_(source) {}
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& field,
+                         const std::string& problem) const {
+    int line = node.IsDefined() ? node.Mark().line + 1 : 0;
+    std::ostringstream out;
+    out << source_;
+    if (line > 0) out << ':' << line;
+    out << ": " << field << ": " << problem;
+    throw ConfigError(out.str());
+  }
+
+  void only_keys(const YAML::Node& map, const std::string& field,
+                 std::initializer_list<const char*> allowed) const {
+    if (!map.IsMap()) fail(map, field, "expected a mapping");
+    for (const auto& item : map) {
+      auto name = item.first.as<std::string>();
+      bool known = false;
+      for (const char* a : allowed) known |= name == a;
+      if (!known) {
+        std::string list;
+        for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+        fail(item.first, field.empty() ? name : field + "." + name,
+             "unknown key (expected one of: " + list + ")");
+      }
+    }
+  }
+
+  template <class T>
+  T scalar(const YAML::Node& node, const std::string& field, const char* type) const {
+    if (!node.IsScalar()) fail(node, field, std::string("expected ") + type);
+    try {
+      return node.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(node, field, std::string("expected ") + type + ", got '" + node.Scalar() + "'");
+    }
+  }
+
+  double number(const YAML::Node& node, const std::string& field, double min, double max) const {
+    auto value = scalar<double>(node, field, "a number");
+    if (!std::isfinite(value) || value < min || value > max) {
+      std::ostringstream range;
+      range << "must be in [" << min << ", " << max << "], got " << node.Scalar();
+      fail(node, field, range.str());
+    }
+    return value;
+  }
+
+  std::vector<std::string> string_list(const YAML::Node& node, const std::string& field) const {
+    if (!node.IsSequence()) fail(node, field, "expected a list");
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < node.size(); ++i)
+      out.push_back(scalar<std::string>(node[i], field + "[" + std::to_string(i) + "]", "a string"));
+    return out;
+  }
+
+ private:
+  const std::string& source_;
+};
+
+void read_policy(const Context& ctx, const YAML::Node& node, const std::string& field,
+                 PolicyConfig& policy) {
+  ctx.only_keys(node, field,
+                {"kind", "half_life_s", "batch_s", "batch_discount", "exploration", "normalize",
+                 "pick_list", "window_s", "epsilon", "thompson_draws", "fixed_decision",
+                 "forget_after_s", "preset"});
+  if (auto preset = node["preset"]) {
+    auto name = ctx.scalar<std::string>(preset, field + ".preset", "a string");
+    if (name != "original") ctx.fail(preset, field + ".preset", "unknown preset (expected: original)");
+    policy = PolicyConfig::original_ducb();
+  }
+  auto f = [&](const char* key) { return field + "." + key; };
+  if (auto n = node["kind"]) {
+    policy.kind = ctx.scalar<std::string>(n, f("kind"), "a string");
+    static const std::set<std::string> kinds = {"ducb",     "swucb",  "ucb",  "egreedy",
+                                                "thompson", "random", "fixed"};
+    if (!kinds.count(policy.kind))
+      ctx.fail(n, f("kind"),
+               "unknown policy '" + policy.kind +
+                   "' (expected ducb, swucb, ucb, egreedy, thompson, random or fixed)");
+  }
+  if (auto n = node["half_life_s"]) policy.half_life_s = ctx.number(n, f("half_life_s"), 1e-3, 1e9);
+  if (auto n = node["batch_s"]) policy.batch_s = ctx.number(n, f("batch_s"), 0, 1e9);
+  if (auto n = node["batch_discount"])
+    policy.batch_discount = ctx.number(n, f("batch_discount"), 1e-9, 1);
+  if (auto n = node["exploration"]) policy.exploration = ctx.number(n, f("exploration"), 0, 1e12);
+  if (auto n = node["normalize"]) policy.normalize = ctx.scalar<bool>(n, f("normalize"), "true or false");
+  if (auto n = node["pick_list"])
+    policy.pick_list = static_cast<int>(ctx.number(n, f("pick_list"), 1, 1000));
+  if (auto n = node["window_s"]) policy.window_s = ctx.number(n, f("window_s"), 1e-3, 1e9);
+  if (auto n = node["epsilon"]) policy.epsilon = ctx.number(n, f("epsilon"), 0, 1);
+  if (auto n = node["thompson_draws"])
+    policy.thompson_draws = static_cast<int>(ctx.number(n, f("thompson_draws"), 1, 100000));
+  if (auto n = node["fixed_decision"])
+    policy.fixed_decision = ctx.scalar<std::string>(n, f("fixed_decision"), "a string");
+  if (auto n = node["forget_after_s"]) policy.forget_after_s = ctx.number(n, f("forget_after_s"), 0, 1e12);
+  if (policy.kind == "fixed" && policy.fixed_decision.empty())
+    ctx.fail(node, field, "kind 'fixed' needs fixed_decision");
+}
+
+RuleNode read_rule(const Context& ctx, const YAML::Node& node, const std::string& field,
+                   const FeatureSchema& schema, int depth) {
+  if (depth > 32) ctx.fail(node, field, "rule tree deeper than 32 levels");
+  RuleNode out;
+  if (node.IsScalar()) {
+    auto name = node.as<std::string>();
+    if (name.empty()) ctx.fail(node, field, "empty group name");
+    out.node = name;
+    return out;
+  }
+  ctx.only_keys(node, field, {"feature", "table", "default"});
+  RuleNode::Split split;
+  auto feature = node["feature"];
+  if (!feature) ctx.fail(node, field + ".feature", "missing (a split needs a feature)");
+  split.feature = ctx.scalar<std::string>(feature, field + ".feature", "a feature name");
+  if (!schema.index_of(split.feature))
+    ctx.fail(feature, field + ".feature", "unknown feature '" + split.feature + "'");
+  if (auto table = node["table"]) {
+    if (!table.IsMap()) ctx.fail(table, field + ".table", "expected a mapping value -> subtree");
+    for (const auto& item : table) {
+      auto value = item.first.as<std::string>();
+      split.table.emplace(value, read_rule(ctx, item.second, field + ".table." + value, schema,
+                                           depth + 1));
+    }
+  }
+  auto otherwise = node["default"];
+  if (!otherwise) ctx.fail(node, field + ".default", "missing (every split needs a default branch)");
+  split.otherwise =
+      std::make_unique<RuleNode>(read_rule(ctx, otherwise, field + ".default", schema, depth + 1));
+  out.node = std::move(split);
+  return out;
+}
+
+void collect_leaves(const RuleNode& node, std::vector<std::string>& out) {
+  if (auto* name = std::get_if<std::string>(&node.node)) {
+    out.push_back(*name);
+    return;
+  }
+  const auto& split = std::get<RuleNode::Split>(node.node);
+  for (const auto& [value, child] : split.table) collect_leaves(child, out);
+  collect_leaves(*split.otherwise, out);
+}
+
+}  // namespace
 
 std::unique_ptr<Grouping> LabelConfig::make_grouping() const {
   if (rules) return make_rule_tree_grouping(schema, rules);
@@ -13,6 +170,125 @@ const PolicyConfig& LabelConfig::policy_for(std::string_view group_key) const {
   for (const auto& rule : group_policies)
     if (glob_match(rule.match, group_key)) return rule.policy;
   return default_policy;
+}
+
+std::vector<std::string> LabelConfig::rule_groups() const {
+  std::vector<std::string> out;
+  if (rules) collect_leaves(*rules, out);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+bool LabelConfig::can_produce(std::string_view key) const {
+  if (rules) {
+    auto leaves = rule_groups();
+    return std::binary_search(leaves.begin(), leaves.end(), key);
+  }
+  if (group_by.empty()) return key == "global";
+  // Feature-list keys are "Name=value;Name=value" in group_by order; values
+  // are escaped so ';' and '=' only ever separate.
+  std::size_t pos = 0;
+  for (std::size_t i = 0; i < group_by.size(); ++i) {
+    const auto& name = group_by[i];
+    if (key.compare(pos, name.size(), name) != 0 || pos + name.size() >= key.size() ||
+        key[pos + name.size()] != '=')
+      return false;
+    auto end = key.find(';', pos);
+    if ((i + 1 < group_by.size()) != (end != std::string_view::npos)) return false;
+    pos = end == std::string_view::npos ? key.size() : end + 1;
+  }
+  return pos == key.size();
+}
+
+LabelConfig parse_label_config(const std::string& yaml, const std::string& source) {
+  Context ctx(source);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(source + ":" + std::to_string(e.mark.line + 1) + ": yaml: " + e.msg);
+  }
+  LabelConfig config;
+  config.source = source;
+  if (root.IsNull()) return config;
+  ctx.only_keys(root, "", {"features", "grouping", "policy", "groups", "lifecycle", "limits"});
+
+  if (auto features = root["features"]) {
+    try {
+      config.schema = FeatureSchema(ctx.string_list(features, "features"));
+    } catch (const InvalidInput& e) {
+      ctx.fail(features, "features", e.what());
+    }
+  }
+
+  if (auto grouping = root["grouping"]) {
+    ctx.only_keys(grouping, "grouping", {"by", "rules"});
+    if (grouping["by"] && grouping["rules"])
+      ctx.fail(grouping, "grouping", "give either 'by' or 'rules', not both");
+    if (auto by = grouping["by"]) {
+      config.group_by = ctx.string_list(by, "grouping.by");
+      for (std::size_t i = 0; i < config.group_by.size(); ++i)
+        if (!config.schema.index_of(config.group_by[i]))
+          ctx.fail(by[i], "grouping.by[" + std::to_string(i) + "]",
+                   "unknown feature '" + config.group_by[i] + "'");
+    }
+    if (auto rules = grouping["rules"]) {
+      config.rules = std::make_shared<const RuleNode>(
+          read_rule(ctx, rules, "grouping.rules", config.schema, 0));
+      config.group_by.clear();
+    }
+  }
+
+  if (auto policy = root["policy"]) read_policy(ctx, policy, "policy", config.default_policy);
+
+  if (auto groups = root["groups"]) {
+    if (!groups.IsSequence()) ctx.fail(groups, "groups", "expected a list of {match, policy}");
+    for (std::size_t i = 0; i < groups.size(); ++i) {
+      auto field = "groups[" + std::to_string(i) + "]";
+      ctx.only_keys(groups[i], field, {"match", "policy"});
+      GroupPolicyRule rule;
+      auto match = groups[i]["match"];
+      if (!match) ctx.fail(groups[i], field + ".match", "missing");
+      rule.match = ctx.scalar<std::string>(match, field + ".match", "a glob pattern");
+      rule.policy = config.default_policy;  // overrides merge over the default
+      auto policy = groups[i]["policy"];
+      if (!policy) ctx.fail(groups[i], field + ".policy", "missing");
+      read_policy(ctx, policy, field + ".policy", rule.policy);
+      config.group_policies.push_back(std::move(rule));
+    }
+  }
+
+  if (auto lifecycle = root["lifecycle"]) {
+    ctx.only_keys(lifecycle, "lifecycle",
+                  {"passivate_after_s", "max_active_groups", "checkpoint_interval_s"});
+    if (auto n = lifecycle["passivate_after_s"])
+      config.passivate_after_s = ctx.number(n, "lifecycle.passivate_after_s", 0.01, 1e9);
+    if (auto n = lifecycle["max_active_groups"])
+      config.max_active_groups =
+          static_cast<std::size_t>(ctx.number(n, "lifecycle.max_active_groups", 1, 1e8));
+    if (auto n = lifecycle["checkpoint_interval_s"])
+      config.checkpoint_interval_s = ctx.number(n, "lifecycle.checkpoint_interval_s", 0.01, 1e9);
+  }
+
+  if (auto limits = root["limits"]) {
+    ctx.only_keys(limits, "limits", {"report_queue", "event_window_s", "event_capacity"});
+    if (auto n = limits["report_queue"])
+      config.report_queue_capacity = static_cast<std::size_t>(ctx.number(n, "limits.report_queue", 1, 1e9));
+    if (auto n = limits["event_window_s"])
+      config.event_window_s = ctx.number(n, "limits.event_window_s", 0.001, 1e9);
+    if (auto n = limits["event_capacity"])
+      config.event_capacity = static_cast<std::size_t>(ctx.number(n, "limits.event_capacity", 16, 1e9));
+  }
+  return config;
+}
+
+LabelConfig load_label_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot read file");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_label_config(text.str(), path);
 }
 
 bool glob_match(std::string_view pattern, std::string_view text) {

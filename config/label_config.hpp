@@ -55,6 +55,14 @@ struct LabelConfig {
   /// The policy for a group key: the first matching group_policies entry, else
   /// default_policy.
   const PolicyConfig& policy_for(std::string_view group_key) const;
+
+  /// The group names at a rule tree's leaves (sorted, unique); empty for a
+  /// feature-list grouping, whose groups appear on demand.
+  std::vector<std::string> rule_groups() const;
+
+  /// Whether this grouping can produce `key`: used on reload to retire the
+  /// groups the new grouping no longer makes.
+  bool can_produce(std::string_view key) const;
 };
 
 /// Parses YAML text; `source` names it in errors. Throws ConfigError.

@@ -1,0 +1,53 @@
+#pragma once
+// Messages between the node's actors (CAF 0.17 style: atom constants plus
+// inspectable structs). Only actors/*.cpp include this header.
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/state_store.hpp"
+#include "config/label_config.hpp"
+
+namespace pytheas {
+
+using report_atom = caf::atom_constant<caf::atom("report")>;          // -> supervisor, -> group
+using ensure_atom = caf::atom_constant<caf::atom("ensure")>;          // make a group active
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;    // group: hand state, quit
+using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>;  // group: save if dirty
+using collect_atom = caf::atom_constant<caf::atom("collect")>;        // group: reply state
+using save_atom = caf::atom_constant<caf::atom("save")>;              // -> store
+using saved_atom = caf::atom_constant<caf::atom("saved")>;            // store -> supervisor
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;            // supervisor timer
+using reload_atom = caf::atom_constant<caf::atom("reload")>;          // new label config
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;      // persist all, stop
+using crash_atom = caf::atom_constant<caf::atom("crash")>;            // test hook: group throws
+using count_atom = caf::atom_constant<caf::atom("count")>;            // active group count
+
+/// One report on its way to a group.
+struct ReportItem {
+  std::string decision;
+  double score = 0;
+  double accepted_at = 0;  ///< wall seconds when ingress accepted it
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ReportItem& x) {
+  return f(caf::meta::type_name("pytheas.report_item"), x.decision, x.score, x.accepted_at);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, GroupRecord& x) {
+  return f(caf::meta::type_name("pytheas.group_record"), x.key, x.decisions, x.reports,
+           x.last_activity, x.policy_state);
+}
+
+using LabelConfigPtr = std::shared_ptr<const LabelConfig>;
+
+}  // namespace pytheas
+
+// Local-only: label configs travel between actors of one process by pointer.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(pytheas::LabelConfigPtr)

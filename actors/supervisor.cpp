@@ -1,0 +1,449 @@
+#include "actors/supervisor.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <list>
+#include <unordered_map>
+
+#include "actors/group_actor.hpp"
+#include "actors/state_store.hpp"
+#include "actors/store_actor.hpp"
+#include "core/decision_snapshot.hpp"
+#include "core/errors.hpp"
+
+namespace pytheas {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Entry {
+  caf::actor actor;
+  GroupSlotPtr slot;
+  std::vector<ReportItem> batch;  ///< routed here, not yet sent to the actor
+  bool passivating = false;
+  std::vector<ReportItem> held;  ///< arrived while passivating
+  bool wanted = false;           ///< ensure arrived while passivating
+  std::list<std::string>::iterator lru_position;
+  std::int64_t lru_time = 0;  ///< last_activity when it was last moved to the LRU front
+};
+
+struct SupervisorState {
+  SupervisorArgs args;
+  caf::actor store;
+  std::unique_ptr<StateStore> reader;  ///< read-only access for restores
+  std::unordered_map<std::string, Entry> groups;
+  std::unordered_map<caf::actor_addr, std::string> key_of;
+  std::list<std::string> lru;  ///< front: most recently active
+  std::vector<std::string> to_flush;
+  /// Passivated state not yet confirmed on disk (or kept in memory when there
+  /// is no state dir): restores read it before the disk.
+  std::unordered_map<std::string, GroupRecord> unsaved;
+  // Shutdown bookkeeping.
+  caf::response_promise shutdown_promise;
+  bool shutting_down = false;
+  std::size_t shutdown_outstanding = 0;
+  std::vector<GroupRecord> shutdown_records;
+  static inline const char* name = "pytheas.supervisor";
+};
+
+using Supervisor = caf::stateful_actor<SupervisorState>;
+
+std::int64_t now_s() { return static_cast<std::int64_t>(wall_seconds()); }
+
+void flush(Supervisor* self, Entry& entry) {
+  if (entry.batch.empty() || entry.passivating) return;
+  entry.slot->pending.fetch_add(entry.batch.size(), std::memory_order_relaxed);
+  self->send(entry.actor, report_atom::value, std::move(entry.batch));
+  entry.batch = {};
+}
+
+void flush_all(Supervisor* self) {
+  auto& st = self->state;
+  for (const auto& key : st.to_flush) {
+    auto it = st.groups.find(key);
+    if (it != st.groups.end()) flush(self, it->second);
+  }
+  st.to_flush.clear();
+}
+
+void touch_lru(SupervisorState& st, Entry& entry) {
+  st.lru.splice(st.lru.begin(), st.lru, entry.lru_position);
+  entry.lru_time = entry.slot->last_activity.load(std::memory_order_relaxed);
+}
+
+/// Loads the last persisted state of `key`: the unsaved cache first, then the
+/// disk. A corrupt file is logged and set aside; the group starts fresh.
+std::optional<GroupRecord> persisted_state(SupervisorState& st, const std::string& key) {
+  if (auto it = st.unsaved.find(key); it != st.unsaved.end()) return it->second;
+  if (!st.reader) return std::nullopt;
+  try {
+    return st.reader->load(key);
+  } catch (const std::exception& e) {
+    spdlog::error("group {}: persisted state unusable, starting fresh: {}", key, e.what());
+    return std::nullopt;
+  }
+}
+
+std::shared_ptr<Policy> make_group_policy(SupervisorState& st, const std::string& key,
+                                          const std::optional<GroupRecord>& record) {
+  const auto& wanted = st.args.config->policy_for(key);
+  if (record) {
+    try {
+      std::shared_ptr<Policy> restored = restore_policy(record->policy_state);
+      if (restored->config() == wanted) return restored;
+      spdlog::info("group {}: persisted policy differs from the label config; learning restarts",
+                   key);
+    } catch (const CorruptState& e) {
+      spdlog::error("group {}: persisted policy unusable, starting fresh: {}", key, e.what());
+    }
+  }
+  return make_policy(wanted, st.args.seed ^ hash_decision(key));
+}
+
+void passivate(Supervisor* self, const std::string& key);
+
+void enforce_cap(Supervisor* self) {
+  auto& st = self->state;
+  const auto cap = st.args.config->max_active_groups;
+  std::size_t active = st.groups.size();
+  // Second chance: a group whose slot saw decisions since it was last moved
+  // to the front is moved to the front again instead of being evicted.
+  for (std::size_t looked = 0; active > cap && looked < 2 * st.lru.size(); ++looked) {
+    auto key = st.lru.back();
+    auto& entry = st.groups.at(key);
+    if (entry.passivating) {
+      st.lru.splice(st.lru.begin(), st.lru, entry.lru_position);
+      continue;
+    }
+    if (entry.slot->last_activity.load(std::memory_order_relaxed) > entry.lru_time) {
+      touch_lru(st, entry);
+      continue;
+    }
+    passivate(self, key);
+    --active;
+  }
+}
+
+Entry& activate(Supervisor* self, const std::string& key,
+                std::optional<GroupRecord> record = std::nullopt) {
+  auto& st = self->state;
+  if (!record) record = persisted_state(st, key);
+  auto slot = st.args.shared->table.insert(key);
+  if (record) {
+    slot->decisions.store(record->decisions);
+    slot->reports.store(record->reports);
+  }
+  slot->touch(now_s());
+  GroupActorArgs args{key, slot, st.args.shared, make_group_policy(st, key, record),
+                      st.args.seed ^ hash_decision(key), st.store};
+  auto actor = spawn_group_actor(self, std::move(args));
+  auto [it, inserted] = st.groups.try_emplace(key);
+  auto& entry = it->second;
+  if (inserted) {
+    st.lru.push_front(key);
+    entry.lru_position = st.lru.begin();
+  }
+  entry.actor = actor;
+  entry.slot = slot;
+  entry.passivating = false;
+  entry.wanted = false;
+  st.key_of[actor.address()] = key;
+  touch_lru(st, entry);
+  st.args.shared->spawns.fetch_add(1, std::memory_order_relaxed);
+  if (inserted) enforce_cap(self);
+  return st.groups.at(key);
+}
+
+Entry& ensure(Supervisor* self, const std::string& key) {
+  auto& st = self->state;
+  auto it = st.groups.find(key);
+  if (it != st.groups.end()) return it->second;
+  return activate(self, key);
+}
+
+void remember_unsaved(Supervisor* self, const GroupRecord& record) {
+  auto& st = self->state;
+  st.unsaved[record.key] = record;
+  if (!st.store) return;  // no state dir: the memory copy is the passivated state
+  self->request(st.store, caf::infinite, save_atom::value, std::vector<GroupRecord>{record})
+      .then(
+          [=](saved_atom, const std::vector<std::string>&) {
+            auto& unsaved = self->state.unsaved;
+            auto it = unsaved.find(record.key);
+            if (it != unsaved.end() && it->second.policy_state == record.policy_state)
+              unsaved.erase(it);
+          },
+          [=](const caf::error& error) {
+            spdlog::error("group {}: passivated state not written ({}); kept in memory",
+                          record.key, self->system().render(error));
+          });
+}
+
+void finish_shutdown(Supervisor* self);
+
+void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record) {
+  auto& st = self->state;
+  auto it = st.groups.find(key);
+  if (it == st.groups.end()) return;
+  auto& entry = it->second;
+  st.key_of.erase(entry.actor.address());
+  st.args.shared->passivations.fetch_add(1, std::memory_order_relaxed);
+  if (st.shutting_down) {
+    st.shutdown_records.push_back(std::move(record));
+    st.lru.erase(entry.lru_position);
+    st.groups.erase(it);
+    if (--st.shutdown_outstanding == 0) finish_shutdown(self);
+    return;
+  }
+  remember_unsaved(self, record);
+  if (!entry.held.empty() || entry.wanted) {
+    // Reports (or decisions) arrived meanwhile: come straight back, state in hand.
+    auto held = std::move(entry.held);
+    auto& revived = activate(self, key, std::move(record));
+    revived.batch = std::move(held);
+    flush(self, revived);
+    return;
+  }
+  st.lru.erase(entry.lru_position);
+  st.groups.erase(it);
+}
+
+void passivate(Supervisor* self, const std::string& key) {
+  auto& st = self->state;
+  auto& entry = st.groups.at(key);
+  if (entry.passivating) return;
+  flush(self, entry);
+  entry.passivating = true;
+  st.args.shared->table.erase(key);  // decisions fall back (and ask us back) meanwhile
+  self->request(entry.actor, 30s, passivate_atom::value)
+      .then([=](GroupRecord& record) { on_passivated(self, key, record); },
+            [](const caf::error&) { /* a crash: the down handler restarts it */ });
+}
+
+void on_report(Supervisor* self, std::string& key, ReportItem item) {
+  auto& st = self->state;
+  auto& entry = ensure(self, key);
+  if (entry.passivating) {
+    entry.held.push_back(std::move(item));
+    return;
+  }
+  if (entry.batch.empty()) st.to_flush.push_back(key);
+  entry.batch.push_back(std::move(item));
+  entry.slot->touch(now_s());
+  touch_lru(st, entry);
+  if (self->mailbox().empty() || st.to_flush.size() >= 4096) flush_all(self);
+}
+
+void on_down(Supervisor* self, const caf::down_msg& down) {
+  auto& st = self->state;
+  auto addr = caf::actor_cast<caf::actor_addr>(down.source);
+  auto found = st.key_of.find(addr);
+  if (found == st.key_of.end()) return;  // passivated and gone: expected
+  auto key = found->second;
+  st.key_of.erase(found);
+  auto it = st.groups.find(key);
+  if (it == st.groups.end() || it->second.actor.address() != addr) return;
+  auto& entry = it->second;
+  // Reports routed to the dead actor and not applied are lost; say so loudly.
+  auto lost = entry.slot->pending.exchange(0);
+  st.args.shared->release(lost);
+  st.args.shared->reports_lost.fetch_add(lost, std::memory_order_relaxed);
+  st.args.shared->restarts.fetch_add(1, std::memory_order_relaxed);
+  spdlog::error("group {}: actor failed ({}); restarting from its last persisted state; "
+                "{} unapplied report(s) lost",
+                key, self->system().render(down.reason), lost);
+  if (st.shutting_down && entry.passivating) {
+    st.lru.erase(entry.lru_position);
+    st.groups.erase(it);
+    if (--st.shutdown_outstanding == 0) finish_shutdown(self);
+    return;
+  }
+  auto held = std::move(entry.held);
+  auto batch = std::move(entry.batch);
+  auto& revived = activate(self, key);
+  revived.batch = std::move(batch);
+  revived.batch.insert(revived.batch.end(), std::make_move_iterator(held.begin()),
+                       std::make_move_iterator(held.end()));
+  flush(self, revived);
+}
+
+void sweep(Supervisor* self) {
+  auto& st = self->state;
+  const auto idle_limit = st.args.config->passivate_after_s;
+  const auto now = wall_seconds();
+  std::vector<std::string> idle;
+  for (auto& [key, entry] : st.groups) {
+    if (entry.passivating || !entry.batch.empty()) continue;
+    auto last = static_cast<double>(entry.slot->last_activity.load(std::memory_order_relaxed));
+    if (now - last > idle_limit && entry.slot->pending.load() == 0) idle.push_back(key);
+  }
+  for (const auto& key : idle) passivate(self, key);
+}
+
+void reload(Supervisor* self, LabelConfigPtr config) {
+  auto& st = self->state;
+  st.args.config = std::move(config);
+  st.args.shared->queue_capacity.store(st.args.config->report_queue_capacity);
+  std::vector<std::string> retire;
+  for (auto& [key, entry] : st.groups) {
+    if (entry.passivating) continue;
+    if (!st.args.config->can_produce(key))
+      retire.push_back(key);
+    else
+      self->send(entry.actor, reload_atom::value, st.args.config);
+  }
+  flush_all(self);
+  for (const auto& key : retire) passivate(self, key);
+  std::size_t added = 0;
+  for (const auto& key : st.args.config->rule_groups()) {
+    if (!st.groups.count(key)) {
+      activate(self, key);
+      ++added;
+    }
+  }
+  spdlog::info("label config {} loaded: {} group(s) retired, {} added, {} active",
+               st.args.config->source, retire.size(), added, st.groups.size());
+}
+
+void finish_shutdown(Supervisor* self) {
+  auto& st = self->state;
+  auto records = std::move(st.shutdown_records);
+  for (auto& [key, record] : st.unsaved) records.push_back(std::move(record));
+  st.unsaved.clear();
+  auto done = [=]() mutable {
+    for (auto& [key, entry] : self->state.groups) self->send_exit(entry.actor, caf::exit_reason::user_shutdown);
+    if (self->state.store) self->send_exit(self->state.store, caf::exit_reason::user_shutdown);
+    self->state.shutdown_promise.deliver(ok_atom::value);
+    self->quit();
+  };
+  if (!st.store || records.empty()) {
+    done();
+    return;
+  }
+  auto count = records.size();
+  self->request(st.store, caf::infinite, save_atom::value, std::move(records))
+      .then(
+          [=](saved_atom, const std::vector<std::string>&) mutable {
+            spdlog::info("shutdown: state of {} group(s) written", count);
+            done();
+          },
+          [=](const caf::error& error) mutable {
+            spdlog::error("shutdown: writing state failed: {}", self->system().render(error));
+            done();
+          });
+}
+
+void start_shutdown(Supervisor* self) {
+  auto& st = self->state;
+  st.shutting_down = true;
+  flush_all(self);
+  st.shutdown_outstanding = st.groups.size();
+  if (st.shutdown_outstanding == 0) return finish_shutdown(self);
+  for (auto& [key, entry] : st.groups) {
+    if (entry.passivating) continue;  // its passivation reply is counted instead
+    auto group_key = key;
+    self->request(entry.actor, 30s, collect_atom::value)
+        .then(
+            [=](GroupRecord& record) {
+              self->state.shutdown_records.push_back(std::move(record));
+              if (--self->state.shutdown_outstanding == 0) finish_shutdown(self);
+            },
+            [=](const caf::error& error) {
+              spdlog::error("shutdown: group {} did not hand over its state: {}", group_key,
+                            self->system().render(error));
+              if (--self->state.shutdown_outstanding == 0) finish_shutdown(self);
+            });
+  }
+}
+
+std::size_t restore_all(Supervisor* self) {
+  auto& st = self->state;
+  std::size_t restored = 0;
+  if (st.reader) {
+    std::vector<std::string> corrupt;
+    auto entries = st.reader->list(&corrupt);
+    for (const auto& problem : corrupt) spdlog::error("state dir: skipped {}", problem);
+    for (const auto& entry : entries) {
+      if (restored >= st.args.config->max_active_groups) break;
+      if (!st.args.config->can_produce(entry.key)) continue;  // grouping changed since
+      activate(self, entry.key);
+      ++restored;
+    }
+  }
+  for (const auto& key : st.args.config->rule_groups())
+    if (!st.groups.count(key)) activate(self, key);
+  return restored;
+}
+
+caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
+  auto& st = self->state;
+  st.args = std::move(args);
+  st.args.shared->queue_capacity.store(st.args.config->report_queue_capacity);
+  if (!st.args.state_dir.empty()) {
+    st.reader = std::make_unique<StateStore>(st.args.state_dir);
+    st.store = spawn_store_actor(self->system(), st.args.state_dir);
+  }
+  self->set_down_handler([=](caf::down_msg& down) { on_down(self, down); });
+  auto sweep_every = std::chrono::milliseconds(static_cast<long>(
+      1000 * std::min(st.args.sweep_interval_s, st.args.config->passivate_after_s / 2)));
+  auto checkpoint_every =
+      std::chrono::milliseconds(static_cast<long>(1000 * st.args.config->checkpoint_interval_s));
+  self->delayed_send(self, sweep_every, sweep_atom::value);
+  if (st.store) self->delayed_send(self, checkpoint_every, checkpoint_atom::value);
+  return {
+      [=](report_atom, std::string& key, std::string& decision, double score, double accepted_at) {
+        on_report(self, key, ReportItem{std::move(decision), score, accepted_at});
+      },
+      [=](ensure_atom, const std::string& key) {
+        auto& entry = ensure(self, key);
+        if (entry.passivating) entry.wanted = true;
+        if (self->mailbox().empty()) flush_all(self);
+      },
+      [=](sweep_atom) {
+        flush_all(self);
+        if (self->state.shutting_down) return;
+        sweep(self);
+        self->delayed_send(self, sweep_every, sweep_atom::value);
+      },
+      [=](checkpoint_atom) {
+        flush_all(self);
+        if (self->state.shutting_down) return;
+        for (auto& [key, entry] : self->state.groups)
+          if (!entry.passivating) self->send(entry.actor, checkpoint_atom::value);
+        auto every = std::chrono::milliseconds(
+            static_cast<long>(1000 * self->state.args.config->checkpoint_interval_s));
+        self->delayed_send(self, every, checkpoint_atom::value);
+      },
+      [=](reload_atom, LabelConfigPtr& config) { reload(self, std::move(config)); },
+      [=](restore_atom) -> std::size_t { return restore_all(self); },
+      [=](count_atom) -> std::size_t {
+        flush_all(self);
+        return self->state.groups.size();
+      },
+      [=](passivate_atom, const std::string& key) {
+        flush_all(self);
+        if (self->state.groups.count(key)) passivate(self, key);
+      },
+      [=](crash_atom, const std::string& key) {
+        flush_all(self);
+        auto it = self->state.groups.find(key);
+        if (it != self->state.groups.end()) self->send(it->second.actor, crash_atom::value);
+      },
+      [=](shutdown_atom) -> caf::result<ok_atom> {
+        auto& state = self->state;
+        state.shutdown_promise = self->make_response_promise();
+        start_shutdown(self);
+        return state.shutdown_promise;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_supervisor(caf::actor_system& system, SupervisorArgs args) {
+  return system.spawn(supervisor, std::move(args));
+}
+
+}  // namespace pytheas

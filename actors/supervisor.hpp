@@ -1,0 +1,50 @@
+#pragma once
+// Supervisor: the node's group lifecycle and report router, one actor.
+//  * Routing: ingress sends (report_atom, key, decision, score, accepted_at);
+//    the supervisor batches reports per group and hands each batch to the
+//    group's actor when its own mailbox drains (so batches grow with load).
+//    The bounded queue is NodeShared::queued, enforced at ingress (admit()).
+//  * Lifecycle: spawns a group actor on first use (restoring persisted state
+//    if any), passivates groups idle longer than passivate_after_s and the
+//    least recently used beyond max_active_groups (state to the store), and
+//    restarts a crashed group from its last persisted state (monitoring).
+//    Reports that arrive while a group is being passivated are held and the
+//    group is reactivated with them: none is dropped.
+//  * Persistence: periodic checkpoints of changed groups; on shutdown every
+//    group's state is collected and written before the reply.
+//  * Reload: a new label config retires groups its grouping can no longer
+//    produce, reconfigures the rest, and spawns rule-tree groups eagerly.
+// Routing lives here rather than in a separate actor because the supervisor
+// owns the key -> actor map: one owner means no race between a report and a
+// passivation of its group.
+//
+// Requests it answers (besides the fire-and-forget messages above):
+//   (restore_atom) -> size_t          activate persisted groups (start-up)
+//   (shutdown_atom) -> ok_atom        persist everything, then stop
+//   (count_atom) -> size_t            active groups
+//   (passivate_atom, key)             passivate now (admin and tests)
+//   (crash_atom, key)                 make the group throw (tests)
+
+#include <caf/fwd.hpp>
+#include <memory>
+#include <string>
+
+#include "actors/messages.hpp"
+#include "actors/node_shared.hpp"
+
+namespace pytheas {
+
+using restore_atom = caf::atom_constant<caf::atom("restore")>;
+using ok_atom = caf::atom_constant<caf::atom("ok")>;
+
+struct SupervisorArgs {
+  std::shared_ptr<NodeShared> shared;
+  LabelConfigPtr config;
+  std::string state_dir;        ///< empty: passivated state stays in memory
+  std::uint64_t seed = 1;       ///< policies get seed ^ hash(key)
+  double sweep_interval_s = 1;  ///< how often idle groups are looked for
+};
+
+caf::actor spawn_supervisor(caf::actor_system& system, SupervisorArgs args);
+
+}  // namespace pytheas
