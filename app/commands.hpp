@@ -2,6 +2,7 @@
 // The `pytheas` subcommands. Each returns the process exit code:
 // 0 success, 1 runtime failure (message on stderr), 2 usage error.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -15,6 +16,14 @@ struct NodeCommand {
   std::string cluster_file;
   std::string node_name;
   int io_threads = 0;  ///< 0 = one per core
+  // HTTP limits (see http::ServerOptions / http::ApiOptions, docs/API.md).
+  std::size_t body_limit = 64 * 1024;
+  std::size_t header_limit = 8 * 1024;
+  int read_timeout_ms = 10'000;
+  int idle_timeout_ms = 60'000;
+  std::size_t max_connections = 10'000;
+  std::size_t max_json_depth = 16;
+  int drain_timeout_ms = 10'000;
   std::string log_level = "info";
 };
 

@@ -54,6 +54,34 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--io-threads", node.io_threads, "HTTP io threads (0: one per core)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
+  node_cmd->add_option("--body-limit", node.body_limit, "Max request body bytes (larger: 413)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
+  node_cmd->add_option("--header-limit", node.header_limit,
+                       "Max request line + header bytes (larger: 431)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{256}, std::size_t{1} << 20));
+  node_cmd->add_option("--read-timeout-ms", node.read_timeout_ms,
+                       "Max time to receive one request (and send its response); slower "
+                       "clients are disconnected")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3'600'000));
+  node_cmd->add_option("--idle-timeout-ms", node.idle_timeout_ms,
+                       "Max time a keep-alive connection may wait for its next request")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3'600'000));
+  node_cmd->add_option("--max-connections", node.max_connections,
+                       "Max open client connections (beyond: 503 + Retry-After)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  node_cmd->add_option("--max-json-depth", node.max_json_depth,
+                       "Max nesting of JSON bodies (deeper: 400)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{2}, std::size_t{1024}));
+  node_cmd->add_option("--drain-timeout-ms", node.drain_timeout_ms,
+                       "On SIGTERM, how long in-flight requests may take to finish")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 600'000));
   node_cmd->add_option("--log-level", node.log_level, "trace|debug|info|warn|error")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));

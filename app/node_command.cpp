@@ -1,6 +1,7 @@
 // `pytheas node`: assemble a node (actors) and its HTTP front door, then wait
 // for signals: SIGINT/SIGTERM drain and stop, SIGHUP reloads the label config.
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <pthread.h>
@@ -54,6 +55,14 @@ int run_node(const NodeCommand& command) {
     return 2;
   }
   server_options.threads = command.io_threads;
+  server_options.body_limit = command.body_limit;
+  server_options.header_limit = command.header_limit;
+  server_options.read_timeout = std::chrono::milliseconds(command.read_timeout_ms);
+  server_options.idle_timeout = std::chrono::milliseconds(command.idle_timeout_ms);
+  server_options.max_connections = command.max_connections;
+  server_options.drain_timeout = std::chrono::milliseconds(command.drain_timeout_ms);
+  http::ApiOptions api_options;
+  api_options.max_json_depth = command.max_json_depth;
 
   try {
     NodeOptions node_options;
@@ -61,7 +70,7 @@ int run_node(const NodeCommand& command) {
     node_options.labels_file = command.labels_file;
     Node node(node_options);
     node.start();
-    http::HttpServer server(server_options, http::make_api_handler(node));
+    http::HttpServer server(server_options, http::make_api_handler(node, api_options));
     server.start();
     std::fprintf(stderr, "pytheas: node listening on http://%s:%u\n", server_options.host.c_str(),
                  static_cast<unsigned>(server.port()));
@@ -74,7 +83,10 @@ int run_node(const NodeCommand& command) {
                    signal == SIGINT ? "SIGINT" : "SIGTERM");
       break;
     }
-    server.stop();
+    // Drain: stop accepting and let requests in flight finish; only then stop
+    // the node, which applies every accepted report and persists state.
+    if (const auto left = server.stop(); left > 0)
+      std::fprintf(stderr, "pytheas: drain deadline passed with %zu connections open\n", left);
     node.stop();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "pytheas: error: %s\n", e.what());

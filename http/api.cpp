@@ -1,8 +1,16 @@
 #include "http/api.hpp"
 
+#include <algorithm>
 #include <boost/beast/http.hpp>
+#include <charconv>
+#include <chrono>
 
 #include "actors/decision_service.hpp"
+#include "core/errors.hpp"
+#include "http/errors.hpp"
+#include "http/json_codec.hpp"
+#include "http/legacy_protocol.hpp"
+#include "http/metrics.hpp"
 
 namespace pytheas::http {
 
@@ -10,36 +18,311 @@ namespace bhttp = boost::beast::http;
 
 namespace {
 
-Response text_response(const Request& request, bhttp::status status, std::string body) {
-  Response response{status, request.version()};
-  response.set(bhttp::field::content_type, "text/plain; charset=utf-8");
+Response text_response(const Request& request, unsigned status, std::string body,
+                       const char* content_type = "text/plain; charset=utf-8") {
+  Response response{static_cast<bhttp::status>(status), request.version()};
+  response.set(bhttp::field::content_type, content_type);
   response.body() = std::move(body);
   return response;
 }
 
+Response json_response(const Request& request, unsigned status, std::string body) {
+  return text_response(request, status, std::move(body), "application/json");
+}
+
+Response error(const Request& request, unsigned status, std::string_view code,
+               std::string_view message) {
+  return error_response(status, request.version(), code, message);
+}
+
+Response overloaded(const Request& request) {
+  auto response = error(request, 503, "overloaded", "report queue is full; retry later");
+  response.set(bhttp::field::retry_after, "1");
+  return response;
+}
+
+Response method_not_allowed(const Request& request, const char* allow) {
+  auto response =
+      error(request, 405, "method_not_allowed",
+            std::string(request.method_string().data(), request.method_string().size()) +
+                " is not allowed here; use " + allow);
+  response.set(bhttp::field::allow, allow);
+  return response;
+}
+
+// Decodes %XX in a URL path segment ('+' stays a plus). False on a bad escape.
+bool path_decode(std::string_view encoded, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < encoded.size(); ++i) {
+    if (encoded[i] != '%') {
+      out.push_back(encoded[i]);
+      continue;
+    }
+    if (i + 2 >= encoded.size()) return false;
+    unsigned value = 0;
+    auto [end, ec] = std::from_chars(encoded.data() + i + 1, encoded.data() + i + 3, value, 16);
+    if (ec != std::errc() || end != encoded.data() + i + 3) return false;
+    out.push_back(static_cast<char>(value));
+    i += 2;
+  }
+  return true;
+}
+
+// The value of `name` in a query string ("a=1&b=2"), undecoded.
+std::string_view query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name)
+      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+  }
+  return {};
+}
+
+ReportOutcome outcome_of(ReportStatus status) {
+  switch (status) {
+    case ReportStatus::accepted:
+      return ReportOutcome::accepted;
+    case ReportStatus::unknown_event:
+      return ReportOutcome::unknown_event;
+    case ReportStatus::duplicate:
+      return ReportOutcome::duplicate;
+    case ReportStatus::overloaded:
+      return ReportOutcome::overloaded;
+  }
+  return ReportOutcome::invalid;
+}
+
+// Per-thread buffers for the legacy protocol (reused across requests).
+struct LegacyScratch {
+  LegacyForm form;
+  std::vector<std::string_view> fields;
+  std::vector<std::string_view> features;
+};
+
+LegacyScratch& legacy_scratch() {
+  thread_local LegacyScratch instance;
+  return instance;
+}
+
 class ApiHandler final : public Handler {
  public:
-  explicit ApiHandler(DecisionService& service) : service_(service) {}
+  ApiHandler(DecisionService& service, ApiOptions options)
+      : service_(service),
+        options_(options),
+        codec_(service.schema(), JsonLimits{options.max_json_depth, options.max_candidates}),
+        legacy_map_(service.schema()) {}
 
   Response handle(Request& request) override {
-    const auto target = request.target();
-    if (target == "/livez") return text_response(request, bhttp::status::ok, "ok\n");
-    if (target == "/readyz") {
-      return service_.ready() ? text_response(request, bhttp::status::ok, "ready\n")
-                              : text_response(request, bhttp::status::service_unavailable,
-                                              "restoring state\n");
+    const auto start = std::chrono::steady_clock::now();
+    Route route = Route::unknown;
+    Response response;
+    try {
+      response = dispatch(request, route);
+    } catch (const InvalidInput& e) {
+      response = error(request, 400, "invalid_input", e.what());
+    } catch (const std::exception& e) {
+      response = error(request, 500, "internal", e.what());
     }
-    return text_response(request, bhttp::status::not_found, "not found\n");
+    metrics_.record(route, response.result_int(), std::chrono::steady_clock::now() - start);
+    return response;
   }
 
+  Metrics* metrics() override { return &metrics_; }
+
  private:
+  Response dispatch(Request& request, Route& route) {
+    const std::string_view target(request.target().data(), request.target().size());
+    const auto question = target.find('?');
+    const std::string_view path = target.substr(0, question);
+    const std::string_view query =
+        question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    const auto method = request.method();
+
+    if (path == "/v1/decide") {
+      route = Route::decide;
+      if (method != bhttp::verb::post) return method_not_allowed(request, "POST");
+      return decide(request);
+    }
+    if (path == "/v1/report") {
+      route = Route::report;
+      if (method != bhttp::verb::post) return method_not_allowed(request, "POST");
+      return report(request);
+    }
+    if (path == "/player.php") {
+      route = Route::legacy;
+      if (method != bhttp::verb::post) return method_not_allowed(request, "POST");
+      return legacy(request);
+    }
+    if (path == "/v1/groups" || path == "/v1/groups/") {
+      route = Route::groups;
+      if (method != bhttp::verb::get) return method_not_allowed(request, "GET");
+      return groups(request, query);
+    }
+    if (path.starts_with("/v1/groups/")) {
+      route = Route::group;
+      if (method != bhttp::verb::get) return method_not_allowed(request, "GET");
+      return group(request, path.substr(sizeof("/v1/groups/") - 1));
+    }
+    if (path == "/metrics") {
+      route = Route::metrics;
+      if (method != bhttp::verb::get) return method_not_allowed(request, "GET");
+      std::string body;
+      metrics_.write(service_.stats(), body);
+      return text_response(request, 200, std::move(body), "text/plain; version=0.0.4");
+    }
+    if (path == "/livez") {
+      route = Route::livez;
+      if (method != bhttp::verb::get) return method_not_allowed(request, "GET");
+      return text_response(request, 200, "ok\n");
+    }
+    if (path == "/readyz") {
+      route = Route::readyz;
+      if (method != bhttp::verb::get) return method_not_allowed(request, "GET");
+      if (service_.ready()) return text_response(request, 200, "ready\n");
+      return error(request, 503, "not_ready", "restoring state");
+    }
+    return error(request, 404, "not_found", "no route " + std::string(path));
+  }
+
+  Response decide(const Request& request) {
+    DecideRequest decide_request;
+    CodecError codec_error;
+    if (!codec_.parse_decide(request.body(), decide_request, codec_error))
+      return error(request, 400, codec_error.code, codec_error.message);
+    const DecideResult result = service_.decide(decide_request);
+    if (result.index >= decide_request.candidates.size())
+      return error(request, 500, "internal", "decision index out of range");
+    std::string body;
+    JsonCodec::write_decide(result, decide_request.candidates[result.index], body);
+    return json_response(request, 200, std::move(body));
+  }
+
+  Response report(const Request& request) {
+    ParsedReport parsed;
+    CodecError codec_error;
+    if (!codec_.parse_report(request.body(), parsed, codec_error)) {
+      metrics_.record_report(ReportOutcome::invalid);
+      return error(request, 400, codec_error.code, codec_error.message);
+    }
+    ReportStatus status;
+    try {
+      status =
+          parsed.by_event
+              ? service_.report_event(parsed.event_id, parsed.score)
+              : service_.report(ReportByFeatures{parsed.features, parsed.decision, parsed.score});
+    } catch (const InvalidInput&) {
+      metrics_.record_report(ReportOutcome::invalid);
+      throw;
+    }
+    metrics_.record_report(outcome_of(status));
+    switch (status) {
+      case ReportStatus::accepted:
+        return json_response(request, 202, "{\"status\":\"accepted\"}\n");
+      case ReportStatus::unknown_event:
+        return error(request, 404, "unknown_event",
+                     "event '" + std::string(parsed.event_id) + "' is unknown or expired");
+      case ReportStatus::duplicate:
+        return error(request, 409, "duplicate_report",
+                     "event '" + std::string(parsed.event_id) + "' was already reported");
+      case ReportStatus::overloaded:
+        return overloaded(request);
+    }
+    return error(request, 500, "internal", "unexpected report status");
+  }
+
+  // POST /player.php: the original protocol, replies exactly as its PHP did.
+  Response legacy(const Request& request) {
+    auto& s = legacy_scratch();
+    if (!parse_legacy_form(request.body(), s.form))
+      return error(request, 400, "invalid_form", "malformed %-escape in the form body");
+    if (!s.form.has_method)
+      return error(request, 400, "missing_field", "missing form field 'method'");
+    if (!s.form.has_payload)
+      return error(request, 400, "missing_field", "missing form field 'payload'");
+    split_tabs(s.form.payload, s.fields);
+    const bool is_request = s.form.method == "request";
+    if (!is_request && s.form.method != "update")
+      return error(request, 400, "invalid_field", "'method' must be request or update");
+    if (s.fields.size() < kLegacyFeatureCount + 1 + (is_request ? 0 : 1))
+      return error(request, 400, "invalid_payload",
+                   is_request ? "payload needs 15 feature values then at least one candidate"
+                              : "payload needs 15 feature values, the decision and the cost");
+    legacy_map_.map(s.fields.data(), s.features);
+    const FeatureView features(s.features.data(), s.features.size());
+    if (is_request) {
+      DecideRequest decide_request;
+      decide_request.features = features;
+      decide_request.candidates =
+          Candidates(s.fields.data() + kLegacyFeatureCount, s.fields.size() - kLegacyFeatureCount);
+      const DecideResult result = service_.decide(decide_request);
+      if (result.index >= decide_request.candidates.size())
+        return error(request, 500, "internal", "decision index out of range");
+      return legacy_reply(request, std::string(decide_request.candidates[result.index]));
+    }
+    if (s.fields.size() != kLegacyFeatureCount + 2)
+      return error(request, 400, "invalid_payload",
+                   "update payload is 15 feature values, the decision and the cost");
+    const auto cost = parse_legacy_cost(s.fields[kLegacyFeatureCount + 1]);
+    if (!cost) {
+      metrics_.record_report(ReportOutcome::invalid);
+      return error(request, 400, "invalid_score", "the cost must be a finite number");
+    }
+    // The trace tools report a cost (lower is better); policies maximise QoE.
+    const ReportStatus status =
+        service_.report(ReportByFeatures{features, s.fields[kLegacyFeatureCount], -*cost});
+    metrics_.record_report(outcome_of(status));
+    if (status == ReportStatus::overloaded) return overloaded(request);
+    return legacy_reply(request, std::string());
+  }
+
+  static Response legacy_reply(const Request& request, std::string body) {
+    auto response = text_response(request, 200, std::move(body), "text/html; charset=UTF-8");
+    response.set(bhttp::field::access_control_allow_origin, "*");
+    return response;
+  }
+
+  Response groups(const Request& request, std::string_view query) {
+    std::size_t limit = options_.max_groups_listed;
+    if (const auto text = query_param(query, "limit"); !text.empty()) {
+      std::size_t value = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (ec != std::errc() || end != text.data() + text.size())
+        return error(request, 400, "invalid_field", "'limit' must be a non-negative integer");
+      limit = std::min(value, options_.max_groups_listed);
+    }
+    auto all = service_.groups();
+    std::sort(all.begin(), all.end(),
+              [](const GroupInfo& a, const GroupInfo& b) { return a.key < b.key; });
+    std::string body;
+    JsonCodec::write_groups(all, limit, body);
+    return json_response(request, 200, std::move(body));
+  }
+
+  Response group(const Request& request, std::string_view encoded_key) {
+    std::string key;
+    if (!path_decode(encoded_key, key) || key.empty())
+      return error(request, 400, "invalid_field", "malformed group key in the path");
+    const auto info = service_.group(key);
+    if (!info) return error(request, 404, "unknown_group", "no group '" + key + "'");
+    std::string body;
+    JsonCodec::write_group(*info, body);
+    return json_response(request, 200, std::move(body));
+  }
+
   DecisionService& service_;
+  ApiOptions options_;
+  JsonCodec codec_;
+  LegacyFeatureMap legacy_map_;
+  Metrics metrics_;
 };
 
 }  // namespace
 
-std::shared_ptr<Handler> make_api_handler(DecisionService& service) {
-  return std::make_shared<ApiHandler>(service);
+std::shared_ptr<Handler> make_api_handler(DecisionService& service, ApiOptions options) {
+  return std::make_shared<ApiHandler>(service, options);
 }
 
 }  // namespace pytheas::http

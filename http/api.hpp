@@ -2,6 +2,7 @@
 // The node's HTTP API: routes requests to the DecisionService. See
 // docs/API.md for every route, its bodies and its error codes.
 
+#include <cstddef>
 #include <memory>
 
 #include "http/handler.hpp"
@@ -12,7 +13,13 @@ class DecisionService;
 
 namespace pytheas::http {
 
+struct ApiOptions {
+  std::size_t max_json_depth = 16;       ///< deeper JSON bodies get 400 too_deep
+  std::size_t max_candidates = 1024;     ///< more candidates get 400
+  std::size_t max_groups_listed = 1000;  ///< default (and cap) of GET /v1/groups?limit=
+};
+
 /// The handler for a node's routes. `service` must outlive the handler.
-std::shared_ptr<Handler> make_api_handler(DecisionService& service);
+std::shared_ptr<Handler> make_api_handler(DecisionService& service, ApiOptions options = {});
 
 }  // namespace pytheas::http

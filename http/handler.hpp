@@ -10,10 +10,16 @@ namespace pytheas::http {
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
+class Metrics;  // http/metrics.hpp
+
 class Handler {
  public:
   virtual ~Handler() = default;
   virtual Response handle(Request& request) = 0;
+
+  /// Where the server counts connections and requests it rejects before they
+  /// reach handle() (limits, malformed HTTP); null = not counted.
+  virtual Metrics* metrics() { return nullptr; }
 };
 
 }  // namespace pytheas::http

@@ -1,13 +1,18 @@
 #include "http/server.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
+#include "http/errors.hpp"
 #include "http/handler.hpp"
+#include "http/metrics.hpp"
+#include "http/session.hpp"
 
 namespace pytheas::http {
 
@@ -17,70 +22,47 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// One connection: read a request, hand it to the handler, write the response,
-// repeat while keep-alive holds (the flow of Beast's async server example).
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket socket, std::shared_ptr<Handler> handler)
-      : stream_(std::move(socket)), handler_(std::move(handler)) {}
-
-  void run() {
-    asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&Session::read, shared_from_this()));
-  }
-
- private:
-  void read() {
-    request_ = {};
-    stream_.expires_after(std::chrono::seconds(30));
-    beast::http::async_read(stream_, buffer_, request_,
-                            beast::bind_front_handler(&Session::on_read, shared_from_this()));
-  }
-
-  void on_read(beast::error_code ec, std::size_t) {
-    if (ec) return close();
-    response_ = handler_->handle(request_);
-    response_.keep_alive(request_.keep_alive());
-    response_.prepare_payload();
-    beast::http::async_write(stream_, response_,
-                             beast::bind_front_handler(&Session::on_write, shared_from_this()));
-  }
-
-  void on_write(beast::error_code ec, std::size_t) {
-    if (ec) return close();
-    if (!response_.keep_alive()) return close();
-    read();
-  }
-
-  void close() {
+// Answers a connection beyond max_connections with `refusal` (a complete
+// 503 response), then closes it.
+void refuse(tcp::socket socket, const std::string& refusal) {
+  auto held = std::make_shared<tcp::socket>(std::move(socket));
+  asio::async_write(*held, asio::buffer(refusal), [held](beast::error_code, std::size_t) {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-  }
+    held->shutdown(tcp::socket::shutdown_send, ignored);
+  });
+}
 
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  Request request_;
-  Response response_;
-  std::shared_ptr<Handler> handler_;
-};
+std::string make_refusal() {
+  const std::string body = error_body("overloaded", "too many connections; retry later");
+  return "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+         "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n\r\n" + body;
+}
 
 }  // namespace
 
 struct HttpServer::Impl {
-  ServerOptions options;
+  // Declared before the io_context: sessions destroyed with it still use these.
   std::shared_ptr<Handler> handler;
+  SessionContext context;
   asio::io_context io;
   tcp::acceptor acceptor{io};
   std::vector<std::thread> threads;
   std::uint16_t bound_port = 0;
+  const std::string refusal = make_refusal();
 
   void accept() {
     acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
-      if (ec) {
-        if (ec == asio::error::operation_aborted) return;
-      } else {
-        socket.set_option(tcp::no_delay(true));
-        std::make_shared<Session>(std::move(socket), handler)->run();
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+      if (!ec) {
+        if (context.size() >= context.options.max_connections) {
+          if (context.metrics) context.metrics->connection_refused();
+          refuse(std::move(socket), refusal);
+        } else {
+          beast::error_code ignored;
+          socket.set_option(tcp::no_delay(true), ignored);
+          std::make_shared<Session>(std::move(socket), context)->run();
+        }
       }
       accept();
     });
@@ -89,44 +71,60 @@ struct HttpServer::Impl {
 
 HttpServer::HttpServer(ServerOptions options, std::shared_ptr<Handler> handler)
     : impl_(std::make_unique<Impl>()) {
-  impl_->options = std::move(options);
   impl_->handler = std::move(handler);
+  impl_->context.options = std::move(options);
+  impl_->context.handler = impl_->handler;
+  impl_->context.metrics = impl_->handler->metrics();
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
 void HttpServer::start() {
   auto& im = *impl_;
+  const auto& options = im.context.options;
   beast::error_code ec;
-  auto address = asio::ip::make_address(im.options.host, ec);
-  if (ec) throw std::runtime_error("http: bad listen address '" + im.options.host + "'");
-  tcp::endpoint endpoint{address, im.options.port};
-  im.acceptor.open(endpoint.protocol());
-  im.acceptor.set_option(asio::socket_base::reuse_address(true));
-  im.acceptor.bind(endpoint, ec);
-  if (ec)
-    throw std::runtime_error("http: cannot listen on " + im.options.host + ":" +
-                             std::to_string(im.options.port) + ": " + ec.message());
-  im.acceptor.listen(asio::socket_base::max_listen_connections);
+  auto address = asio::ip::make_address(options.host, ec);
+  if (ec) throw std::runtime_error("http: bad listen address '" + options.host + "'");
+  tcp::endpoint endpoint{address, options.port};
+  const std::string where = options.host + ":" + std::to_string(options.port);
+  im.acceptor.open(endpoint.protocol(), ec);
+  if (!ec) im.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) im.acceptor.bind(endpoint, ec);
+  if (!ec) im.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("http: cannot listen on " + where + ": " + ec.message());
   im.bound_port = im.acceptor.local_endpoint().port();
   im.accept();
-  int n = im.options.threads > 0 ? im.options.threads
-                                 : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int n = options.threads > 0
+                    ? options.threads
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (int i = 0; i < n; ++i) im.threads.emplace_back([&im] { im.io.run(); });
 }
 
-void HttpServer::stop() {
+std::size_t HttpServer::stop() {
   auto& im = *impl_;
-  if (im.threads.empty()) return;
+  if (im.threads.empty()) return 0;
+  im.context.draining = true;
   asio::post(im.io, [&im] {
     beast::error_code ignored;
     im.acceptor.close(ignored);
   });
+  im.context.drain_all();
+  // In-flight requests finish on the io threads; poll (bounded) until every
+  // connection is gone or the deadline passes.
+  const auto deadline = std::chrono::steady_clock::now() + im.context.options.drain_timeout;
+  while (im.context.size() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const std::size_t left = im.context.size();
   im.io.stop();
   for (auto& t : im.threads) t.join();
   im.threads.clear();
+  return left;
 }
 
-std::uint16_t HttpServer::port() const { return impl_->bound_port; }
+std::uint16_t HttpServer::port() const {
+  return impl_->bound_port;
+}
 
 }  // namespace pytheas::http

@@ -1,0 +1,160 @@
+#include "http/metrics.hpp"
+
+#include <fmt/format.h>
+
+#include <iterator>
+
+namespace pytheas::http {
+
+namespace {
+
+constexpr std::array<std::string_view, kRouteCount> kRouteLabels = {
+    "/v1/decide", "/v1/report", "/player.php", "/v1/groups", "/v1/groups/{key}",
+    "/metrics",   "/livez",     "/readyz",     "unknown",    "rejected"};
+
+constexpr std::array<std::string_view, kReportOutcomeCount> kOutcomeLabels = {
+    "accepted", "unknown_event", "duplicate", "overloaded", "invalid"};
+
+}  // namespace
+
+std::string_view route_label(Route route) {
+  return kRouteLabels[static_cast<std::size_t>(route)];
+}
+
+std::size_t Metrics::status_index(unsigned status) {
+  for (std::size_t i = 0; i < kStatuses.size(); ++i)
+    if (kStatuses[i] == status) return i;
+  return kStatuses.size();
+}
+
+void Metrics::record(Route route, unsigned status, std::chrono::nanoseconds latency) {
+  const auto r = static_cast<std::size_t>(route);
+  requests_[r][status_index(status)].fetch_add(1, std::memory_order_relaxed);
+  const double seconds = static_cast<double>(latency.count()) * 1e-9;
+  std::size_t bucket = 0;
+  while (bucket < kLatencyBuckets.size() && seconds > kLatencyBuckets[bucket]) ++bucket;
+  latency_buckets_[r][bucket].fetch_add(1, std::memory_order_relaxed);
+  latency_sum_ns_[r].fetch_add(static_cast<std::uint64_t>(latency.count()),
+                               std::memory_order_relaxed);
+}
+
+void Metrics::record_report(ReportOutcome outcome) {
+  reports_[static_cast<std::size_t>(outcome)].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t Metrics::requests(Route route, unsigned status) const {
+  return requests_[static_cast<std::size_t>(route)][status_index(status)].load(
+      std::memory_order_relaxed);
+}
+
+std::uint64_t Metrics::reports(ReportOutcome outcome) const {
+  return reports_[static_cast<std::size_t>(outcome)].load(std::memory_order_relaxed);
+}
+
+void Metrics::write(const NodeStats& stats, std::string& out) const {
+  auto it = std::back_inserter(out);
+  out.append(
+      "# HELP pytheas_http_requests_total HTTP requests answered, by route and status.\n"
+      "# TYPE pytheas_http_requests_total counter\n");
+  for (std::size_t r = 0; r < kRouteCount; ++r) {
+    for (std::size_t s = 0; s <= kStatuses.size(); ++s) {
+      const auto n = requests_[r][s].load(std::memory_order_relaxed);
+      if (n == 0) continue;
+      if (s < kStatuses.size())
+        fmt::format_to(it, "pytheas_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n",
+                       kRouteLabels[r], kStatuses[s], n);
+      else
+        fmt::format_to(it, "pytheas_http_requests_total{{route=\"{}\",status=\"other\"}} {}\n",
+                       kRouteLabels[r], n);
+    }
+  }
+  out.append(
+      "# HELP pytheas_http_request_duration_seconds Time to handle a request (parse to "
+      "response), by route.\n"
+      "# TYPE pytheas_http_request_duration_seconds histogram\n");
+  for (std::size_t r = 0; r < kRouteCount; ++r) {
+    std::uint64_t cumulative = 0;
+    std::array<std::uint64_t, kLatencyBuckets.size() + 1> counts{};
+    for (std::size_t b = 0; b < counts.size(); ++b)
+      counts[b] = latency_buckets_[r][b].load(std::memory_order_relaxed);
+    std::uint64_t total = 0;
+    for (auto c : counts) total += c;
+    if (total == 0) continue;
+    for (std::size_t b = 0; b < kLatencyBuckets.size(); ++b) {
+      cumulative += counts[b];
+      fmt::format_to(it,
+                     "pytheas_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} {}\n",
+                     kRouteLabels[r], kLatencyBuckets[b], cumulative);
+    }
+    fmt::format_to(it,
+                   "pytheas_http_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} {}\n"
+                   "pytheas_http_request_duration_seconds_sum{{route=\"{}\"}} {}\n"
+                   "pytheas_http_request_duration_seconds_count{{route=\"{}\"}} {}\n",
+                   kRouteLabels[r], total, kRouteLabels[r],
+                   static_cast<double>(latency_sum_ns_[r].load(std::memory_order_relaxed)) * 1e-9,
+                   kRouteLabels[r], total);
+  }
+  out.append(
+      "# HELP pytheas_reports_total Reports received over HTTP, by outcome.\n"
+      "# TYPE pytheas_reports_total counter\n");
+  for (std::size_t o = 0; o < kReportOutcomeCount; ++o)
+    fmt::format_to(it, "pytheas_reports_total{{result=\"{}\"}} {}\n", kOutcomeLabels[o],
+                   reports_[o].load(std::memory_order_relaxed));
+  fmt::format_to(
+      it,
+      "# HELP pytheas_http_open_connections Open client connections.\n"
+      "# TYPE pytheas_http_open_connections gauge\n"
+      "pytheas_http_open_connections {}\n"
+      "# HELP pytheas_http_refused_connections_total Connections refused at the cap (503).\n"
+      "# TYPE pytheas_http_refused_connections_total counter\n"
+      "pytheas_http_refused_connections_total {}\n"
+      "# HELP pytheas_active_groups Groups with a live actor.\n"
+      "# TYPE pytheas_active_groups gauge\n"
+      "pytheas_active_groups {}\n"
+      "# HELP pytheas_group_passivations_total Groups passivated to disk.\n"
+      "# TYPE pytheas_group_passivations_total counter\n"
+      "pytheas_group_passivations_total {}\n"
+      "# HELP pytheas_group_restarts_total Group actors restarted after a crash.\n"
+      "# TYPE pytheas_group_restarts_total counter\n"
+      "pytheas_group_restarts_total {}\n"
+      "# HELP pytheas_report_queue_depth Reports accepted but not yet applied.\n"
+      "# TYPE pytheas_report_queue_depth gauge\n"
+      "pytheas_report_queue_depth {}\n"
+      "# HELP pytheas_report_queue_capacity Report queue capacity (503 beyond it).\n"
+      "# TYPE pytheas_report_queue_capacity gauge\n"
+      "pytheas_report_queue_capacity {}\n"
+      "# HELP pytheas_reports_applied_total Reports applied to group policies.\n"
+      "# TYPE pytheas_reports_applied_total counter\n"
+      "pytheas_reports_applied_total {}\n"
+      "# HELP pytheas_reports_lost_total Accepted reports lost to a crashed group actor.\n"
+      "# TYPE pytheas_reports_lost_total counter\n"
+      "pytheas_reports_lost_total {}\n"
+      "# HELP pytheas_events_evicted_total Event ids dropped before their window ended "
+      "(journal cap).\n"
+      "# TYPE pytheas_events_evicted_total counter\n"
+      "pytheas_events_evicted_total {}\n",
+      open_connections(), refused_connections_.load(std::memory_order_relaxed), stats.active_groups,
+      stats.passivations, stats.restarts, stats.queue_depth, stats.queue_capacity,
+      stats.reports_applied, stats.reports_lost, stats.events_evicted);
+  if (const LatencyHistogram* freshness = stats.freshness) {
+    // Snapshot age as a report sees it: accepted -> visible in its group's snapshot.
+    out.append(
+        "# HELP pytheas_snapshot_age_seconds Time from a report's acceptance to its group's "
+        "next snapshot.\n"
+        "# TYPE pytheas_snapshot_age_seconds histogram\n");
+    std::uint64_t cumulative = 0;
+    for (int b = 0; b < LatencyHistogram::kBuckets; ++b) {
+      cumulative += freshness->bucket(b);
+      fmt::format_to(it, "pytheas_snapshot_age_seconds_bucket{{le=\"{:.6g}\"}} {}\n",
+                     LatencyHistogram::upper_bound(b), cumulative);
+    }
+    cumulative += freshness->bucket(LatencyHistogram::kBuckets);
+    fmt::format_to(it,
+                   "pytheas_snapshot_age_seconds_bucket{{le=\"+Inf\"}} {}\n"
+                   "pytheas_snapshot_age_seconds_sum {}\n"
+                   "pytheas_snapshot_age_seconds_count {}\n",
+                   cumulative, freshness->sum_seconds(), cumulative);
+  }
+}
+
+}  // namespace pytheas::http

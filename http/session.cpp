@@ -1,0 +1,242 @@
+#include "http/session.hpp"
+
+#include <fmt/format.h>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <vector>
+
+#include "http/errors.hpp"
+#include "http/metrics.hpp"
+
+namespace pytheas::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+
+void SessionContext::add(Session* session, std::weak_ptr<Session> weak) {
+  std::lock_guard lock(mutex_);
+  sessions_.emplace(session, std::move(weak));
+}
+
+void SessionContext::remove(Session* session) {
+  std::lock_guard lock(mutex_);
+  sessions_.erase(session);
+}
+
+std::size_t SessionContext::size() const {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+void SessionContext::drain_all() {
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(mutex_);
+    live.reserve(sessions_.size());
+    for (auto& [raw, weak] : sessions_)
+      if (auto session = weak.lock()) live.push_back(std::move(session));
+  }
+  // Outside the lock: dropping the last reference runs ~Session, which locks.
+  for (auto& session : live) session->drain();
+}
+
+Session::Session(asio::ip::tcp::socket socket, SessionContext& context)
+    : stream_(std::move(socket)), context_(context) {}
+
+Session::~Session() {
+  context_.remove(this);
+  if (context_.metrics) context_.metrics->connection_closed();
+}
+
+void Session::run() {
+  context_.add(this, weak_from_this());
+  if (context_.metrics) context_.metrics->connection_opened();
+  asio::dispatch(stream_.get_executor(),
+                 beast::bind_front_handler(&Session::wait_for_request, shared_from_this()));
+}
+
+void Session::drain() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->state_ == State::idle) self->close();
+  });
+}
+
+void Session::wait_for_request() {
+  if (context_.draining.load(std::memory_order_relaxed)) return close();
+  if (buffer_.size() > 0) return read_header();  // pipelined request already here
+  state_ = State::idle;
+  stream_.expires_after(context_.options.idle_timeout);
+  stream_.async_read_some(buffer_.prepare(4096),
+                          beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+}
+
+void Session::on_first_bytes(beast::error_code ec, std::size_t bytes) {
+  if (ec) return close();  // idle timeout, client closed, or drain
+  buffer_.commit(bytes);
+  read_header();
+}
+
+void Session::read_header() {
+  state_ = State::reading;
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(context_.options.header_limit));
+  parser_->body_limit(context_.options.body_limit);
+  stream_.expires_after(context_.options.read_timeout);
+  bhttp::async_read_header(stream_, buffer_, *parser_,
+                           beast::bind_front_handler(&Session::on_header, shared_from_this()));
+}
+
+namespace {
+
+// Maps a read error to the answer the client gets; false = close silently.
+bool rejection_for(beast::error_code ec, unsigned& status, const char*& code,
+                   const char*& message) {
+  if (ec == bhttp::error::body_limit) {
+    status = 413, code = "body_too_large", message = "request body exceeds the size limit";
+    return true;
+  }
+  if (ec == bhttp::error::header_limit) {
+    status = 431, code = "headers_too_large", message = "request headers exceed the size limit";
+    return true;
+  }
+  if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message) return false;
+  if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
+    status = 400, code = "bad_request", message = "malformed HTTP request";
+    return true;
+  }
+  return false;  // timeout, reset, drain
+}
+
+}  // namespace
+
+void Session::on_header(beast::error_code ec, std::size_t) {
+  if (ec) {
+    unsigned status = 0;
+    const char* code = nullptr;
+    const char* message = nullptr;
+    if (rejection_for(ec, status, code, message)) return reject(status, code, message);
+    return close();
+  }
+  if (parser_->is_done()) return handle_request();
+  const auto& request = parser_->get();
+  if (beast::iequals(request[bhttp::field::expect], "100-continue")) {
+    static constexpr char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    return asio::async_write(
+        stream_, asio::buffer(kContinue, sizeof kContinue - 1),
+        beast::bind_front_handler(&Session::on_continue_written, shared_from_this()));
+  }
+  // Usually the whole body arrived with the header: parse it from the buffer
+  // without another trip through the reactor.
+  while (!parser_->is_done() && buffer_.size() > 0) {
+    const std::size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == bhttp::error::need_more) {
+      ec = {};
+      break;
+    }
+    if (ec) return on_body(ec, 0);
+    if (used == 0) break;
+  }
+  if (parser_->is_done()) return handle_request();
+  read_body();
+}
+
+void Session::on_continue_written(beast::error_code ec, std::size_t) {
+  if (ec) return close();
+  read_body();
+}
+
+void Session::read_body() {
+  bhttp::async_read(stream_, buffer_, *parser_,
+                    beast::bind_front_handler(&Session::on_body, shared_from_this()));
+}
+
+void Session::on_body(beast::error_code ec, std::size_t) {
+  if (ec) {
+    unsigned status = 0;
+    const char* code = nullptr;
+    const char* message = nullptr;
+    if (rejection_for(ec, status, code, message)) return reject(status, code, message);
+    return close();
+  }
+  handle_request();
+}
+
+void Session::handle_request() {
+  state_ = State::handling;
+  auto& request = parser_->get();
+  keep_alive_ = request.keep_alive() && !context_.draining.load(std::memory_order_relaxed);
+  try {
+    response_ = context_.handler->handle(request);
+  } catch (const std::exception& e) {
+    response_ = error_response(500, request.version(), "internal", e.what());
+  }
+  response_.keep_alive(keep_alive_);
+  response_.prepare_payload();
+  stream_.expires_after(context_.options.read_timeout);
+  bhttp::async_write(stream_, response_,
+                     beast::bind_front_handler(&Session::on_write, shared_from_this()));
+}
+
+void Session::on_write(beast::error_code ec, std::size_t) {
+  if (ec) return close();
+  response_ = {};
+  if (!keep_alive_) {
+    beast::error_code ignored;
+    stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    return;  // the socket closes with the session
+  }
+  wait_for_request();
+}
+
+void Session::reject(unsigned status, const char* code, const char* message) {
+  state_ = State::closing;
+  const unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
+  std::string text = message;
+  if (status == 413)
+    text += fmt::format(" ({} bytes)", context_.options.body_limit);
+  else if (status == 431)
+    text += fmt::format(" ({} bytes)", context_.options.header_limit);
+  response_ = error_response(status, version, code, text);
+  response_.keep_alive(false);
+  response_.prepare_payload();
+  if (context_.metrics) context_.metrics->record(Route::rejected, status, {});
+  stream_.expires_after(context_.options.read_timeout);
+  bhttp::async_write(stream_, response_,
+                     [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
+                       if (write_ec) return self->close();
+                       self->linger_close();
+                     });
+}
+
+void Session::linger_close() {
+  // Read and drop what the client is still sending (e.g. the rest of an
+  // oversized body) for a moment, so our answer is not lost to a TCP reset.
+  beast::error_code ignored;
+  stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(std::chrono::seconds(1));
+  stream_.async_read_some(asio::buffer(linger_buffer_),
+                          beast::bind_front_handler(&Session::on_linger, shared_from_this()));
+}
+
+void Session::on_linger(beast::error_code ec, std::size_t bytes) {
+  lingered_ += bytes;
+  if (ec || lingered_ > 1024 * 1024) return close();
+  stream_.async_read_some(asio::buffer(linger_buffer_),
+                          beast::bind_front_handler(&Session::on_linger, shared_from_this()));
+}
+
+void Session::close() {
+  state_ = State::closing;
+  beast::error_code ignored;
+  stream_.socket().close(ignored);
+}
+
+}  // namespace pytheas::http
