@@ -58,8 +58,7 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
 }
 
 caf::behavior group_actor(GroupActor* self, GroupActorArgs args) {
-  self->state.args = std::move(args);
-  publish(self);  // decisions come from this group's own state from now on
+  self->state.args = std::move(args);  // the supervisor already published its first snapshot
   return {
       [=](report_atom, std::vector<ReportItem>& batch) { apply(self, batch); },
       [=](checkpoint_atom) {

@@ -25,7 +25,7 @@ struct Entry {
   bool passivating = false;
   std::vector<ReportItem> held;  ///< arrived while passivating
   bool wanted = false;           ///< ensure arrived while passivating
-  std::list<std::string>::iterator lru_position;
+  std::list<std::string>::iterator lru_position;  ///< valid while not passivating
   std::int64_t lru_time = 0;  ///< last_activity when it was last moved to the LRU front
 };
 
@@ -35,7 +35,8 @@ struct SupervisorState {
   std::unique_ptr<StateStore> reader;  ///< read-only access for restores
   std::unordered_map<std::string, Entry> groups;
   std::unordered_map<caf::actor_addr, std::string> key_of;
-  std::list<std::string> lru;  ///< front: most recently active
+  std::list<std::string> lru;  ///< active, not passivating; front: most recently used
+  std::size_t passivating = 0;  ///< entries in `groups` being passivated
   std::vector<std::string> to_flush;
   /// Passivated state not yet confirmed on disk (or kept in memory when there
   /// is no state dir): restores read it before the disk.
@@ -107,22 +108,17 @@ void passivate(Supervisor* self, const std::string& key);
 void enforce_cap(Supervisor* self) {
   auto& st = self->state;
   const auto cap = st.args.config->max_active_groups;
-  std::size_t active = st.groups.size();
-  // Second chance: a group whose slot saw decisions since it was last moved
-  // to the front is moved to the front again instead of being evicted.
-  for (std::size_t looked = 0; active > cap && looked < 2 * st.lru.size(); ++looked) {
+  // The LRU list holds exactly the active, non-passivating groups. Second
+  // chance: a group whose slot saw decisions since it was last moved to the
+  // front goes to the front again instead of being evicted.
+  for (std::size_t looked = 0; st.lru.size() > cap && looked < 2 * st.lru.size(); ++looked) {
     auto key = st.lru.back();
     auto& entry = st.groups.at(key);
-    if (entry.passivating) {
-      st.lru.splice(st.lru.begin(), st.lru, entry.lru_position);
-      continue;
-    }
     if (entry.slot->last_activity.load(std::memory_order_relaxed) > entry.lru_time) {
       touch_lru(st, entry);
       continue;
     }
     passivate(self, key);
-    --active;
   }
 }
 
@@ -136,15 +132,20 @@ Entry& activate(Supervisor* self, const std::string& key,
     slot->reports.store(record->reports);
   }
   slot->touch(now_s());
-  GroupActorArgs args{key, slot, st.args.shared, make_group_policy(st, key, record),
+  auto policy = make_group_policy(st, key, record);
+  // Publish before the actor runs, so that a restored group serves decisions
+  // from its own state as soon as the restore request is answered.
+  slot->snapshot.store(policy->snapshot(wall_seconds()));
+  GroupActorArgs args{key, slot, st.args.shared, std::move(policy),
                       st.args.seed ^ hash_decision(key), st.store};
   auto actor = spawn_group_actor(self, std::move(args));
   auto [it, inserted] = st.groups.try_emplace(key);
   auto& entry = it->second;
-  if (inserted) {
+  if (inserted || entry.passivating) {
     st.lru.push_front(key);
     entry.lru_position = st.lru.begin();
   }
+  if (entry.passivating) --st.passivating;
   entry.actor = actor;
   entry.slot = slot;
   entry.passivating = false;
@@ -152,7 +153,7 @@ Entry& activate(Supervisor* self, const std::string& key,
   st.key_of[actor.address()] = key;
   touch_lru(st, entry);
   st.args.shared->spawns.fetch_add(1, std::memory_order_relaxed);
-  if (inserted) enforce_cap(self);
+  enforce_cap(self);
   return st.groups.at(key);
 }
 
@@ -192,7 +193,7 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
   st.args.shared->passivations.fetch_add(1, std::memory_order_relaxed);
   if (st.shutting_down) {
     st.shutdown_records.push_back(std::move(record));
-    st.lru.erase(entry.lru_position);
+    --st.passivating;
     st.groups.erase(it);
     if (--st.shutdown_outstanding == 0) finish_shutdown(self);
     return;
@@ -206,7 +207,7 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
     flush(self, revived);
     return;
   }
-  st.lru.erase(entry.lru_position);
+  --st.passivating;
   st.groups.erase(it);
 }
 
@@ -216,6 +217,8 @@ void passivate(Supervisor* self, const std::string& key) {
   if (entry.passivating) return;
   flush(self, entry);
   entry.passivating = true;
+  ++st.passivating;
+  st.lru.erase(entry.lru_position);
   st.args.shared->table.erase(key);  // decisions fall back (and ask us back) meanwhile
   self->request(entry.actor, 30s, passivate_atom::value)
       .then([=](GroupRecord& record) { on_passivated(self, key, record); },
@@ -255,7 +258,7 @@ void on_down(Supervisor* self, const caf::down_msg& down) {
                 "{} unapplied report(s) lost",
                 key, self->system().render(down.reason), lost);
   if (st.shutting_down && entry.passivating) {
-    st.lru.erase(entry.lru_position);
+    --st.passivating;
     st.groups.erase(it);
     if (--st.shutdown_outstanding == 0) finish_shutdown(self);
     return;
@@ -420,7 +423,7 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
       [=](restore_atom) -> std::size_t { return restore_all(self); },
       [=](count_atom) -> std::size_t {
         flush_all(self);
-        return self->state.groups.size();
+        return self->state.groups.size() - self->state.passivating;
       },
       [=](passivate_atom, const std::string& key) {
         flush_all(self);

@@ -1,0 +1,92 @@
+#include "actors/state_store.hpp"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <random>
+
+#include "core/errors.hpp"
+
+using namespace pytheas;
+namespace fs = std::filesystem;
+
+namespace {
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("pytheas-store-" + std::to_string(std::random_device{}()));
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+GroupRecord sample(const std::string& key, double last) {
+  return GroupRecord{key, 12, 34, last, std::string("policy\0bytes", 12)};
+}
+}  // namespace
+
+TEST_CASE("records round-trip through files", "[store]") {
+  TempDir dir;
+  StateStore store(dir.path);
+  store.save({sample("Asn=7922", 5), sample("Asn=701;City=New York/NY", 9)});
+  auto loaded = store.load("Asn=701;City=New York/NY");
+  REQUIRE(loaded);
+  CHECK(loaded->key == "Asn=701;City=New York/NY");
+  CHECK(loaded->decisions == 12);
+  CHECK(loaded->reports == 34);
+  CHECK(loaded->last_activity == 9);
+  CHECK(loaded->policy_state == std::string("policy\0bytes", 12));
+  CHECK_FALSE(store.load("Asn=1"));
+  auto entries = store.list();
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[0].key == "Asn=701;City=New York/NY");  // most recent first
+  // Saving again replaces, and leaves no temp files behind.
+  store.save({sample("Asn=7922", 20)});
+  CHECK(store.load("Asn=7922")->last_activity == 20);
+  for (auto& f : fs::directory_iterator(store.directory())) CHECK(f.path().extension() == ".group");
+}
+
+TEST_CASE("file names are safe and distinct", "[store]") {
+  CHECK(StateStore::file_name("Asn=7922") == "Asn=7922.group");
+  CHECK(StateStore::file_name("../etc/passwd").find('/') == std::string::npos);
+  CHECK(StateStore::file_name("..")[0] != '.');
+  CHECK(StateStore::file_name("a b") != StateStore::file_name("a_b"));
+  CHECK(StateStore::file_name(std::string(1000, 'x')).size() < 200);
+  CHECK(StateStore::file_name(std::string(1000, 'x')) !=
+        StateStore::file_name(std::string(999, 'x') + "y"));
+}
+
+TEST_CASE("every corruption is detected and named", "[store]") {
+  auto bytes = StateStore::encode(sample("g", 1));
+  CHECK(StateStore::decode(bytes, "f").key == "g");
+  auto flipped = bytes;
+  flipped[flipped.size() - 3] ^= 0x40;
+  CHECK_THROWS_WITH(StateStore::decode(flipped, "f"), "f: checksum mismatch");
+  CHECK_THROWS_WITH(StateStore::decode(bytes.substr(0, 5), "f"),
+                    "f: not a Pytheas group state file (bad magic)");
+  CHECK_THROWS_AS(StateStore::decode(bytes.substr(0, bytes.size() - 4), "f"), CorruptState);
+  auto future = bytes;
+  future[8] = 9;  // format version
+  CHECK_THROWS_WITH(StateStore::decode(future, "f"), "f: unsupported format version 9");
+}
+
+TEST_CASE("a corrupt file is reported by list and load", "[store]") {
+  TempDir dir;
+  StateStore store(dir.path);
+  store.save({sample("good", 1), sample("bad", 2)});
+  {
+    std::ofstream out(store.directory() / StateStore::file_name("bad"), std::ios::binary);
+    out << "garbage";
+  }
+  std::vector<std::string> corrupt;
+  auto entries = store.list(&corrupt);
+  REQUIRE(entries.size() == 1);
+  CHECK(entries[0].key == "good");
+  REQUIRE(corrupt.size() == 1);
+  CHECK(corrupt[0].find("bad.group") != std::string::npos);
+  CHECK_THROWS_AS(store.load("bad"), CorruptState);
+}
+
+TEST_CASE("an unwritable state dir is a clear error", "[store]") {
+  CHECK_THROWS_WITH(StateStore("/proc/pytheas-cannot-exist"),
+                    Catch::Contains("/proc/pytheas-cannot-exist"));
+}

@@ -1,0 +1,255 @@
+// The supervisor on a real actor_system: spawn on first use, routing, passivation
+// and restore, restart after a crash, the active-group cap, reload.
+
+#include "actors/supervisor.hpp"
+
+#include <caf/all.hpp>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <random>
+
+#include "actors/state_store.hpp"
+#include "core/policy.hpp"
+#include "test/actors/eventually.hpp"
+
+using namespace pytheas;
+using pytheas::test::eventually;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("pytheas-sup-" + std::to_string(std::random_device{}()));
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+struct Fixture {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> system;
+  std::shared_ptr<NodeShared> shared = std::make_shared<NodeShared>();
+  caf::actor supervisor;
+
+  explicit Fixture(LabelConfig config, std::string state_dir = "") {
+    cfg.set("scheduler.max-threads", size_t{2});
+    cfg.set("logger.verbosity", caf::atom("quiet"));
+    system = std::make_unique<caf::actor_system>(cfg);
+    SupervisorArgs args;
+    args.shared = shared;
+    args.config = std::make_shared<const LabelConfig>(std::move(config));
+    args.state_dir = std::move(state_dir);
+    args.sweep_interval_s = 0.05;
+    supervisor = spawn_supervisor(*system, std::move(args));
+    caf::scoped_actor self{*system};
+    self->request(supervisor, std::chrono::seconds(30), restore_atom::value)
+        .receive([](std::size_t) {}, [](caf::error&) { FAIL("restore failed"); });
+  }
+
+  ~Fixture() { shutdown(); }
+
+  void shutdown() {
+    if (!supervisor) return;
+    caf::scoped_actor self{*system};
+    self->request(supervisor, std::chrono::seconds(30), shutdown_atom::value)
+        .receive([](ok_atom) {}, [](caf::error&) { FAIL("shutdown failed"); });
+    supervisor = nullptr;
+  }
+
+  void report(const std::string& key, const std::string& decision, double score) {
+    REQUIRE(shared->admit());
+    caf::anon_send(supervisor, report_atom::value, key, decision, score, wall_seconds());
+  }
+
+  std::size_t active() {
+    std::size_t n = 0;
+    caf::scoped_actor self{*system};
+    self->request(supervisor, std::chrono::seconds(10), count_atom::value)
+        .receive([&](std::size_t count) { n = count; }, [](caf::error&) { FAIL("count failed"); });
+    return n;
+  }
+
+  bool drained() { return shared->queued.load() == 0; }
+
+  SnapshotPtr snapshot(const std::string& key) {
+    SnapshotPtr out;
+    shared->table.visit(key, [&](GroupSlot& slot) { out = slot.snapshot.load(); });
+    return out;
+  }
+};
+
+LabelConfig fast_config() {
+  LabelConfig config;
+  config.checkpoint_interval_s = 0.05;
+  return config;
+}
+
+double arm_count(const SnapshotPtr& snapshot, const std::string& arm) {
+  for (const auto& a : snapshot->arms())
+    if (a.name == arm) return a.count;
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("a group is spawned on first use and publishes a snapshot", "[supervisor]") {
+  Fixture f(fast_config());
+  CHECK(f.active() == 0);
+  caf::anon_send(f.supervisor, ensure_atom::value, std::string("Asn=1"));
+  REQUIRE(eventually([&] { return f.snapshot("Asn=1") != nullptr; }));
+  CHECK(f.active() == 1);
+  CHECK(f.shared->spawns == 1);
+  caf::anon_send(f.supervisor, ensure_atom::value, std::string("Asn=1"));
+  CHECK(f.active() == 1);
+}
+
+TEST_CASE("reports reach their group and become visible in its snapshot", "[supervisor]") {
+  Fixture f(fast_config());
+  for (int i = 0; i < 300; ++i) f.report("Asn=1", i % 3 == 0 ? "b" : "a", i % 3 == 0 ? 0.0 : 1.0);
+  f.report("Asn=2", "a", 1);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  CHECK(f.shared->reports_applied == 301);
+  auto slot = f.shared->table.find("Asn=1");
+  REQUIRE(slot);
+  CHECK(slot->reports == 300);
+  CHECK(slot->pending == 0);
+  auto snapshot = f.snapshot("Asn=1");
+  REQUIRE(snapshot);
+  CHECK(arm_count(snapshot, "a") > arm_count(snapshot, "b"));
+  CHECK(arm_count(snapshot, "b") > 0);
+  CHECK(f.shared->freshness.count() == 301);
+}
+
+TEST_CASE("passivation writes state; reactivation restores it exactly", "[supervisor][persistence]") {
+  TempDir dir;
+  Fixture f(fast_config(), dir.path.string());
+  for (int i = 0; i < 50; ++i) f.report("Asn=7", i % 2 ? "a" : "b", i % 2 ? 3.0 : 1.0);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  auto before = f.snapshot("Asn=7");
+  caf::anon_send(f.supervisor, passivate_atom::value, std::string("Asn=7"));
+  REQUIRE(eventually([&] { return f.shared->passivations == 1 && f.active() == 0; }));
+  CHECK(f.snapshot("Asn=7") == nullptr);  // out of the table while passive
+  StateStore store(dir.path);
+  REQUIRE(eventually([&] { return store.load("Asn=7").has_value(); }));
+  auto record = *store.load("Asn=7");
+  CHECK(record.reports == 50);
+
+  // Back on first use, with the same learned state.
+  caf::anon_send(f.supervisor, ensure_atom::value, std::string("Asn=7"));
+  REQUIRE(eventually([&] { return f.snapshot("Asn=7") != nullptr; }));
+  auto after = f.snapshot("Asn=7");
+  REQUIRE(after->arms().size() == before->arms().size());
+  for (std::size_t i = 0; i < before->arms().size(); ++i) {
+    const auto& arm = before->arms()[i];
+    CHECK(arm_count(after, arm.name) == Approx(arm.count).epsilon(1e-3));
+  }
+  CHECK(f.shared->table.find("Asn=7")->reports == 50);
+}
+
+TEST_CASE("reports sent during passivation are held and applied, not dropped",
+          "[supervisor][persistence]") {
+  Fixture f(fast_config());
+  f.report("Asn=3", "a", 1);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  caf::anon_send(f.supervisor, passivate_atom::value, std::string("Asn=3"));
+  for (int i = 0; i < 100; ++i) f.report("Asn=3", "a", 1);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  CHECK(f.shared->reports_applied == 101);
+  REQUIRE(eventually([&] {
+    auto slot = f.shared->table.find("Asn=3");
+    return slot && slot->reports == 101;
+  }));
+}
+
+TEST_CASE("a group that throws is restarted from its last persisted state",
+          "[supervisor][persistence]") {
+  TempDir dir;
+  Fixture f(fast_config(), dir.path.string());
+  for (int i = 0; i < 40; ++i) f.report("Asn=9", "a", 2);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  StateStore store(dir.path);
+  // Wait for a checkpoint holding all 40 reports.
+  REQUIRE(eventually([&] {
+    auto record = store.load("Asn=9");
+    return record && record->reports == 40;
+  }));
+  auto before = f.snapshot("Asn=9");
+  caf::anon_send(f.supervisor, crash_atom::value, std::string("Asn=9"));
+  REQUIRE(eventually([&] { return f.shared->restarts == 1; }));
+  REQUIRE(eventually([&] {
+    auto snap = f.snapshot("Asn=9");
+    return snap && snap != before;
+  }));
+  CHECK(arm_count(f.snapshot("Asn=9"), "a") == Approx(arm_count(before, "a")).epsilon(1e-3));
+  // It keeps learning after the restart.
+  f.report("Asn=9", "a", 2);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  CHECK(f.shared->reports_lost == 0);
+  CHECK(f.active() == 1);
+}
+
+TEST_CASE("the active-group cap passivates least recently used groups", "[supervisor]") {
+  auto config = fast_config();
+  config.max_active_groups = 10;
+  Fixture f(config);
+  for (int i = 0; i < 25; ++i) f.report("Asn=" + std::to_string(i), "a", 1);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  bool capped = eventually([&] { return f.active() <= 10; });
+  INFO("active " << f.active() << " passivations " << f.shared->passivations << " spawns "
+                 << f.shared->spawns << " restarts " << f.shared->restarts);
+  REQUIRE(capped);
+  CHECK(f.shared->passivations >= 15);
+  CHECK(f.shared->table.find("Asn=24") != nullptr);  // the newest stays
+  // An evicted group comes back with its state when used again.
+  f.report("Asn=0", "a", 1);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  REQUIRE(eventually([&] {
+    auto slot = f.shared->table.find("Asn=0");
+    return slot && slot->reports == 2;
+  }));
+}
+
+TEST_CASE("idle groups are passivated after passivate_after_s", "[supervisor]") {
+  auto config = fast_config();
+  config.passivate_after_s = 1;  // last_activity has 1 s resolution
+  Fixture f(config);
+  f.report("Asn=1", "a", 1);
+  f.report("Asn=2", "a", 1);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  CHECK(f.active() == 2);
+  REQUIRE(eventually([&] { return f.active() == 0; }, std::chrono::seconds(8)));
+  CHECK(f.shared->passivations == 2);
+}
+
+TEST_CASE("a reload retires groups the new grouping cannot produce and adds rule groups",
+          "[supervisor][reload]") {
+  Fixture f(fast_config());
+  f.report("Asn=1", "a", 1);
+  f.report("Asn=2", "a", 1);
+  REQUIRE(eventually([&] { return f.drained() && f.active() == 2; }));
+  auto next = parse_label_config(R"(
+grouping:
+  rules: {feature: Asn, table: {"1": one}, default: others}
+)",
+                                 "reload.yaml");
+  caf::anon_send(f.supervisor, reload_atom::value,
+                 LabelConfigPtr(std::make_shared<const LabelConfig>(std::move(next))));
+  REQUIRE(eventually([&] {
+    return f.shared->table.find("one") && f.shared->table.find("others") &&
+           !f.shared->table.find("Asn=1") && !f.shared->table.find("Asn=2");
+  }));
+  CHECK(f.active() == 2);
+  CHECK(f.shared->passivations == 2);
+}
+
+TEST_CASE("a reload changes a group's policy in place", "[supervisor][reload]") {
+  Fixture f(fast_config());
+  f.report("Asn=1", "a", 1);
+  REQUIRE(eventually([&] { return f.drained() && f.snapshot("Asn=1"); }));
+  CHECK(f.snapshot("Asn=1")->policy() == "ducb");
+  auto next = parse_label_config("policy: {kind: thompson}", "reload.yaml");
+  caf::anon_send(f.supervisor, reload_atom::value,
+                 LabelConfigPtr(std::make_shared<const LabelConfig>(std::move(next))));
+  REQUIRE(eventually([&] { return f.snapshot("Asn=1")->policy() == "thompson"; }));
+}

@@ -1,0 +1,127 @@
+#include "config/label_config.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "core/errors.hpp"
+
+using namespace pytheas;
+
+namespace {
+// The message of the ConfigError that parsing `yaml` throws.
+std::string error_of(const std::string& yaml) {
+  try {
+    parse_label_config(yaml, "labels.yaml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+}  // namespace
+
+TEST_CASE("defaults are the original's: 15 labels, group by Asn, D-UCB", "[config]") {
+  LabelConfig config;
+  CHECK(config.schema.size() == 15);
+  CHECK(config.group_by == std::vector<std::string>{"Asn"});
+  CHECK(config.default_policy.kind == "ducb");
+  auto empty = parse_label_config("", "empty.yaml");
+  CHECK(empty.group_by == config.group_by);
+  CHECK(empty.default_policy == config.default_policy);
+}
+
+TEST_CASE("the example file in config/ parses", "[config]") {
+  auto config = load_label_config(PYTHEAS_SOURCE_DIR "/config/labels.example.yaml");
+  CHECK(config.group_by == std::vector<std::string>{"Asn"});
+  REQUIRE(config.group_policies.size() == 1);
+  CHECK(config.policy_for("Asn=7922").kind == "thompson");
+  CHECK(config.policy_for("Asn=701").kind == "ducb");
+  // Overrides merge over the default policy.
+  CHECK(config.policy_for("Asn=7922").half_life_s == config.default_policy.half_life_s);
+}
+
+TEST_CASE("policies, lifecycle and limits are read", "[config]") {
+  auto config = parse_label_config(R"(
+grouping: {by: [Asn, City]}
+policy: {kind: swucb, window_s: 30, exploration: 2}
+lifecycle: {passivate_after_s: 5, max_active_groups: 7, checkpoint_interval_s: 2}
+limits: {report_queue: 10, event_window_s: 60, event_capacity: 1000}
+)",
+                                   "x.yaml");
+  CHECK(config.group_by == std::vector<std::string>{"Asn", "City"});
+  CHECK(config.default_policy.kind == "swucb");
+  CHECK(config.default_policy.window_s == 30);
+  CHECK(config.default_policy.exploration == 2);
+  CHECK(config.passivate_after_s == 5);
+  CHECK(config.max_active_groups == 7);
+  CHECK(config.checkpoint_interval_s == 2);
+  CHECK(config.report_queue_capacity == 10);
+  CHECK(config.event_window_s == 60);
+  CHECK(config.event_capacity == 1000);
+}
+
+TEST_CASE("the original preset reproduces the original decision maker", "[config]") {
+  auto config = parse_label_config("policy: {preset: original}", "x.yaml");
+  CHECK(config.default_policy == PolicyConfig::original_ducb());
+}
+
+TEST_CASE("errors name the file, the line and the field", "[config]") {
+  CHECK(error_of("policy:\n  kind: bogus\n") ==
+        "labels.yaml:2: policy.kind: unknown policy 'bogus' (expected ducb, swucb, ucb, egreedy, "
+        "thompson, random or fixed)");
+  CHECK(error_of("grouping:\n  by: [Asn, Planet]\n").find("labels.yaml:2: grouping.by[1]: unknown "
+                                                          "feature 'Planet'") == 0);
+  CHECK(error_of("polcy: {}\n").find("labels.yaml:1: polcy: unknown key") == 0);
+  CHECK(error_of("policy:\n  half_life_s: -3\n").find("labels.yaml:2: policy.half_life_s: must be") ==
+        0);
+  CHECK(error_of("policy:\n  epsilon: lots\n").find("policy.epsilon: expected a number") !=
+        std::string::npos);
+  CHECK(error_of("grouping:\n  rules:\n    feature: Asn\n    table: {a: g}\n")
+            .find("grouping.rules.default: missing") != std::string::npos);
+  CHECK(error_of("grouping: {by: [Asn], rules: g}").find("either 'by' or 'rules'") !=
+        std::string::npos);
+  CHECK(error_of("policy: {kind: fixed}").find("needs fixed_decision") != std::string::npos);
+  CHECK(error_of("features: [A, A]").find("labels.yaml:1: features: ") == 0);
+  CHECK(error_of("policy: [unclosed").find("labels.yaml:1: yaml: ") == 0);
+}
+
+TEST_CASE("a missing file is a ConfigError naming it", "[config]") {
+  CHECK_THROWS_WITH(load_label_config("/nonexistent/labels.yaml"),
+                    "/nonexistent/labels.yaml: cannot read file");
+}
+
+TEST_CASE("rule trees list their groups and gate keys", "[config]") {
+  auto config = parse_label_config(R"(
+grouping:
+  rules:
+    feature: Asn
+    table:
+      "7922": {feature: City, table: {Boston: comcast-boston}, default: comcast-other}
+      "701": verizon
+    default: rest
+)",
+                                   "x.yaml");
+  CHECK(config.rule_groups() ==
+        std::vector<std::string>{"comcast-boston", "comcast-other", "rest", "verizon"});
+  CHECK(config.can_produce("verizon"));
+  CHECK_FALSE(config.can_produce("Asn=701"));
+}
+
+TEST_CASE("feature-list configs recognise their own keys", "[config]") {
+  auto config = parse_label_config("grouping: {by: [Asn, City]}", "x.yaml");
+  CHECK(config.can_produce("Asn=7922;City=Boston"));
+  CHECK(config.can_produce("Asn=;City="));
+  CHECK_FALSE(config.can_produce("Asn=7922"));
+  CHECK_FALSE(config.can_produce("City=Boston;Asn=7922"));
+  CHECK_FALSE(config.can_produce("global"));
+  auto global = parse_label_config("grouping: {by: []}", "x.yaml");
+  CHECK(global.can_produce("global"));
+  CHECK_FALSE(global.can_produce("Asn=1"));
+}
+
+TEST_CASE("glob patterns", "[config]") {
+  CHECK(glob_match("Asn=79*", "Asn=7922"));
+  CHECK(glob_match("*", ""));
+  CHECK(glob_match("Asn=?922", "Asn=7922"));
+  CHECK_FALSE(glob_match("Asn=79*", "Asn=701"));
+  CHECK(glob_match("*;City=Boston", "Asn=1;City=Boston"));
+  CHECK_FALSE(glob_match("a*b", "ac"));
+}
