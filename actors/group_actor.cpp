@@ -30,6 +30,8 @@ void publish(GroupActor* self) {
   st.args.slot->snapshot.store(st.args.policy->snapshot(now));
   for (double accepted : st.unpublished) st.args.shared->freshness.record(now - accepted);
   st.unpublished.clear();
+  // A burst can grow this to kPublishEvery entries; don't keep that per group.
+  if (st.unpublished.capacity() > 16) std::vector<double>().swap(st.unpublished);
 }
 
 void apply(GroupActor* self, std::vector<ReportItem>& batch) {
