@@ -65,6 +65,8 @@ struct PolicyConfig {
   /// The original Pytheas decision maker: ducb, 0.8 per 2 s batch, B = 1000 on
   /// raw scores, 10-pick lists.
   static PolicyConfig original_ducb();
+
+  bool operator==(const PolicyConfig&) const = default;
 };
 
 /// One observed outcome.
@@ -108,6 +110,14 @@ class Policy {
 /// Builds a policy. Throws InvalidInput on an unknown kind or a parameter out
 /// of range (e.g. half_life_s <= 0, epsilon outside [0,1]); the message names it.
 std::unique_ptr<Policy> make_policy(const PolicyConfig& config, std::uint64_t seed);
+
+/// Same, sharing one immutable config between many policies (a node with
+/// 100k groups keeps one copy instead of one per group). Throws InvalidInput
+/// like the overload above, or on a null config.
+std::unique_ptr<Policy> make_policy(std::shared_ptr<const PolicyConfig> config, std::uint64_t seed);
+
+/// Throws InvalidInput naming the first field of `config` out of range.
+void validate_policy_config(const PolicyConfig& config);
 
 /// Restores a policy from serialize() output. Throws CorruptState naming the
 /// failed check (magic, version, checksum, truncation, bad field).

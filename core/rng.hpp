@@ -4,6 +4,7 @@
 // and tests replay exactly. Not thread-safe: give each thread its own.
 // Satisfies UniformRandomBitGenerator, so it also works with <random>.
 
+#include <array>
 #include <cstdint>
 #include <limits>
 
@@ -17,6 +18,16 @@ class Rng {
 
   void reseed(std::uint64_t seed) {
     for (auto& word : s_) word = splitmix64(seed);
+  }
+
+  /// The full generator state, for serializing a policy; from_state() resumes
+  /// the exact same sequence.
+  using State = std::array<std::uint64_t, 4>;
+  State state() const { return {s_[0], s_[1], s_[2], s_[3]}; }
+  static Rng from_state(const State& state) {
+    Rng rng;
+    for (int i = 0; i < 4; ++i) rng.s_[i] = state[static_cast<std::size_t>(i)];
+    return rng;
   }
 
   static constexpr result_type min() { return 0; }

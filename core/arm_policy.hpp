@@ -1,0 +1,102 @@
+#pragma once
+// ArmPolicy: the state and behaviour every policy shares: the arm table,
+// input validation, time handling (non-decreasing policy time), lazy
+// discounting, the observed score range used for normalization, forgetting
+// of stale arms, snapshot assembly and the serialized state. Concrete
+// policies supply the snapshot weights (assign) and, where they keep more
+// state (sliding windows), the hooks below.
+//
+// Discounting is lazy: arm sums are stored multiplied by
+// 2^(exponent(t) - reference_exponent_) (see DecayClock), so an update adds one
+// scaled term and never touches other arms; when the factor would exceed 2^64
+// every arm is rescaled by a power of two (exact in floating point) and the
+// reference moves. Snapshots divide by the factor at `now`.
+//
+// Not thread-safe (one owner); snapshots it returns are immutable and shared.
+
+#include <limits>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/arm_stats.hpp"
+#include "core/decay_clock.hpp"
+#include "core/policy.hpp"
+#include "core/state_codec.hpp"
+
+namespace pytheas {
+
+class ArmPolicy : public Policy {
+ public:
+  void update(const Outcome& outcome) final;
+  SnapshotPtr snapshot(double now) final;
+  std::string serialize() const final;
+  const PolicyConfig& config() const final { return *config_; }
+  std::size_t arm_count() const final { return arms_.size(); }
+
+  /// Reads the state serialize() wrote after the config. Throws CorruptState.
+  /// Only called on a freshly constructed policy.
+  void restore(StateReader& reader);
+
+ protected:
+  ArmPolicy(std::shared_ptr<const PolicyConfig> config, std::uint64_t seed, DecayClock stats_clock,
+            DecayClock range_clock);
+
+  /// Fills one weight and one rank per arm (same order as `stats`).
+  /// `scale` is the exploration scale: exploration * observed score range
+  /// with `normalize`, else exploration.
+  virtual void assign(std::span<const ArmView> stats, double scale, std::span<double> weights,
+                      std::span<double> ranks) = 0;
+  /// DecisionSnapshot's unseen_weight (default: rule 1, explore unseen).
+  virtual double unseen_weight() const { return DecisionSnapshot::kExploreUnseen; }
+  /// Adds arms the snapshot must hold even when never observed (fixed).
+  virtual void pin_arms(std::vector<ArmSnapshot>& /*arms*/) const {}
+  /// Statistics of every arm as of `now` (`growth` = the lazy-discount factor
+  /// at `now`). Default: the discounted sums.
+  virtual void current_stats(double now, double growth, std::span<ArmView> out) const;
+  /// Called after an observation was added to arm `arm` (already validated).
+  virtual void on_observe(std::size_t /*arm*/, double /*score*/, double /*time*/) {}
+  /// Called after a new arm was appended to arms().
+  virtual void on_arm_added() {}
+  /// Called after forgetting kept exactly the arms with keep[i] != 0.
+  virtual void on_compact(std::span<const std::uint8_t> /*keep*/) {}
+  virtual void write_extra(StateWriter& /*writer*/) const {}
+  virtual void read_extra(StateReader& /*reader*/) {}
+
+  const std::vector<ArmStats>& arms() const { return arms_; }
+  Rng& rng() { return rng_; }
+
+ private:
+  static constexpr double kRebaseExponent = 64;
+
+  std::size_t find_arm(std::uint64_t hash, std::string_view name) const;
+  /// The lazy-discount factor at `time` (rebasing first when it would be large).
+  double growth_at(double time);
+  void rebase(double exponent);
+  void forget(double now);
+  double score_range(double now) const;
+  void observe_range(double score, double time);
+
+  std::shared_ptr<const PolicyConfig> config_;
+  Rng rng_;
+  DecayClock stats_clock_;
+  DecayClock range_clock_;
+  std::vector<ArmStats> arms_;
+  bool started_ = false;  // any update yet
+  double last_time_ = 0;  // latest update time
+  double reference_exponent_ = 0;
+  double cached_exponent_ =
+      std::numeric_limits<double>::quiet_NaN();  // growth_at() memo, derived data
+  double cached_growth_ = 1;
+  bool has_range_ = false;
+  double range_low_ = 0;
+  double range_high_ = 0;
+  double range_exponent_ = 0;  // range_clock_ exponent when the range was last updated
+  std::uint64_t snapshot_version_ = 0;
+};
+
+/// The config fields of the serialized state (shared by serialize/restore).
+void write_policy_config(StateWriter& writer, const PolicyConfig& config);
+PolicyConfig read_policy_config(StateReader& reader);
+
+}  // namespace pytheas
