@@ -1,6 +1,7 @@
 #pragma once
-// HttpServer: the node's Boost.Beast front door. It owns an io_context run by
-// `threads` io threads, one acceptor, and one Session per connection (see
+// HttpServer: the node's Boost.Beast front door. It owns one io_context per
+// io thread (connections are spread round-robin and stay on their thread),
+// one acceptor, and one Session per connection (see
 // session.hpp for the per-connection flow and the limits it enforces).
 // Requests are answered by the Handler given at construction, on the io thread
 // that read them; handlers must therefore never block.

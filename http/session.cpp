@@ -1,6 +1,8 @@
 #include "http/session.hpp"
 
 #include <fmt/format.h>
+
+#include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -8,7 +10,8 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/beast/http/status.hpp>
+#include <charconv>
 #include <vector>
 
 #include "http/errors.hpp"
@@ -178,11 +181,40 @@ void Session::handle_request() {
   } catch (const std::exception& e) {
     response_ = error_response(500, request.version(), "internal", e.what());
   }
-  response_.keep_alive(keep_alive_);
-  response_.prepare_payload();
+  write_response(beast::bind_front_handler(&Session::on_write, shared_from_this()));
+}
+
+template <class WriteHandler>
+void Session::write_response(WriteHandler&& handler) {
+  // Serialized by hand into one reused buffer: cheaper than Beast's generic
+  // serializer, and the same bytes (status line, fields in insertion order,
+  // Connection, Content-Length, body).
+  const unsigned version = response_.version();
+  head_.clear();
+  head_.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  char number[24];
+  char* end = std::to_chars(number, number + sizeof number, response_.result_int()).ptr;
+  head_.append(number, end);
+  head_.push_back(' ');
+  const auto reason = bhttp::obsolete_reason(response_.result());
+  head_.append(reason.data(), reason.size());
+  head_.append("\r\n");
+  for (const auto& field : response_) {
+    head_.append(field.name_string().data(), field.name_string().size());
+    head_.append(": ");
+    head_.append(field.value().data(), field.value().size());
+    head_.append("\r\n");
+  }
+  if (!keep_alive_ && version >= 11) head_.append("Connection: close\r\n");
+  if (keep_alive_ && version == 10) head_.append("Connection: keep-alive\r\n");
+  head_.append("Content-Length: ");
+  end = std::to_chars(number, number + sizeof number, response_.body().size()).ptr;
+  head_.append(number, end);
+  head_.append("\r\n\r\n");
+  const std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_),
+                                                     asio::buffer(response_.body())};
   stream_.expires_after(context_.options.read_timeout);
-  bhttp::async_write(stream_, response_,
-                     beast::bind_front_handler(&Session::on_write, shared_from_this()));
+  asio::async_write(stream_, buffers, std::forward<WriteHandler>(handler));
 }
 
 void Session::on_write(beast::error_code ec, std::size_t) {
@@ -205,15 +237,12 @@ void Session::reject(unsigned status, const char* code, const char* message) {
   else if (status == 431)
     text += fmt::format(" ({} bytes)", context_.options.header_limit);
   response_ = error_response(status, version, code, text);
-  response_.keep_alive(false);
-  response_.prepare_payload();
+  keep_alive_ = false;
   if (context_.metrics) context_.metrics->record(Route::rejected, status, {});
-  stream_.expires_after(context_.options.read_timeout);
-  bhttp::async_write(stream_, response_,
-                     [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
-                       if (write_ec) return self->close();
-                       self->linger_close();
-                     });
+  write_response([self = shared_from_this()](beast::error_code write_ec, std::size_t) {
+    if (write_ec) return self->close();
+    self->linger_close();
+  });
 }
 
 void Session::linger_close() {

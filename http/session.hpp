@@ -11,7 +11,8 @@
 // read, so the client sees the answer instead of a reset. Timeouts close the
 // connection without an answer. While the server drains, idle connections are
 // closed at once and busy ones after their response (Connection: close).
-// Thread-safety: all work of one session runs on its strand.
+// Thread-safety: all work of one session runs on its io_context's one thread;
+// drain() may be called from any thread (it posts).
 
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
@@ -21,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <unordered_map>
 
 #include "http/handler.hpp"
@@ -75,6 +77,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_continue_written(boost::beast::error_code ec, std::size_t bytes);
   void handle_request();
   void on_write(boost::beast::error_code ec, std::size_t bytes);
+  /// Sends response_ (with Connection per keep_alive_ and Content-Length).
+  template <class WriteHandler>
+  void write_response(WriteHandler&& handler);
   /// Answers a rejected request with `status` and closes.
   void reject(unsigned status, const char* code, const char* message);
   void linger_close();
@@ -86,6 +91,7 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   Response response_;
+  std::string head_;  // serialized status line + fields, reused per response
   bool keep_alive_ = false;
   State state_ = State::idle;
   std::size_t lingered_ = 0;
