@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "app/commands.hpp"
+#include "app/sim_commands.hpp"
 
 #ifndef PYTHEAS_VERSION
 #define PYTHEAS_VERSION "unknown"
@@ -87,21 +88,77 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
 
   auto* simulate_cmd = app.add_subcommand("simulate", "Replay a trace through the E2 policies");
-  std::string sim_trace, sim_policy = "ducb", sim_grouping = "Asn", sim_out;
-  simulate_cmd->add_option("--trace", sim_trace, "Trace file")->required()->check(CLI::ExistingFile);
-  simulate_cmd->add_option("--policy", sim_policy, "Policies, comma-separated")->capture_default_str();
-  simulate_cmd->add_option("--grouping", sim_grouping, "learned | global | FEATURE[,FEATURE...]")
+  pytheas::app::SimulateCommand sim;
+  simulate_cmd->add_option("--trace", sim.trace, "Trace file (text or compact)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  simulate_cmd
+      ->add_option("--policy", sim.policies,
+                   "Policies, comma-separated: ducb ducb-original swucb ucb egreedy thompson "
+                   "random cfa oracle; POLICY@GROUPING overrides --grouping (e.g. ucb@global, "
+                   "ducb@Asn+City)")
       ->capture_default_str();
-  simulate_cmd->add_option("--out", sim_out, "Output directory")->required();
+  simulate_cmd
+      ->add_option("--grouping", sim.grouping,
+                   "global | FEATURE[,FEATURE...] (learned: not available yet)")
+      ->capture_default_str();
+  simulate_cmd->add_option("--out", sim.out, "Output directory")->required();
+  simulate_cmd->add_option("--seed", sim.seed, "Random seed")->capture_default_str();
+  simulate_cmd->add_option("--delay", sim.delay_s, "Report delay after a session (s)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
+  simulate_cmd->add_option("--interval", sim.interval_s, "Width of the CSV time intervals (s)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 1e9));
+  simulate_cmd
+      ->add_option("--snapshot-interval", sim.snapshot_interval_s,
+                   "Min time between a group's snapshots (s; 0: after every update)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
+  simulate_cmd->add_option("--half-life", sim.half_life_s, "D-UCB discount half-life (s)")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-6, 1e9));
+  simulate_cmd->add_option("--exploration", sim.exploration, "UCB exploration factor")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e9));
+  simulate_cmd->add_option("--epsilon", sim.epsilon, "egreedy exploration share")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  simulate_cmd->add_option("--window", sim.window_s, "swucb window (s)")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-6, 1e9));
+  simulate_cmd->add_option("--cfa-refresh", sim.cfa_refresh_s, "cfa: prediction refresh (s)")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-3, 1e9));
+  simulate_cmd->add_option("--cfa-window", sim.cfa_window_s, "cfa: history window (s)")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-3, 1e9));
+  simulate_cmd->add_option("--cfa-explore", sim.cfa_explore, "cfa: share of random sessions")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  bool sim_no_plot = false;
+  simulate_cmd->add_flag("--no-plot", sim_no_plot, "Do not run scripts/plot-simulation");
+  simulate_cmd->add_flag("--quiet", sim.quiet, "Print nothing on success");
 
   auto* trace_cmd = app.add_subcommand("trace", "Trace tools");
   trace_cmd->require_subcommand(1);
   auto* generate_cmd = trace_cmd->add_subcommand("generate", "Generate a synthetic trace");
-  std::string gen_config, gen_out;
-  generate_cmd->add_option("--config", gen_config, "Generator config YAML")
+  pytheas::app::TraceGenerateCommand gen;
+  generate_cmd->add_option("--config", gen.config, "Generator config YAML (see config/gen-*.yaml)")
       ->required()
       ->check(CLI::ExistingFile);
-  generate_cmd->add_option("--out", gen_out, "Output trace file")->required();
+  generate_cmd->add_option("--out", gen.out, "Output trace file")->required();
+  generate_cmd->add_flag("--compact", gen.compact, "Write the compact binary form");
+  generate_cmd->add_option("--seed", gen.seed, "Override the config's seed")
+      ->check(CLI::Range(std::int64_t{0}, INT64_MAX));
+  auto* convert_cmd =
+      trace_cmd->add_subcommand("convert", "Convert a trace between text and compact forms");
+  pytheas::app::TraceConvertCommand convert;
+  convert_cmd->add_option("--in", convert.in, "Input trace (either form)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  convert_cmd->add_option("--out", convert.out, "Output trace file")->required();
+  convert_cmd->add_flag("--compact", convert.compact, "Write the compact form (default: text)");
 
   auto* replay_cmd = app.add_subcommand("replay", "Play a trace against live nodes");
   std::string replay_trace, replay_out;
@@ -128,7 +185,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (node_cmd->parsed()) return pytheas::app::run_node(node);
-  if (simulate_cmd->parsed() || trace_cmd->parsed() || replay_cmd->parsed()) {
+  if (simulate_cmd->parsed()) {
+    sim.plot = !sim_no_plot;
+    return pytheas::app::run_simulate(sim);
+  }
+  if (generate_cmd->parsed()) return pytheas::app::run_trace_generate(gen);
+  if (convert_cmd->parsed()) return pytheas::app::run_trace_convert(convert);
+  if (replay_cmd->parsed()) {
     std::fprintf(stderr, "pytheas: error: this subcommand is not built yet\n");
     return 1;
   }

@@ -149,7 +149,6 @@ void CompactTraceReader::corrupt(const std::string& what) const {
 
 bool CompactTraceReader::at_end() {
   if (pos_ < end_) return false;
-  if (decoding_steps_) return true;  // never read the stream inside a step list
   in_.read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
   end_ = static_cast<std::size_t>(in_.gcount());
   pos_ = 0;
@@ -172,15 +171,52 @@ std::uint64_t CompactTraceReader::get_varint() {
   corrupt("varint longer than 10 bytes");
 }
 
+void CompactTraceReader::decode_steps(std::string_view bytes, std::vector<LoadStep>& out) const {
+  std::size_t pos = 0;
+  auto varint = [&]() {
+    std::uint64_t value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos >= bytes.size()) corrupt("bad load step list");
+      const auto byte = static_cast<std::uint8_t>(bytes[pos++]);
+      value |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
+      if ((byte & 0x80) == 0) return value;
+    }
+    corrupt("bad load step list");
+  };
+  auto number = [&]() {
+    const auto tag = varint();
+    if (tag == kRawDouble) {
+      if (bytes.size() - pos < 8) corrupt("bad load step list");
+      std::uint64_t bits = 0;
+      for (int i = 0; i < 8; ++i)
+        bits |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(bytes[pos++])) << (8 * i);
+      const double value = std::bit_cast<double>(bits);
+      if (!std::isfinite(value)) corrupt("non-finite number");
+      return value;
+    }
+    return decode_decimal(tag);
+  };
+  const auto steps = varint();
+  if (steps > kMaxCount) corrupt("bad load step count");
+  out.resize(steps);
+  for (auto& step : out) {
+    step.threshold = TraceNumber::of(number());
+    step.factor = TraceNumber::of(number());
+  }
+  if (pos != bytes.size()) corrupt("bad load step list");
+}
+
+double CompactTraceReader::decode_decimal(std::uint64_t tag) const {
+  const auto k = tag & 7;
+  if (k >= kMaxDecimals) corrupt("bad number tag");
+  const auto zigzag = tag >> 3;
+  const auto m = static_cast<std::int64_t>(zigzag >> 1) ^ -static_cast<std::int64_t>(zigzag & 1);
+  return static_cast<double>(m) / kPowersOf10[k];
+}
+
 double CompactTraceReader::get_double() {
   const auto tag = get_varint();
-  if (tag != kRawDouble) {
-    const auto k = tag & 7;
-    if (k >= kMaxDecimals) corrupt("bad number tag");
-    const auto zigzag = tag >> 3;
-    const auto m = static_cast<std::int64_t>(zigzag >> 1) ^ -static_cast<std::int64_t>(zigzag & 1);
-    return static_cast<double>(m) / kPowersOf10[k];
-  }
+  if (tag != kRawDouble) return decode_decimal(tag);
   std::uint64_t bits = 0;
   for (int i = 0; i < 8; ++i) bits |= static_cast<std::uint64_t>(get_byte()) << (8 * i);
   double value = std::bit_cast<double>(bits);
@@ -188,12 +224,12 @@ double CompactTraceReader::get_double() {
   return value;
 }
 
-void CompactTraceReader::get_string(std::string& out) {
+std::int64_t CompactTraceReader::get_string(std::string& out) {
   auto ref = get_varint();
   if (ref >= 2) {
     if (ref - 2 >= interned_.size()) corrupt("string ref " + std::to_string(ref) + " undefined");
     out = interned_[ref - 2];
-    return;
+    return static_cast<std::int64_t>(ref - 2);
   }
   auto length = get_varint();
   if (length > kMaxStringLength) corrupt("string length " + std::to_string(length));
@@ -202,7 +238,9 @@ void CompactTraceReader::get_string(std::string& out) {
   if (ref == 1) {
     if (interned_.size() >= CompactTraceWriter::kMaxInterned) corrupt("too many interned strings");
     interned_.push_back(out);
+    return static_cast<std::int64_t>(interned_.size() - 1);
   }
+  return -1;
 }
 
 bool CompactTraceReader::next(TraceSession& out) {
@@ -229,28 +267,19 @@ bool CompactTraceReader::next(TraceSession& out) {
   out.loads.resize(loads);
   for (auto& load : out.loads) {
     get_string(load.decision);
-    get_string(steps_);
-    // Decode the step list from its own bytes.
-    std::vector<char> saved_buffer;
-    saved_buffer.swap(buffer_);
-    const auto saved_pos = pos_, saved_end = end_;
-    buffer_.assign(steps_.begin(), steps_.end());
-    pos_ = 0;
-    end_ = buffer_.size();
-    decoding_steps_ = true;
-    auto steps = get_varint();
-    if (steps > kMaxCount) corrupt("bad load step count");
-    load.steps.resize(steps);
-    for (auto& step : load.steps) {
-      step.threshold = TraceNumber::of(get_double());
-      step.factor = TraceNumber::of(get_double());
+    const auto id = get_string(steps_);
+    // LoadMaps repeat: decode each interned step list once.
+    if (id >= 0 && static_cast<std::size_t>(id) < decoded_steps_.size() &&
+        decoded_steps_[static_cast<std::size_t>(id)]) {
+      load.steps = *decoded_steps_[static_cast<std::size_t>(id)];
+      continue;
     }
-    const bool leftover = pos_ != end_;
-    decoding_steps_ = false;
-    buffer_.swap(saved_buffer);
-    pos_ = saved_pos;
-    end_ = saved_end;
-    if (leftover) corrupt("bad load step list");
+    decode_steps(steps_, load.steps);
+    if (id >= 0) {
+      if (decoded_steps_.size() <= static_cast<std::size_t>(id))
+        decoded_steps_.resize(static_cast<std::size_t>(id) + 1);
+      decoded_steps_[static_cast<std::size_t>(id)] = load.steps;
+    }
   }
   return true;
 }

@@ -25,8 +25,10 @@
 
 #include <cstdint>
 #include <istream>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -82,7 +84,10 @@ class CompactTraceReader : public TraceSource {
   std::uint8_t get_byte();
   std::uint64_t get_varint();
   double get_double();
-  void get_string(std::string& out);
+  /// Reads a string ref into `out`; returns its intern id, or -1 for a literal.
+  std::int64_t get_string(std::string& out);
+  void decode_steps(std::string_view bytes, std::vector<LoadStep>& out) const;
+  double decode_decimal(std::uint64_t tag) const;
   [[noreturn]] void corrupt(const std::string& what) const;
 
   std::istream& in_;
@@ -93,7 +98,7 @@ class CompactTraceReader : public TraceSource {
   std::size_t pos_ = 0, end_ = 0;
   std::vector<std::string> interned_;
   std::string steps_;
-  bool decoding_steps_ = false;
+  std::vector<std::optional<std::vector<LoadStep>>> decoded_steps_;  // by intern id
 };
 
 }  // namespace pytheas

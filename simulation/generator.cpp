@@ -1,0 +1,391 @@
+#include "simulation/generator.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+#include "core/errors.hpp"
+#include "core/rng.hpp"
+
+namespace pytheas::sim {
+namespace {
+
+double normal(Rng& rng) {
+  // Box-Muller; 1 - uniform() is in (0, 1], so the log is finite.
+  const double u1 = 1.0 - rng.uniform();
+  const double u2 = rng.uniform();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+}
+
+// Draws an index from a cumulative weight table.
+std::size_t draw(const std::vector<double>& cumulative, Rng& rng) {
+  const double x = rng.uniform() * cumulative.back();
+  auto it = std::upper_bound(cumulative.begin(), cumulative.end(), x);
+  return std::min<std::size_t>(static_cast<std::size_t>(it - cumulative.begin()),
+                               cumulative.size() - 1);
+}
+
+std::vector<double> zipf_cumulative(std::size_t n, double exponent) {
+  std::vector<double> cumulative(n);
+  double total = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    total += 1.0 / std::pow(static_cast<double>(i + 1), exponent);
+    cumulative[i] = total;
+  }
+  return cumulative;
+}
+
+TraceNumber cost_number(double cost) {
+  return TraceNumber::of(std::round(cost * 100) / 100);
+}
+
+std::vector<LoadStep> load_steps(const std::vector<GeneratorLoadStep>& steps) {
+  std::vector<LoadStep> out;
+  for (const auto& step : steps)
+    out.push_back({TraceNumber::of(step.share), TraceNumber::of(step.factor)});
+  return out;
+}
+
+// The CDN part of a decision name "cdn@bitrate".
+std::string_view cdn_of(std::string_view decision) {
+  return decision.substr(0, decision.find('@'));
+}
+
+// ---- YAML loading -------------------------------------------------------
+
+class YamlReader {
+ public:
+  explicit YamlReader(std::string path) : path_(std::move(path)) {}
+
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& field,
+                         const std::string& what) const {
+    std::string where = path_;
+    if (node.Mark().line >= 0) where += ":" + std::to_string(node.Mark().line + 1);
+    throw InvalidInput(where + ": " + field + ": " + what);
+  }
+
+  template <typename T>
+  void get(const YAML::Node& map, const char* field, T& out) const {
+    const auto node = map[field];
+    if (!node) return;
+    try {
+      out = node.as<T>();
+    } catch (const YAML::Exception&) {
+      fail(node, field, "bad value '" + YAML::Dump(node) + "'");
+    }
+  }
+
+  std::vector<GeneratorLoadStep> steps(const YAML::Node& node, const std::string& field) const {
+    if (!node.IsSequence()) fail(node, field, "expected a list of {share, factor}");
+    std::vector<GeneratorLoadStep> out;
+    for (const auto& item : node) {
+      GeneratorLoadStep step;
+      get(item, "share", step.share);
+      get(item, "factor", step.factor);
+      out.push_back(step);
+    }
+    return out;
+  }
+
+  std::vector<GeneratorDecision> decisions(const YAML::Node& node, const char* field) const {
+    if (!node.IsSequence()) fail(node, field, "expected a list of {name, cost}");
+    std::vector<GeneratorDecision> out;
+    for (const auto& item : node) {
+      GeneratorDecision decision;
+      get(item, "name", decision.name);
+      get(item, "cost", decision.cost);
+      out.push_back(decision);
+    }
+    return out;
+  }
+
+ private:
+  std::string path_;
+};
+
+void check(bool ok, const std::string& field, const std::string& what) {
+  if (!ok) throw InvalidInput("generator config: " + field + ": " + what);
+}
+
+}  // namespace
+
+void GeneratorConfig::validate() const {
+  check(sessions > 0, "sessions", "must be positive");
+  check(std::isfinite(duration_s) && duration_s > 0, "duration_s", "must be positive");
+  check(start_ms >= 0, "start_ms", "must be >= 0");
+  check(diurnal_amplitude >= 0 && diurnal_amplitude < 1, "diurnal.amplitude", "must be in [0, 1)");
+  check(diurnal_period_s > 0, "diurnal.period_s", "must be positive");
+  check(asns > 0 && asns <= 1000000, "asns", "must be in [1, 1000000]");
+  check(asn_zipf >= 0, "asn_zipf", "must be >= 0");
+  check(cities_per_asn > 0, "cities_per_asn", "must be positive");
+  check(!conn_types.empty(), "conn_types", "must not be empty");
+  check(!oses.empty(), "oses", "must not be empty");
+  check(!decisions.empty(), "decisions", "must not be empty");
+  for (const auto& d : decisions) {
+    check(!d.name.empty() && d.name.find_first_of(",\t\n@") == std::string::npos, "decisions",
+          "bad decision name '" + d.name + "'");
+    check(std::isfinite(d.cost), "decisions", "cost of '" + d.name + "' must be finite");
+  }
+  for (const auto& b : bitrates)
+    check(!b.name.empty() && b.name.find_first_of(",\t\n@") == std::string::npos, "bitrates",
+          "bad bitrate name '" + b.name + "'");
+  check(group_spread >= 0 && conn_type_spread >= 0 && noise >= 0 && drift >= 0,
+        "group_spread/conn_type_spread/noise/drift", "must be >= 0");
+  check(std::isfinite(min_cost), "min_cost", "must be finite");
+  const std::size_t arms = decisions.size() * std::max<std::size_t>(1, bitrates.size());
+  check(candidates_per_session <= arms, "candidates_per_session",
+        "more than the " + std::to_string(arms) + " decisions");
+  for (const auto& s : switches) {
+    check(s.at_s >= 0, "switches.at_s", "must be >= 0");
+    bool known = false;
+    for (const auto& d : decisions) known |= d.name == s.decision;
+    check(known, "switches.decision", "unknown decision '" + s.decision + "'");
+    check(s.asn_share >= 0 && s.asn_share <= 1, "switches.asn_share", "must be in [0, 1]");
+    for (int a : s.asns) check(a >= 0 && a < asns, "switches.asns", "index out of range");
+    check(std::isfinite(s.add_cost) && std::isfinite(s.multiply) && s.multiply >= 0,
+          "switches.add_cost/multiply", "must be finite (multiply >= 0)");
+  }
+  auto check_steps = [](const std::vector<GeneratorLoadStep>& steps, const std::string& field) {
+    for (const auto& step : steps)
+      check(step.share >= 0 && step.share <= 1 && std::isfinite(step.factor) && step.factor > 0,
+            field, "share must be in [0, 1] and factor positive");
+  };
+  check_steps(default_load, "load.default");
+  for (const auto& [name, steps] : decision_load) {
+    bool known = false;
+    for (const auto& d : decisions) known |= d.name == name;
+    check(known, "load.per_decision", "unknown decision '" + name + "'");
+    check_steps(steps, "load.per_decision." + name);
+  }
+}
+
+GeneratorConfig load_generator_config(const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw InvalidInput(path + ": cannot read file");
+  } catch (const YAML::Exception& e) {
+    throw InvalidInput(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (!root.IsMap()) throw InvalidInput(path + ": expected a YAML map at the top level");
+  static const std::vector<std::string> known = {"seed",         "sessions",
+                                                 "duration_s",   "start_ms",
+                                                 "diurnal",      "asns",
+                                                 "asn_zipf",     "cities_per_asn",
+                                                 "conn_types",   "oses",
+                                                 "decisions",    "bitrates",
+                                                 "group_spread", "conn_type_spread",
+                                                 "noise",        "drift",
+                                                 "min_cost",     "candidates_per_session",
+                                                 "switches",     "load"};
+  YamlReader yaml(path);
+  for (const auto& item : root) {
+    const auto key = item.first.as<std::string>();
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      yaml.fail(item.first, key, "unknown field");
+  }
+  GeneratorConfig config;
+  yaml.get(root, "seed", config.seed);
+  yaml.get(root, "sessions", config.sessions);
+  yaml.get(root, "duration_s", config.duration_s);
+  yaml.get(root, "start_ms", config.start_ms);
+  if (const auto diurnal = root["diurnal"]) {
+    yaml.get(diurnal, "amplitude", config.diurnal_amplitude);
+    yaml.get(diurnal, "period_s", config.diurnal_period_s);
+    yaml.get(diurnal, "peak_s", config.diurnal_peak_s);
+  }
+  yaml.get(root, "asns", config.asns);
+  yaml.get(root, "asn_zipf", config.asn_zipf);
+  yaml.get(root, "cities_per_asn", config.cities_per_asn);
+  yaml.get(root, "conn_types", config.conn_types);
+  yaml.get(root, "oses", config.oses);
+  if (root["decisions"]) config.decisions = yaml.decisions(root["decisions"], "decisions");
+  if (root["bitrates"]) config.bitrates = yaml.decisions(root["bitrates"], "bitrates");
+  yaml.get(root, "group_spread", config.group_spread);
+  yaml.get(root, "conn_type_spread", config.conn_type_spread);
+  yaml.get(root, "noise", config.noise);
+  yaml.get(root, "drift", config.drift);
+  yaml.get(root, "min_cost", config.min_cost);
+  yaml.get(root, "candidates_per_session", config.candidates_per_session);
+  if (const auto switches = root["switches"]) {
+    if (!switches.IsSequence()) yaml.fail(switches, "switches", "expected a list");
+    for (const auto& item : switches) {
+      GeneratorSwitch s;
+      yaml.get(item, "at_s", s.at_s);
+      yaml.get(item, "decision", s.decision);
+      yaml.get(item, "asns", s.asns);
+      yaml.get(item, "asn_share", s.asn_share);
+      yaml.get(item, "add_cost", s.add_cost);
+      yaml.get(item, "multiply", s.multiply);
+      config.switches.push_back(s);
+    }
+  }
+  if (const auto load = root["load"]) {
+    if (load["default"]) config.default_load = yaml.steps(load["default"], "load.default");
+    if (const auto per = load["per_decision"]) {
+      if (!per.IsMap()) yaml.fail(per, "load.per_decision", "expected a map decision -> steps");
+      for (const auto& item : per)
+        config.decision_load.emplace_back(
+            item.first.as<std::string>(),
+            yaml.steps(item.second, "load.per_decision." + item.first.as<std::string>()));
+    }
+  }
+  try {
+    config.validate();
+  } catch (const InvalidInput& e) {
+    throw InvalidInput(path + ": " + e.what());
+  }
+  return config;
+}
+
+std::string generator_asn_name(int index) {
+  return "AS" + std::to_string(1000 + 37 * index);
+}
+
+std::size_t generate_trace(const GeneratorConfig& config,
+                           const std::function<void(const TraceSession&)>& sink) {
+  config.validate();
+  Rng rng(config.seed);
+
+  // Decisions: CDNs, optionally crossed with bitrates ("cdn@bitrate").
+  std::vector<GeneratorDecision> arms;
+  std::vector<std::size_t> arm_cdn;  // index into config.decisions
+  for (std::size_t c = 0; c < config.decisions.size(); ++c) {
+    if (config.bitrates.empty()) {
+      arms.push_back(config.decisions[c]);
+      arm_cdn.push_back(c);
+    }
+    for (const auto& b : config.bitrates) {
+      arms.push_back({config.decisions[c].name + "@" + b.name, config.decisions[c].cost + b.cost});
+      arm_cdn.push_back(c);
+    }
+  }
+  const std::size_t n_arms = arms.size();
+  const auto n_asns = static_cast<std::size_t>(config.asns);
+  const auto n_conn = config.conn_types.size();
+
+  // Ground truth drawn once per trace.
+  std::vector<double> asn_offset(n_asns * n_arms), conn_offset(n_conn * n_arms);
+  for (auto& x : asn_offset) x = config.group_spread * normal(rng);
+  for (auto& x : conn_offset) x = config.conn_type_spread * normal(rng);
+  const auto minutes = static_cast<std::size_t>(config.duration_s / 60) + 1;
+  std::vector<double> drift;
+  if (config.drift > 0) {
+    drift.resize(n_asns * n_arms * minutes);
+    for (std::size_t k = 0; k < n_asns * n_arms; ++k) {
+      double walk = 0;
+      for (std::size_t m = 0; m < minutes; ++m) {
+        drift[k * minutes + m] = walk;
+        walk += config.drift * normal(rng);
+      }
+    }
+  }
+  // Which (switch, ASN) pairs apply.
+  std::vector<std::vector<bool>> switch_asns;
+  for (const auto& s : config.switches) {
+    std::vector<bool> affected(n_asns, false);
+    if (!s.asns.empty()) {
+      for (int a : s.asns) affected[static_cast<std::size_t>(a)] = true;
+    } else {
+      const auto count = static_cast<std::size_t>(std::round(s.asn_share * double(n_asns)));
+      for (std::size_t a = 0; a < count; ++a) affected[a] = true;
+    }
+    switch_asns.push_back(std::move(affected));
+  }
+
+  // Session times: rejection sampling against the diurnal rate, then sorted.
+  std::vector<std::int64_t> times(config.sessions);
+  const double peak_rate = 1 + config.diurnal_amplitude;
+  for (auto& t : times) {
+    for (;;) {
+      const double s = rng.uniform() * config.duration_s;
+      const double rate = 1 + config.diurnal_amplitude *
+                                  std::cos(2 * std::numbers::pi * (s - config.diurnal_peak_s) /
+                                           config.diurnal_period_s);
+      if (rng.uniform() * peak_rate <= rate) {
+        t = config.start_ms + static_cast<std::int64_t>(s * 1000);
+        break;
+      }
+    }
+  }
+  std::sort(times.begin(), times.end());
+
+  // LoadMap entries, the same for every session.
+  std::vector<DecisionLoad> arm_loads(n_arms);
+  for (std::size_t i = 0; i < n_arms; ++i) {
+    arm_loads[i].decision = arms[i].name;
+    arm_loads[i].steps = load_steps(config.default_load);
+    for (const auto& [name, steps] : config.decision_load)
+      if (name == config.decisions[arm_cdn[i]].name) arm_loads[i].steps = load_steps(steps);
+  }
+
+  const auto asn_cdf = zipf_cumulative(n_asns, config.asn_zipf);
+  const auto object_cdf = zipf_cumulative(1000, 1.0);
+  static const char* kBitrates[] = {"1200", "2500", "4000"};
+  static const char* kPlayers[] = {"html5", "flash"};
+  const std::size_t per_session =
+      config.candidates_per_session == 0 ? n_arms : config.candidates_per_session;
+
+  TraceSession session;
+  session.features.resize(15);
+  std::vector<std::size_t> chosen;
+  for (const auto time_ms : times) {
+    const std::size_t asn = draw(asn_cdf, rng);
+    const std::size_t city = rng.below(static_cast<std::uint64_t>(config.cities_per_asn));
+    const std::size_t conn = rng.below(n_conn);
+    const std::size_t os = rng.below(config.oses.size());
+    const double t_s = double(time_ms - config.start_ms) / 1000;
+    const auto minute = std::min(static_cast<std::size_t>(t_s / 60), minutes - 1);
+
+    auto& f = session.features;
+    session.time_ms = time_ms;
+    f[0] = std::to_string(time_ms);
+    f[1] = std::to_string(rng.below(100));         // BufRate (percent)
+    f[2] = kBitrates[rng.below(3)];                // AvgBitrate
+    f[3] = std::to_string(200 + rng.below(4800));  // JoinTime (ms)
+    f[4] = generator_asn_name(static_cast<int>(asn));
+    f[5] = f[4] + "-city" + std::to_string(city);
+    f[6] = "US";
+    f[7] = config.conn_types[conn];
+    f[8] = "S" + std::to_string((asn * 7 + city) % 50);
+    f[9] = config.oses[os];
+    f[10] = rng.uniform() < 0.8 ? "vod" : "live";
+    f[11] = "obj" + std::to_string(draw(object_cdf, rng));
+    f[12] = kPlayers[rng.below(2)];
+    f[13] = kBitrates[rng.below(3)];
+    f[14] = config.decisions[rng.below(config.decisions.size())].name;
+
+    // Candidates: all arms, or a random subset kept in arm order.
+    chosen.clear();
+    std::size_t needed = per_session;
+    for (std::size_t i = 0; i < n_arms && needed > 0; ++i) {
+      if (rng.below(n_arms - i) < needed) {
+        chosen.push_back(i);
+        --needed;
+      }
+    }
+    session.decisions.resize(chosen.size());
+    session.loads.resize(chosen.size());
+    for (std::size_t k = 0; k < chosen.size(); ++k) {
+      const std::size_t i = chosen[k];
+      double cost = arms[i].cost + asn_offset[asn * n_arms + i] + conn_offset[conn * n_arms + i];
+      if (!drift.empty()) cost += drift[(asn * n_arms + i) * minutes + minute];
+      for (std::size_t s = 0; s < config.switches.size(); ++s) {
+        const auto& sw = config.switches[s];
+        if (t_s >= sw.at_s && switch_asns[s][asn] && cdn_of(arms[i].name) == sw.decision)
+          cost = (cost + sw.add_cost) * sw.multiply;
+      }
+      cost += config.noise * normal(rng);
+      session.decisions[k].decision = arms[i].name;
+      session.decisions[k].cost = cost_number(std::max(cost, config.min_cost));
+      session.loads[k] = arm_loads[i];
+    }
+    sink(session);
+  }
+  return times.size();
+}
+
+}  // namespace pytheas::sim

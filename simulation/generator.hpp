@@ -1,0 +1,93 @@
+#pragma once
+// TraceGenerator: synthetic sessions with a known ground truth, for comparing
+// policies where the right answer is known. Each session gets the original's
+// 15 features (Asn, City, ConnType, Os, ... drawn from skewed distributions),
+// a set of candidate decisions (CDNs, optionally crossed with bitrates), and
+// the cost every candidate would give it (DecisionMap):
+//
+//   cost = base(decision) + offset(Asn, decision) + offset(ConnType, decision)
+//        + drift(Asn, decision, minute) + switches active at t + noise,
+//
+// floored at min_cost, where offsets are drawn once per trace, drift is a
+// random walk per minute, and a switch degrades one decision from a time on
+// in a subset of ASNs (a CDN failing in some networks). Every session carries
+// the same LoadMap (herding onto one decision multiplies its cost). Session
+// times follow a diurnal rate curve. Everything is drawn from one seeded Rng:
+// the same config gives the same bytes. docs/SIMULATION.md is the config
+// reference; config/gen-*.yaml are commented examples.
+// Not thread-safe (one generator per thread).
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/trace_format.hpp"
+
+namespace pytheas::sim {
+
+struct GeneratorDecision {
+  std::string name;
+  double cost = 0;  ///< base cost
+};
+
+struct GeneratorSwitch {
+  double at_s = 0;        ///< seconds from the trace start
+  std::string decision;   ///< a decision name, or a CDN name when bitrates are used
+  std::vector<int> asns;  ///< ASN indices (0-based) affected; empty: use asn_share
+  double asn_share = 1;   ///< share of ASNs affected (the first ones by index)
+  double add_cost = 0;    ///< added to the cost from at_s on
+  double multiply = 1;    ///< then multiplied
+};
+
+struct GeneratorLoadStep {
+  double share = 0;
+  double factor = 1;
+};
+
+struct GeneratorConfig {
+  std::uint64_t seed = 1;
+  std::size_t sessions = 10000;
+  double duration_s = 3600;
+  std::int64_t start_ms = 0;
+
+  double diurnal_amplitude = 0;  ///< rate = 1 + a*cos(2π (t - peak_s) / period_s), a in [0,1)
+  double diurnal_period_s = 86400;
+  double diurnal_peak_s = 0;
+
+  int asns = 10;
+  double asn_zipf = 1.0;  ///< popularity of ASN i ∝ 1/(i+1)^zipf
+  int cities_per_asn = 3;
+  std::vector<std::string> conn_types = {"dsl", "cable", "fiber", "mobile"};
+  std::vector<std::string> oses = {"windows", "macos", "ios", "android", "linux"};
+
+  std::vector<GeneratorDecision> decisions = {{"cdn-a", 100}, {"cdn-b", 110}, {"cdn-c", 120}};
+  std::vector<GeneratorDecision> bitrates;  ///< empty: decisions as they are
+
+  double group_spread = 20;
+  double conn_type_spread = 0;
+  double noise = 10;
+  double drift = 0;
+  double min_cost = 1;
+  std::size_t candidates_per_session = 0;  ///< 0: all; else a random subset of that size
+
+  std::vector<GeneratorSwitch> switches;
+  std::vector<GeneratorLoadStep> default_load = {{0.5, 1.5}, {0.8, 2.5}};
+  std::vector<std::pair<std::string, std::vector<GeneratorLoadStep>>> decision_load;
+
+  /// Throws InvalidInput naming the first field out of range.
+  void validate() const;
+};
+
+/// Loads a generator config from YAML. Throws InvalidInput("FILE: FIELD: ...").
+GeneratorConfig load_generator_config(const std::string& path);
+
+/// Generates the trace, handing each session (in time order) to `sink`.
+/// Returns the number of sessions. Throws InvalidInput on an invalid config.
+std::size_t generate_trace(const GeneratorConfig& config,
+                           const std::function<void(const TraceSession&)>& sink);
+
+/// ASN value (the Asn feature) of ASN index `index`, e.g. "AS7018".
+std::string generator_asn_name(int index);
+
+}  // namespace pytheas::sim

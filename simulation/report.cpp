@@ -1,0 +1,145 @@
+#include "simulation/report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <stdexcept>
+
+namespace pytheas::sim {
+namespace {
+
+const LaneResult* find_policy(const SimulationResult& result, const std::string& policy) {
+  for (const auto& lane : result.lanes)
+    if (lane.policy == policy) return &lane;
+  return nullptr;
+}
+
+std::optional<double> improvement(double baseline, double cost) {
+  if (baseline == 0) return std::nullopt;
+  return (baseline - cost) / baseline * 100;
+}
+
+std::string percent(std::optional<double> value) {
+  return value ? fmt::format("{:+.1f}%", *value) : std::string("n/a");
+}
+
+std::string csv_number(std::optional<double> value) {
+  return value ? fmt::format("{:.2f}", *value) : std::string();
+}
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) throw std::runtime_error("cannot write '" + path.string() + "'");
+}
+
+}  // namespace
+
+std::string lane_file_stem(const std::string& lane) {
+  std::string stem = lane;
+  for (char& c : stem)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) c = '_';
+  return stem;
+}
+
+std::string format_summary(const SimulationResult& result) {
+  const auto* random = find_policy(result, "random");
+  const auto* cfa = find_policy(result, "cfa");
+  std::string out = fmt::format("{:<22} {:>8} {:>11} {:>11} {:>11} {:>11} {:>10} {:>10} {:>12}\n",
+                                "policy", "groups", "mean cost", "p90 cost", "mean/rand",
+                                "p90/rand", "mean/cfa", "p90/cfa", "sessions/s");
+  for (const auto& lane : result.lanes) {
+    std::optional<double> mr, pr, mc, pc;
+    if (random) mr = improvement(random->mean_cost, lane.mean_cost);
+    if (random) pr = improvement(random->p90_cost, lane.p90_cost);
+    if (cfa) mc = improvement(cfa->mean_cost, lane.mean_cost);
+    if (cfa) pc = improvement(cfa->p90_cost, lane.p90_cost);
+    const double rate = lane.seconds > 0 ? static_cast<double>(lane.sessions) / lane.seconds : 0;
+    out += fmt::format("{:<22} {:>8} {:>11.2f} {:>11.2f} {:>11} {:>11} {:>10} {:>10} {:>12.0f}\n",
+                       lane.name, lane.groups, lane.mean_cost, lane.p90_cost, percent(mr),
+                       percent(pr), percent(mc), percent(pc), rate);
+  }
+  return out;
+}
+
+void write_simulation_outputs(const std::string& dir, const SimulationResult& result) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  fs::create_directories(dir, error);
+  if (error)
+    throw std::runtime_error("cannot create output directory '" + dir + "': " + error.message());
+  const fs::path root(dir);
+
+  for (const auto& lane : result.lanes) {
+    std::string text = "interval_start_s,sessions,mean_cost,p90_cost\n";
+    for (const auto& row : lane.intervals)
+      text += fmt::format("{},{},{:.4f},{:.4f}\n", row.start_s, row.sessions, row.mean_cost,
+                          row.p90_cost);
+    write_file(root / (lane_file_stem(lane.name) + ".csv"), text);
+  }
+
+  std::string header;
+  for (const auto& lane : result.lanes) header += "," + lane.name;
+  {
+    std::string text = "interval_start_s" + header + "\n";
+    const std::size_t rows = result.lanes.empty() ? 0 : result.lanes[0].intervals.size();
+    for (std::size_t r = 0; r < rows; ++r) {
+      text += fmt::format("{}", result.lanes[0].intervals[r].start_s);
+      for (const auto& lane : result.lanes)
+        text += fmt::format(",{:.4f}", lane.intervals[r].mean_cost);
+      text += "\n";
+    }
+    write_file(root / "timeseries.csv", text);
+  }
+  {
+    std::vector<std::vector<float>> sorted;
+    for (const auto& lane : result.lanes) {
+      sorted.push_back(lane.session_costs);
+      std::sort(sorted.back().begin(), sorted.back().end());
+    }
+    std::string text = "quantile" + header + "\n";
+    constexpr int kPoints = 200;
+    for (int q = 0; q <= kPoints; ++q) {
+      const double p = static_cast<double>(q) / kPoints;
+      text += fmt::format("{:.3f}", p);
+      for (const auto& costs : sorted) {
+        if (costs.empty()) {
+          text += ",";
+          continue;
+        }
+        const auto index = std::min(
+            costs.size() - 1, static_cast<std::size_t>(p * static_cast<double>(costs.size())));
+        text += fmt::format(",{:.4f}", costs[index]);
+      }
+      text += "\n";
+    }
+    write_file(root / "cdf.csv", text);
+  }
+  {
+    const auto* random = find_policy(result, "random");
+    const auto* cfa = find_policy(result, "cfa");
+    std::string text =
+        "policy,grouping,groups,sessions,mean_cost,p90_cost,mean_vs_random_pct,p90_vs_random_pct,"
+        "mean_vs_cfa_pct,p90_vs_cfa_pct,sessions_per_s\n";
+    for (const auto& lane : result.lanes) {
+      std::optional<double> mr, pr, mc, pc;
+      if (random) mr = improvement(random->mean_cost, lane.mean_cost);
+      if (random) pr = improvement(random->p90_cost, lane.p90_cost);
+      if (cfa) mc = improvement(cfa->mean_cost, lane.mean_cost);
+      if (cfa) pc = improvement(cfa->p90_cost, lane.p90_cost);
+      const double rate = lane.seconds > 0 ? static_cast<double>(lane.sessions) / lane.seconds : 0;
+      text += fmt::format("{},{},{},{},{:.4f},{:.4f},{},{},{},{},{:.0f}\n", lane.name,
+                          lane.grouping, lane.groups, lane.sessions, lane.mean_cost, lane.p90_cost,
+                          csv_number(mr), csv_number(pr), csv_number(mc), csv_number(pc), rate);
+    }
+    write_file(root / "summary.csv", text);
+  }
+  write_file(root / "summary.txt", format_summary(result));
+}
+
+}  // namespace pytheas::sim

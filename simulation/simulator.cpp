@@ -1,0 +1,327 @@
+#include "simulation/simulator.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <deque>
+#include <memory>
+#include <optional>
+
+#include "core/errors.hpp"
+#include "core/rng.hpp"
+#include "simulation/trace_loader.hpp"
+
+namespace pytheas::sim {
+namespace {
+
+enum class LaneKind { kCore, kCfa, kOracle };
+
+const std::vector<std::string>& core_policies() {
+  static const std::vector<std::string> names = {"ducb",    "ducb-original", "swucb", "ucb",
+                                                 "egreedy", "thompson",      "random"};
+  return names;
+}
+
+struct LaneSpec {
+  std::string name, policy, grouping;
+};
+
+LaneSpec parse_lane(const std::string& text, const std::string& default_grouping) {
+  LaneSpec spec;
+  spec.name = text;
+  const auto at = text.find('@');
+  spec.policy = text.substr(0, at);
+  spec.grouping = at == std::string::npos ? default_grouping : text.substr(at + 1);
+  const auto& core = core_policies();
+  if (spec.policy != "cfa" && spec.policy != "oracle" &&
+      std::find(core.begin(), core.end(), spec.policy) == core.end())
+    throw InvalidInput("unknown policy '" + spec.policy +
+                       "' (expected ducb, ducb-original, swucb, ucb, egreedy, thompson, random, "
+                       "cfa or oracle)");
+  return spec;
+}
+
+// CPU time of this thread: throughput figures should not depend on what else
+// the machine is running.
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
+  std::uint64_t z = a + 0x9E3779B97F4A7C15ull * (b + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// One policy being simulated, with its own groups, pending reports and costs.
+class Lane {
+ public:
+  Lane(LaneSpec spec, std::size_t grouping_index, const SimulatorOptions& options,
+       std::uint64_t seed)
+      : spec_(std::move(spec)),
+        grouping_index_(grouping_index),
+        delay_s_(options.report_delay_s),
+        snapshot_interval_s_(options.snapshot_interval_s),
+        seed_(seed),
+        rng_(seed) {
+    if (spec_.policy == "cfa") {
+      kind_ = LaneKind::kCfa;
+      cfa_.emplace(options.cfa, mix(seed, 1));
+    } else if (spec_.policy == "oracle") {
+      kind_ = LaneKind::kOracle;
+    } else {
+      kind_ = LaneKind::kCore;
+      if (spec_.policy == "ducb-original") {
+        policy_config_ = PolicyConfig::original_ducb();
+      } else {
+        policy_config_ = options.policy;
+        policy_config_.kind = spec_.policy;
+      }
+      make_policy(policy_config_, seed);  // validates the config up front
+    }
+  }
+
+  void process(const MinuteBatch& batch, const TraceLoader& loader) {
+    const double start = thread_cpu_seconds();
+    counts_.assign(loader.decision_count(), 0);
+    const double total = static_cast<double>(batch.sessions.size());
+    const std::size_t stride = loader.grouping_count();
+    for (std::size_t i = 0; i < batch.sessions.size(); ++i) {
+      const auto& session = batch.sessions[i];
+      const auto group = batch.groups[i * stride + grouping_index_];
+      deliver_reports(session.time_s, loader);
+      const SimOption* options = batch.options.data() + session.first_option;
+      const std::size_t chosen = choose(session, options, group, total, loader);
+      const auto& option = options[chosen];
+      const double share = static_cast<double>(++counts_[option.decision]) / total;
+      const double cost = option.cost * loader.load_factor(option.load, share);
+      costs_.push_back(static_cast<float>(cost));
+      if (kind_ != LaneKind::kOracle)
+        pending_.push_back({session.time_s + delay_s_, group, option.decision, -cost});
+    }
+    seconds_ += thread_cpu_seconds() - start;
+  }
+
+  LaneResult finish(std::size_t groups) {
+    LaneResult result;
+    result.name = spec_.name;
+    result.policy = spec_.policy;
+    result.grouping = spec_.grouping;
+    result.sessions = costs_.size();
+    result.groups = groups;
+    result.seconds = seconds_;
+    result.session_costs = std::move(costs_);
+    return result;
+  }
+
+ private:
+  struct Pending {
+    double due_s;
+    std::uint32_t group;
+    std::uint32_t decision;
+    double score;
+  };
+  struct CoreGroup {
+    std::unique_ptr<Policy> policy;
+    SnapshotPtr snapshot;
+    double snapshot_time = 0;
+    bool dirty = false;
+  };
+
+  void deliver_reports(double now, const TraceLoader& loader) {
+    while (!pending_.empty() && pending_.front().due_s <= now) {
+      const auto& report = pending_.front();
+      if (kind_ == LaneKind::kCfa) {
+        cfa_->report(report.group, report.decision, report.score, report.due_s);
+      } else {
+        auto& group = core_group(report.group);
+        group.policy->update(
+            Outcome{loader.decision_name(report.decision), report.score, report.due_s, {}});
+        group.dirty = true;
+      }
+      pending_.pop_front();
+    }
+  }
+
+  CoreGroup& core_group(std::uint32_t id) {
+    if (id >= groups_.size()) groups_.resize(id + 1);
+    auto& group = groups_[id];
+    if (!group.policy) group.policy = make_policy(policy_config_, group_policy_seed(seed_, id));
+    return group;
+  }
+
+  std::size_t choose(const SimSession& session, const SimOption* options, std::uint32_t group_id,
+                     double total, const TraceLoader& loader) {
+    const std::size_t n = session.option_count;
+    switch (kind_) {
+      case LaneKind::kOracle: {
+        std::size_t best = 0;
+        double best_cost = INFINITY;
+        for (std::size_t k = 0; k < n; ++k) {
+          const double share = static_cast<double>(counts_[options[k].decision] + 1) / total;
+          const double cost = options[k].cost * loader.load_factor(options[k].load, share);
+          if (cost < best_cost) {
+            best_cost = cost;
+            best = k;
+          }
+        }
+        return best;
+      }
+      case LaneKind::kCfa: {
+        candidate_ids_.resize(n);
+        for (std::size_t k = 0; k < n; ++k) candidate_ids_[k] = options[k].decision;
+        return cfa_->choose(group_id, candidate_ids_, session.time_s);
+      }
+      case LaneKind::kCore: {
+        auto& group = core_group(group_id);
+        if (!group.snapshot ||
+            (group.dirty && session.time_s - group.snapshot_time >= snapshot_interval_s_)) {
+          group.snapshot = group.policy->snapshot(session.time_s);
+          group.snapshot_time = session.time_s;
+          group.dirty = false;
+        }
+        candidate_names_.resize(n);
+        for (std::size_t k = 0; k < n; ++k)
+          candidate_names_[k] = loader.decision_name(options[k].decision);
+        return group.snapshot->pick(Candidates(candidate_names_), rng_).index;
+      }
+    }
+    return 0;
+  }
+
+  LaneSpec spec_;
+  std::size_t grouping_index_;
+  double delay_s_;
+  double snapshot_interval_s_;
+  std::uint64_t seed_;
+  Rng rng_;
+  LaneKind kind_ = LaneKind::kCore;
+  PolicyConfig policy_config_;
+  std::optional<CfaController> cfa_;
+  std::vector<CoreGroup> groups_;
+  std::deque<Pending> pending_;
+  std::vector<std::uint32_t> counts_;
+  std::vector<float> costs_;
+  std::vector<std::string_view> candidate_names_;
+  std::vector<std::uint32_t> candidate_ids_;
+  double seconds_ = 0;
+};
+
+}  // namespace
+
+void SimulatorOptions::validate() const {
+  if (lanes.empty()) throw InvalidInput("no policy given");
+  for (std::size_t i = 0; i < lanes.size(); ++i) {
+    auto spec = parse_lane(lanes[i], grouping);
+    GroupingSpec::parse(spec.grouping);
+    for (std::size_t j = 0; j < i; ++j)
+      if (lanes[j] == lanes[i]) throw InvalidInput("policy '" + lanes[i] + "' given twice");
+  }
+  if (!(report_delay_s >= 0) || !std::isfinite(report_delay_s))
+    throw InvalidInput("report delay must be a finite number >= 0");
+  if (!(snapshot_interval_s >= 0) || !std::isfinite(snapshot_interval_s))
+    throw InvalidInput("snapshot interval must be a finite number >= 0");
+  if (!(interval_s > 0) || !std::isfinite(interval_s))
+    throw InvalidInput("interval must be a positive number");
+}
+
+std::uint64_t lane_seed(std::uint64_t seed, std::size_t lane) {
+  return mix(seed, lane);
+}
+
+std::uint64_t group_policy_seed(std::uint64_t lane_seed, std::uint32_t group) {
+  return mix(lane_seed, std::uint64_t{group} + 2);
+}
+
+double quantile(std::vector<float>& values, double p) {
+  if (values.empty()) return 0;
+  auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(values.size())));
+  rank = std::clamp<std::size_t>(rank, 1, values.size()) - 1;
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(rank),
+                   values.end());
+  return values[rank];
+}
+
+SimulationResult simulate(TraceSource& source, const SimulatorOptions& options) {
+  options.validate();
+  std::vector<LaneSpec> specs;
+  std::vector<GroupingSpec> groupings;
+  std::vector<std::size_t> grouping_of_lane;
+  for (const auto& text : options.lanes) {
+    specs.push_back(parse_lane(text, options.grouping));
+    auto grouping = GroupingSpec::parse(specs.back().grouping);
+    std::size_t index = 0;
+    while (index < groupings.size() && groupings[index].features != grouping.features) ++index;
+    if (index == groupings.size()) groupings.push_back(grouping);
+    grouping_of_lane.push_back(index);
+  }
+  for (const auto& grouping : groupings)
+    for (const auto& feature : grouping.features)
+      if (!options.schema.index_of(feature))
+        throw InvalidInput("grouping: unknown feature '" + feature + "'");
+
+  TraceLoader loader(source, options.schema, groupings);
+  std::vector<std::unique_ptr<Lane>> lanes;
+  for (std::size_t i = 0; i < specs.size(); ++i)
+    lanes.push_back(
+        std::make_unique<Lane>(specs[i], grouping_of_lane[i], options, lane_seed(options.seed, i)));
+
+  // Interval boundaries (session index, start time) shared by every lane.
+  std::vector<std::pair<std::size_t, double>> interval_starts;
+  std::size_t session_index = 0;
+  double load_seconds = 0;
+  MinuteBatch batch;
+  for (;;) {
+    const double load_start = thread_cpu_seconds();
+    const bool more = loader.next_minute(batch);
+    load_seconds += thread_cpu_seconds() - load_start;
+    if (!more) break;
+    const double first_s = static_cast<double>(loader.first_time_ms()) / 1000.0;
+    for (const auto& session : batch.sessions) {
+      const double start =
+          std::floor((session.time_s - first_s) / options.interval_s) * options.interval_s;
+      if (interval_starts.empty() || interval_starts.back().second != start)
+        interval_starts.emplace_back(session_index, start);
+      ++session_index;
+    }
+    for (auto& lane : lanes) lane->process(batch, loader);
+  }
+
+  SimulationResult result;
+  result.sessions = session_index;
+  result.decisions = loader.decision_count();
+  result.load_seconds = load_seconds;
+  result.first_time_s =
+      static_cast<double>(std::max<std::int64_t>(loader.first_time_ms(), 0)) / 1000.0;
+  std::vector<float> scratch;
+  for (std::size_t l = 0; l < lanes.size(); ++l) {
+    auto lane = lanes[l]->finish(loader.group_keys(grouping_of_lane[l]).size());
+    double sum = 0;
+    for (float cost : lane.session_costs) sum += cost;
+    lane.mean_cost = lane.sessions ? sum / static_cast<double>(lane.sessions) : 0;
+    scratch = lane.session_costs;
+    lane.p90_cost = quantile(scratch, 0.9);
+    for (std::size_t k = 0; k < interval_starts.size(); ++k) {
+      const auto begin = interval_starts[k].first;
+      const auto end =
+          k + 1 < interval_starts.size() ? interval_starts[k + 1].first : lane.sessions;
+      IntervalStats stats;
+      stats.start_s = interval_starts[k].second;
+      stats.sessions = end - begin;
+      scratch.assign(lane.session_costs.begin() + static_cast<std::ptrdiff_t>(begin),
+                     lane.session_costs.begin() + static_cast<std::ptrdiff_t>(end));
+      double interval_sum = 0;
+      for (float cost : scratch) interval_sum += cost;
+      stats.mean_cost = stats.sessions ? interval_sum / static_cast<double>(stats.sessions) : 0;
+      stats.p90_cost = quantile(scratch, 0.9);
+      lane.intervals.push_back(stats);
+    }
+    result.lanes.push_back(std::move(lane));
+  }
+  return result;
+}
+
+}  // namespace pytheas::sim

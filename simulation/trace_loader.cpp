@@ -1,0 +1,157 @@
+#include "simulation/trace_loader.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/errors.hpp"
+
+namespace pytheas::sim {
+
+GroupingSpec GroupingSpec::parse(std::string_view text) {
+  GroupingSpec spec;
+  spec.text = std::string(text);
+  if (text.empty()) throw InvalidInput("grouping: empty grouping");
+  if (text == "learned")
+    throw InvalidInput(
+        "grouping: learned grouping is not available yet (it needs the backend grouping learner); "
+        "use global or a feature list such as Asn or Asn,City");
+  if (text == "global") return spec;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    auto end = text.find_first_of(",+", start);
+    if (end == std::string_view::npos) end = text.size();
+    auto name = text.substr(start, end - start);
+    if (name.empty()) throw InvalidInput("grouping: empty feature name in '" + spec.text + "'");
+    spec.features.emplace_back(name);
+    start = end + 1;
+  }
+  return spec;
+}
+
+TraceLoader::TraceLoader(TraceSource& source, FeatureSchema schema,
+                         const std::vector<GroupingSpec>& groupings)
+    : source_(source), schema_(std::move(schema)) {
+  for (const auto& spec : groupings) {
+    GroupingSlot slot;
+    slot.grouping = make_feature_grouping(schema_, spec.features);
+    for (const auto& name : spec.features) slot.feature_indices.push_back(*schema_.index_of(name));
+    groupings_.push_back(std::move(slot));
+  }
+  loads_.emplace_back();  // id 0: no LoadMap entry, factor 1
+  feature_views_.resize(schema_.size());
+}
+
+std::uint32_t TraceLoader::intern_decision(std::string_view name) {
+  auto it = decision_ids_.find(name);
+  if (it != decision_ids_.end()) return it->second;
+  const auto id = static_cast<std::uint32_t>(decision_names_.size());
+  decision_names_.emplace_back(name);
+  decision_ids_.emplace(std::string(name), id);
+  return id;
+}
+
+std::uint32_t TraceLoader::intern_load(std::uint32_t decision, const DecisionLoad& load) {
+  // Fast path: a decision's LoadMap is usually the same as on its last session.
+  if (decision >= last_load_.size()) last_load_.resize(decision + 1);
+  auto& last = last_load_[decision];
+  if (last.id != 0 && last.steps.size() == load.steps.size()) {
+    bool same = true;
+    for (std::size_t i = 0; i < load.steps.size() && same; ++i)
+      same = last.steps[i].first == load.steps[i].threshold.value &&
+             last.steps[i].second == load.steps[i].factor.value;
+    if (same) return last.id;
+  }
+  last.steps.clear();
+  for (const auto& step : load.steps)
+    last.steps.emplace_back(step.threshold.value, step.factor.value);
+  last.id = intern_load_slow(decision, load);
+  return last.id;
+}
+
+std::uint32_t TraceLoader::intern_load_slow(std::uint32_t decision, const DecisionLoad& load) {
+  // Key: decision id and the steps' exact values.
+  scratch_.assign(reinterpret_cast<const char*>(&decision), sizeof decision);
+  for (const auto& step : load.steps) {
+    scratch_.append(reinterpret_cast<const char*>(&step.threshold.value), sizeof(double));
+    scratch_.append(reinterpret_cast<const char*>(&step.factor.value), sizeof(double));
+  }
+  auto it = load_ids_.find(scratch_);
+  if (it != load_ids_.end()) return it->second;
+  const auto id = static_cast<std::uint32_t>(loads_.size());
+  std::vector<std::pair<double, double>> steps;
+  for (const auto& step : load.steps) steps.emplace_back(step.threshold.value, step.factor.value);
+  // Highest threshold first: the first one exceeded is the one that applies.
+  std::stable_sort(steps.begin(), steps.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  loads_.push_back(std::move(steps));
+  load_ids_.emplace(scratch_, id);
+  return id;
+}
+
+std::int64_t TraceLoader::minute_of(const TraceSession& session) const {
+  return (session.time_ms / 1000 - first_time_ms_ / 1000) / 60;
+}
+
+void TraceLoader::add(const TraceSession& session, MinuteBatch& batch) {
+  if (session.features.size() != schema_.size())
+    throw InvalidInput("trace session " + std::to_string(sessions_read_ + 1) + " has " +
+                       std::to_string(session.features.size()) + " features; the schema has " +
+                       std::to_string(schema_.size()));
+  ++sessions_read_;
+  SimSession sim;
+  sim.time_s = static_cast<double>(session.time_ms) / 1000.0;
+  sim.first_option = static_cast<std::uint32_t>(batch.options.size());
+  sim.option_count = static_cast<std::uint32_t>(session.decisions.size());
+  for (const auto& entry : session.decisions) {
+    SimOption option;
+    option.decision = intern_decision(entry.decision);
+    option.cost = entry.cost.value;
+    for (const auto& load : session.loads)
+      if (load.decision == entry.decision) option.load = intern_load(option.decision, load);
+    batch.options.push_back(option);
+  }
+  batch.sessions.push_back(sim);
+
+  for (auto& slot : groupings_) {
+    scratch_.clear();
+    for (auto index : slot.feature_indices) {
+      scratch_ += session.features[index];
+      scratch_ += '\x1f';
+    }
+    auto it = slot.by_values.find(scratch_);
+    if (it == slot.by_values.end()) {
+      for (std::size_t i = 0; i < feature_views_.size(); ++i)
+        feature_views_[i] = session.features[i];
+      auto key = slot.grouping->key(FeatureView(feature_views_));
+      auto by_key = slot.by_key.find(key);
+      std::uint32_t id;
+      if (by_key != slot.by_key.end()) {
+        id = by_key->second;
+      } else {
+        id = static_cast<std::uint32_t>(slot.keys.size());
+        slot.keys.push_back(key);
+        slot.by_key.emplace(std::move(key), id);
+      }
+      it = slot.by_values.emplace(scratch_, id).first;
+    }
+    batch.groups.push_back(it->second);
+  }
+}
+
+bool TraceLoader::next_minute(MinuteBatch& batch) {
+  batch.clear();
+  if (!have_lookahead_) {
+    if (!source_.next(lookahead_)) return false;
+    have_lookahead_ = true;
+    if (first_time_ms_ < 0) first_time_ms_ = lookahead_.time_ms;
+  }
+  const auto minute = minute_of(lookahead_);
+  batch.minute = minute;
+  do {
+    add(lookahead_, batch);
+    have_lookahead_ = source_.next(lookahead_);
+  } while (have_lookahead_ && minute_of(lookahead_) == minute);
+  return true;
+}
+
+}  // namespace pytheas::sim

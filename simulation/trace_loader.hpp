@@ -1,0 +1,135 @@
+#pragma once
+// TraceLoader: turns a stream of trace sessions into compact, interned
+// per-minute batches for the simulator. Decision names, LoadMaps and group
+// keys are interned once, so simulating a session touches only integers and
+// doubles. Group keys come from core Grouping objects (the node's grouping
+// code); because a feature-list key depends only on the listed features, the
+// loader caches key lookups by those features' values.
+//
+// A batch holds exactly the sessions of one trace minute (minute = (time_s -
+// first_time_s) / 60, in whole seconds, as the original trace player counts
+// them): the LoadMap share needs the minute's session total, so memory is
+// bounded by the busiest minute plus the interning tables.
+// Not thread-safe.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "core/features.hpp"
+#include "core/grouping.hpp"
+#include "core/trace_format.hpp"
+#include "core/trace_source.hpp"
+
+namespace pytheas::sim {
+
+/// One candidate of one session.
+struct SimOption {
+  std::uint32_t decision = 0;  ///< interned decision id
+  std::uint32_t load = 0;      ///< interned LoadMap id (0: no LoadMap entry)
+  double cost = 0;             ///< DecisionMap cost
+};
+
+struct SimSession {
+  double time_s = 0;               ///< absolute trace time, seconds
+  std::uint32_t first_option = 0;  ///< index into MinuteBatch::options
+  std::uint32_t option_count = 0;
+};
+
+struct MinuteBatch {
+  std::int64_t minute = 0;
+  std::vector<SimSession> sessions;
+  std::vector<SimOption> options;
+  /// Group id of session i under grouping g: groups[i * grouping_count + g].
+  std::vector<std::uint32_t> groups;
+  void clear() {
+    sessions.clear();
+    options.clear();
+    groups.clear();
+  }
+};
+
+/// A grouping spec as the CLI takes it: "global", or feature names joined by
+/// ',' or '+' (e.g. "Asn", "Asn,City", "Asn+City").
+struct GroupingSpec {
+  std::string text;
+  std::vector<std::string> features;
+  /// Throws InvalidInput on an empty spec or "learned" (not available yet).
+  static GroupingSpec parse(std::string_view text);
+};
+
+class TraceLoader {
+ public:
+  /// `schema` must match the trace's feature count (checked on the first
+  /// session). Throws InvalidInput on a grouping naming an unknown feature.
+  TraceLoader(TraceSource& source, FeatureSchema schema,
+              const std::vector<GroupingSpec>& groupings);
+
+  /// Fills `batch` with the next minute; false at the end of the trace.
+  /// Throws what the source throws, or InvalidInput on a feature-count mismatch.
+  bool next_minute(MinuteBatch& batch);
+
+  std::size_t grouping_count() const { return groupings_.size(); }
+  std::size_t decision_count() const { return decision_names_.size(); }
+  std::string_view decision_name(std::uint32_t id) const { return decision_names_[id]; }
+  /// Group keys of grouping g, by group id.
+  const std::vector<std::string>& group_keys(std::size_t g) const { return groupings_[g].keys; }
+
+  /// The cost factor of LoadMap `load` at `share` (highest threshold < share).
+  double load_factor(std::uint32_t load, double share) const {
+    for (const auto& [threshold, factor] : loads_[load])
+      if (share > threshold) return factor;
+    return 1;
+  }
+
+  std::size_t sessions_read() const { return sessions_read_; }
+  std::int64_t first_time_ms() const { return first_time_ms_; }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const {
+      return std::hash<std::string_view>{}(text);
+    }
+  };
+  using InternMap = std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>>;
+
+  struct GroupingSlot {
+    std::unique_ptr<Grouping> grouping;
+    std::vector<std::size_t> feature_indices;
+    InternMap by_values;  // joined feature values -> group id
+    InternMap by_key;     // group key -> group id
+    std::vector<std::string> keys;
+  };
+
+  void add(const TraceSession& session, MinuteBatch& batch);
+  std::uint32_t intern_decision(std::string_view name);
+  std::uint32_t intern_load(std::uint32_t decision, const DecisionLoad& load);
+  std::uint32_t intern_load_slow(std::uint32_t decision, const DecisionLoad& load);
+  std::int64_t minute_of(const TraceSession& session) const;
+
+  TraceSource& source_;
+  FeatureSchema schema_;
+  std::vector<GroupingSlot> groupings_;
+  InternMap decision_ids_;
+  std::deque<std::string> decision_names_;
+  InternMap load_ids_;
+  std::vector<std::vector<std::pair<double, double>>> loads_;  // (threshold, factor), desc
+  struct LastLoad {
+    std::uint32_t id = 0;                          // 0: none yet
+    std::vector<std::pair<double, double>> steps;  // as in the trace
+  };
+  std::vector<LastLoad> last_load_;  // by decision id
+  TraceSession lookahead_;
+  bool have_lookahead_ = false;
+  std::int64_t first_time_ms_ = -1;
+  std::size_t sessions_read_ = 0;
+  std::vector<std::string_view> feature_views_;
+  std::string scratch_;
+};
+
+}  // namespace pytheas::sim

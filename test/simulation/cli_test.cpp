@@ -1,0 +1,128 @@
+// `pytheas trace generate`, `trace convert` and `simulate` as processes: the
+// files they write and the errors they give.
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "test/support/process.hpp"
+
+using pytheas::test::run_to_completion;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh temporary directory, removed at the end of the test.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() /
+           ("pytheas-simcli-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+  static int& counter() {
+    static int n = 0;
+    return n;
+  }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+int count_lines(const std::string& text) {
+  int n = 0;
+  for (char c : text) n += c == '\n';
+  return n;
+}
+
+const char* kSmallConfig =
+    "seed: 4\nsessions: 3000\nduration_s: 600\nasns: 3\n"
+    "switches:\n  - {at_s: 300, decision: cdn-a, asn_share: 0.5, add_cost: 50}\n";
+
+}  // namespace
+
+TEST_CASE("trace generate, convert and simulate write their files", "[cli][simulate]") {
+  TempDir dir;
+  std::ofstream(dir / "gen.yaml") << kSmallConfig;
+  auto gen = run_to_completion(
+      {PYTHEAS_BINARY, "trace", "generate", "--config", dir / "gen.yaml", "--out", dir / "t.trace"},
+      30s);
+  REQUIRE(gen.exit_code == 0);
+  const auto text = slurp(dir / "t.trace");
+  CHECK(count_lines(text) == 3000);
+
+  // text -> compact -> text is byte-exact for generated traces.
+  REQUIRE(run_to_completion({PYTHEAS_BINARY, "trace", "convert", "--in", dir / "t.trace", "--out",
+                             dir / "t.ptr", "--compact"},
+                            30s)
+              .exit_code == 0);
+  REQUIRE(run_to_completion({PYTHEAS_BINARY, "trace", "convert", "--in", dir / "t.ptr", "--out",
+                             dir / "back.trace"},
+                            30s)
+              .exit_code == 0);
+  CHECK(slurp(dir / "back.trace") == text);
+  CHECK(slurp(dir / "t.ptr").size() < text.size() / 2);
+
+  auto sim = run_to_completion({PYTHEAS_BINARY, "simulate", "--trace", dir / "t.ptr", "--policy",
+                                "ducb,random,cfa,oracle,ucb@global", "--out", dir / "out",
+                                "--interval", "30", "--no-plot", "--quiet"},
+                               60s);
+  INFO(sim.err);
+  REQUIRE(sim.exit_code == 0);
+  for (const char* name : {"ducb.csv", "random.csv", "cfa.csv", "oracle.csv", "ucb_global.csv",
+                           "timeseries.csv", "cdf.csv", "summary.csv", "summary.txt"})
+    CHECK(fs::exists(dir / ("out/" + std::string(name))));
+  const auto summary = slurp(dir / "out/summary.csv");
+  CHECK(count_lines(summary) == 6);
+  CHECK(summary.rfind("policy,grouping,groups,sessions,mean_cost,p90_cost,mean_vs_random_pct", 0) ==
+        0);
+  const auto ducb = slurp(dir / "out/ducb.csv");
+  CHECK(ducb.rfind("interval_start_s,sessions,mean_cost,p90_cost\n0,", 0) == 0);
+  CHECK(count_lines(ducb) == 21);  // header + 600 s / 30 s
+  CHECK(count_lines(slurp(dir / "out/cdf.csv")) == 202);
+}
+
+TEST_CASE("simulate reports bad input precisely", "[cli][simulate]") {
+  TempDir dir;
+  std::ofstream(dir / "bad.trace")
+      << "0\t1\t2\t3\tAS1\t5\t6\t7\t8\t9\t10\t11\t12\t13\t14\tDecisionMap\ta,1\tLoadMap\n"
+      << "5\t1\t2\t3\tAS1\t5\t6\t7\t8\t9\t10\t11\t12\t13\t14\tDecisionMap\ta,x\tLoadMap\n";
+  auto bad = run_to_completion(
+      {PYTHEAS_BINARY, "simulate", "--trace", dir / "bad.trace", "--out", dir / "out", "--no-plot"},
+      30s);
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find("line 2: cost 'x' is not a finite number") != std::string::npos);
+
+  std::ofstream(dir / "short.trace") << "0\tAS1\tDecisionMap\ta,1\tLoadMap\n";
+  auto short_trace = run_to_completion({PYTHEAS_BINARY, "simulate", "--trace", dir / "short.trace",
+                                        "--out", dir / "out", "--no-plot"},
+                                       30s);
+  CHECK(short_trace.exit_code == 1);
+  CHECK(short_trace.err.find("line 1: expected 15 features, found 2") != std::string::npos);
+
+  auto learned = run_to_completion({PYTHEAS_BINARY, "simulate", "--trace", dir / "bad.trace",
+                                    "--grouping", "learned", "--out", dir / "out"},
+                                   30s);
+  CHECK(learned.exit_code == 1);
+  CHECK(learned.err.find("learned grouping is not available yet") != std::string::npos);
+
+  auto policy = run_to_completion({PYTHEAS_BINARY, "simulate", "--trace", dir / "bad.trace",
+                                   "--policy", "ducb,bandit", "--out", dir / "out"},
+                                  30s);
+  CHECK(policy.exit_code == 2);
+  CHECK(policy.err.find("unknown policy 'bandit'") != std::string::npos);
+}
