@@ -1,10 +1,10 @@
 // `pytheas node`: assemble a node (actors) and its HTTP front door, then wait
 // for signals: SIGINT/SIGTERM drain and stop, SIGHUP reloads the label config.
 
+#include <pthread.h>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <pthread.h>
 
 #include "actors/node.hpp"
 #include "app/commands.hpp"
@@ -78,7 +78,13 @@ int run_node(const NodeCommand& command) {
     for (;;) {
       int signal = 0;
       sigwait(&signals, &signal);
-      if (signal == SIGHUP) continue;  // label reload arrives with the group actors
+      if (signal == SIGHUP) {
+        std::string message;
+        bool ok = node.reload(message);
+        std::fprintf(stderr, "pytheas: SIGHUP: %s%s\n",
+                     ok ? "" : "reload failed, keeping the old config: ", message.c_str());
+        continue;
+      }
       std::fprintf(stderr, "pytheas: %s received, stopping\n",
                    signal == SIGINT ? "SIGINT" : "SIGTERM");
       break;
