@@ -11,6 +11,7 @@
 
 #include "test/http/http_test_util.hpp"
 #include "test/support/process.hpp"
+#include "test/support/raw_socket.hpp"
 
 using namespace pytheas::test;
 using namespace std::chrono_literals;
@@ -79,4 +80,25 @@ TEST_CASE("SIGTERM with idle keep-alive connections exits 0 promptly", "[http][d
   REQUIRE(node.process->wait(20s) == 0);
   CHECK(std::chrono::steady_clock::now() - start < 5s);  // not the 60 s idle timeout
   CHECK(node.process->stderr_text().find("drain deadline passed") == std::string::npos);
+}
+
+TEST_CASE("a request in flight at SIGTERM is answered before the node exits", "[http][drain]") {
+  auto node = start_node(PYTHEAS_BINARY);
+  RawSocket socket(node.port);
+  const std::string body = kDecideBody;
+  // Half a request: headers and part of the body.
+  REQUIRE(socket.send("POST /v1/decide HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+                      std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 10)));
+  std::this_thread::sleep_for(100ms);
+  node.process->send_signal(SIGTERM);
+  REQUIRE(node.process->wait_for_line("SIGTERM received", 5s));
+  std::this_thread::sleep_for(200ms);
+  CHECK_FALSE(node.process->wait(0ms).has_value());  // still draining, not gone
+  CHECK_THROWS(RawSocket(node.port));                // but no longer accepting
+  REQUIRE(socket.send(body.substr(10)));
+  auto reply = socket.read_response(5s);
+  CHECK(reply.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+  CHECK(reply.find("\r\nConnection: close\r\n") != std::string::npos);
+  CHECK(reply.find("\"decision\"") != std::string::npos);
+  CHECK(node.process->wait(20s) == 0);
 }
