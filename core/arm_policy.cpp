@@ -30,9 +30,9 @@ ArmPolicy::ArmPolicy(std::shared_ptr<const PolicyConfig> config, std::uint64_t s
       stats_clock_(stats_clock),
       range_clock_(range_clock) {}
 
-std::size_t ArmPolicy::find_arm(std::uint64_t hash, std::string_view name) const {
+std::size_t ArmPolicy::find_arm(std::string_view name) const {
   for (std::size_t i = 0; i < arms_.size(); ++i)
-    if (arms_[i].hash == hash && arms_[i].name == name) return i;
+    if (arms_[i].name == name) return i;
   return arms_.size();
 }
 
@@ -51,15 +51,14 @@ void ArmPolicy::update(const Outcome& outcome) {
                        "' is not among the candidates");
 
   const double time = started_ ? std::max(outcome.time, last_time_) : outcome.time;
-  const std::uint64_t hash = hash_decision(outcome.decision);
-  std::size_t arm = find_arm(hash, outcome.decision);
+  std::size_t arm = find_arm(outcome.decision);
   if (arm == arms_.size()) {
     forget(time);  // a new arm: first drop stale ones so state stays bounded
     // Grow by one slot while small: groups typically hold a handful of arms
     // and a doubling vector would waste most of a 1 KB budget.
     if (arms_.size() == arms_.capacity())
       arms_.reserve(arms_.size() < 32 ? arms_.size() + 1 : arms_.size() * 3 / 2);
-    arms_.push_back(ArmStats{std::string(outcome.decision), hash, 0, 0, time});
+    arms_.push_back(ArmStats{std::string(outcome.decision), 0, 0, time});
     on_arm_added();
     arm = arms_.size() - 1;
   }
@@ -168,8 +167,8 @@ SnapshotPtr ArmPolicy::snapshot(double now) {
   std::vector<ArmSnapshot> out;
   out.reserve(n + 1);
   for (std::size_t i = 0; i < n; ++i)
-    out.push_back(ArmSnapshot{arms_[i].name, arms_[i].hash, weights[i], ranks[i], stats[i].mean,
-                              stats[i].count});
+    out.push_back(
+        ArmSnapshot{arms_[i].name, 0, weights[i], ranks[i], stats[i].mean, stats[i].count});
   pin_arms(out);
   ++snapshot_version_;
   return std::make_shared<const DecisionSnapshot>(config.kind, std::move(out), now,
@@ -231,7 +230,6 @@ void ArmPolicy::restore(StateReader& reader) {
     if (arm.name.empty()) StateReader::fail("arm name", "empty");
     if (!names.insert(arm.name).second)
       StateReader::fail("arm name", "duplicate '" + arm.name + "'");
-    arm.hash = hash_decision(arm.name);
     arm.sum = reader.f64("arm sum");
     arm.count = reader.f64("arm count");
     arm.last_seen = reader.f64("arm last seen");

@@ -69,7 +69,7 @@ class ArmPolicy : public Policy {
  private:
   static constexpr double kRebaseExponent = 64;
 
-  std::size_t find_arm(std::uint64_t hash, std::string_view name) const;
+  std::size_t find_arm(std::string_view name) const;
   /// The lazy-discount factor at `time` (rebasing first when it would be large).
   double growth_at(double time);
   void rebase(double exponent);

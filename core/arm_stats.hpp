@@ -1,7 +1,8 @@
 #pragma once
-// ArmStats: what a policy remembers about one decision (arm). Kept small (64
-// bytes plus the name's heap when longer than the small-string buffer) so a
-// group with 10 arms stays well under 1 KB.
+// ArmStats: what a policy remembers about one decision (arm). Kept small (56
+// bytes plus the name's heap when longer than the 15-byte small-string
+// buffer) so a group with 10 arms stays under 1 KB. No cached hash: snapshots
+// compute their own, and updates find arms by name among a handful.
 //
 // `sum` and `count` are discounted sums held in a scaled frame: the stored
 // values are the true ones multiplied by 2^(exponent(t) - reference), so an
@@ -15,10 +16,9 @@ namespace pytheas {
 
 struct ArmStats {
   std::string name;
-  std::uint64_t hash = 0;  ///< hash_decision(name)
-  double sum = 0;          ///< scaled discounted sum of scores
-  double count = 0;        ///< scaled discounted number of observations
-  double last_seen = 0;    ///< policy time of the latest observation (s)
+  double sum = 0;        ///< scaled discounted sum of scores
+  double count = 0;      ///< scaled discounted number of observations
+  double last_seen = 0;  ///< policy time of the latest observation (s)
 };
 
 }  // namespace pytheas

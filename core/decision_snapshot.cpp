@@ -94,26 +94,32 @@ class PickScratch {
     if (n > kStackCandidates) {
       key_heap_.resize(n);
       arm_heap_.resize(n);
+      weight_heap_.resize(n);
       unseen_heap_.resize(n);
       keys = key_heap_;
       arm_of = arm_heap_;
+      weight = weight_heap_;
       unseen = unseen_heap_;
     } else {
       keys = std::span<NameKey>(key_stack_, n);
       arm_of = std::span<std::int32_t>(arm_stack_, n);
+      weight = std::span<double>(weight_stack_, n);
       unseen = std::span<std::size_t>(unseen_stack_, n);
     }
   }
   std::span<NameKey> keys;
   std::span<std::int32_t> arm_of;
+  std::span<double> weight;       // each candidate's rule-2 weight
   std::span<std::size_t> unseen;  // indices of unseen candidates (a prefix is used)
 
  private:
   NameKey key_stack_[kStackCandidates];
   std::int32_t arm_stack_[kStackCandidates];
+  double weight_stack_[kStackCandidates];
   std::size_t unseen_stack_[kStackCandidates];
   std::vector<NameKey> key_heap_;
   std::vector<std::int32_t> arm_heap_;
+  std::vector<double> weight_heap_;
   std::vector<std::size_t> unseen_heap_;
 };
 
@@ -162,8 +168,10 @@ DecisionSnapshot::DecisionSnapshot(std::string policy, std::vector<ArmSnapshot> 
   if (n <= kLinearScanArms) sorted_prints_.clear();
 }
 
-std::int32_t DecisionSnapshot::find_arm(const NameKey& key, std::string_view name,
-                                        std::size_t hint) const {
+// Inlined into pick(), its only hot caller.
+[[gnu::always_inline]] inline std::int32_t DecisionSnapshot::find_arm(const NameKey& key,
+                                                                      std::string_view name,
+                                                                      std::size_t hint) const {
   if (sorted_prints_.empty()) {
     const std::size_t n = keys_.size();
     if (hint >= n) hint = 0;
@@ -197,18 +205,22 @@ PickResult DecisionSnapshot::pick(Candidates candidates, Rng& rng) const {
   std::vector<std::uint8_t> claimed_large(arms_.size() > 64 ? arms_.size() : 0, 0);
   std::size_t unseen = 0;
   std::size_t hint = 0;
-  double seen_weight = 0;  // summed here, where its latency overlaps the matching
+  const double unseen_weight = std::max(unseen_weight_, 0.0);
+  double total = 0;  // summed here, where its latency overlaps the matching
   for (std::size_t i = 0; i < n; ++i) {
     scratch.keys[i] = name_key(candidates[i]);
     const std::int32_t arm = find_arm(scratch.keys[i], candidates[i], hint);
     arm_of[i] = arm;
     if (arm == kUnseen) {
+      scratch.weight[i] = unseen_weight;
+      total += unseen_weight;
       scratch.unseen[unseen++] = i;
       continue;
     }
     const auto at = static_cast<std::size_t>(arm);
     hint = at + 1;
-    seen_weight += weights_[at];
+    scratch.weight[i] = weights_[at];
+    total += weights_[at];
     if (claimed_large.empty()) {
       if (claimed_small & (std::uint64_t{1} << at)) throw_duplicate("pick", candidates[i]);
       claimed_small |= std::uint64_t{1} << at;
@@ -226,24 +238,19 @@ PickResult DecisionSnapshot::pick(Candidates candidates, Rng& rng) const {
   }
 
   // Rule 2: sample by weight among the candidates.
-  const double unseen_weight = std::max(unseen_weight_, 0.0);
-  auto weight_of = [&](std::size_t i) {
-    return arm_of[i] == kUnseen ? unseen_weight : weights_[static_cast<std::size_t>(arm_of[i])];
-  };
-  const double total = seen_weight + static_cast<double>(unseen) * unseen_weight;
   if (total > 0 && std::isfinite(total)) {
+    const auto weight = scratch.weight;
     const double target = rng.uniform() * total;
     double cumulative = 0;
-    std::size_t last_positive = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      const double weight = weight_of(i);
-      if (weight <= 0) continue;
-      cumulative += weight;
-      last_positive = i;
-      if (target < cumulative) return {i, weight / total};
+      cumulative += weight[i];
+      if (target < cumulative && weight[i] > 0) return {i, weight[i] / total};
     }
-    // Rounding left `target` past the last boundary: it belongs to the last arm.
-    return {last_positive, weight_of(last_positive) / total};
+    // Rounding left `target` past the last boundary: it belongs to the last
+    // candidate with a positive weight.
+    std::size_t last = n - 1;
+    while (!(weight[last] > 0)) --last;
+    return {last, weight[last] / total};
   }
 
   // Rule 3: highest rank, earliest candidate on ties.

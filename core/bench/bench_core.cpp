@@ -30,9 +30,10 @@ std::vector<std::string> arm_names(int count) {
 }
 
 // A ducb policy that has seen `arms` arms a few times each.
+// A null `config` builds a default ducb with its own copy of the config.
 std::unique_ptr<Policy> trained_policy(const std::shared_ptr<const PolicyConfig>& config,
                                        const std::vector<std::string>& names, std::uint64_t seed) {
-  auto policy = make_policy(config, seed);
+  auto policy = config ? make_policy(config, seed) : make_policy(PolicyConfig{}, seed);
   Rng rng(seed);
   for (int t = 0; t < 50; ++t)
     for (const auto& name : names) policy->update({name, rng.uniform(), double(t)});
@@ -111,6 +112,7 @@ int main() {
   auto original = std::make_shared<const PolicyConfig>(PolicyConfig::original_ducb());
   bench_updates(original, names, "ducb, original batches");
   bench_memory(ducb, names, "ducb, shared config");
+  bench_memory(nullptr, names, "ducb, own config copy");
   PolicyConfig swucb_config;
   swucb_config.kind = "swucb";
   bench_memory(std::make_shared<const PolicyConfig>(swucb_config), names, "swucb, shared config");
