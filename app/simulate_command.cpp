@@ -116,6 +116,7 @@ int run_simulate(const SimulateCommand& command) {
     std::printf("%s", sim::format_summary(result).c_str());
     std::printf("results in %s\n", command.out.c_str());
   }
+  std::fflush(stdout);  // the table before the plot script's own messages
   if (command.plot) {
     const auto script = find_plot_script();
     if (script.empty()) {

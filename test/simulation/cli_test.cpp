@@ -126,3 +126,23 @@ TEST_CASE("simulate reports bad input precisely", "[cli][simulate]") {
   CHECK(policy.exit_code == 2);
   CHECK(policy.err.find("unknown policy 'bandit'") != std::string::npos);
 }
+
+TEST_CASE("simulate without a plotter still writes its CSVs and says why there are no plots",
+          "[cli][simulate]") {
+  TempDir dir;
+  std::ofstream(dir / "gen.yaml") << "seed: 1\nsessions: 500\nduration_s: 120\n";
+  REQUIRE(run_to_completion({PYTHEAS_BINARY, "trace", "generate", "--config", dir / "gen.yaml",
+                             "--out", dir / "t.trace"},
+                            30s)
+              .exit_code == 0);
+  // The child inherits this: a plot script that cannot run.
+  ::setenv("PYTHEAS_PLOT_SCRIPT", (dir / "no-such-plot-script").c_str(), 1);
+  auto sim = run_to_completion(
+      {PYTHEAS_BINARY, "simulate", "--trace", dir / "t.trace", "--out", dir / "out", "--quiet"},
+      30s);
+  ::unsetenv("PYTHEAS_PLOT_SCRIPT");
+  CHECK(sim.exit_code == 0);
+  CHECK(sim.err.find("no PNG plots") != std::string::npos);
+  CHECK(fs::exists(dir / "out/summary.csv"));
+  CHECK_FALSE(fs::exists(dir / "out/cost_over_time.png"));
+}
