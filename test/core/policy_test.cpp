@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <limits>
+
 #include "bandit_harness.hpp"
 #include "core/errors.hpp"
 
@@ -211,4 +214,45 @@ TEST_CASE("snapshots carry the policy kind and time and an increasing version", 
   CHECK(first->taken_at() == 6);
   CHECK(second->taken_at() == 5);
   CHECK(second->version() > first->version());
+}
+
+TEST_CASE("swucb counts only the observations inside its window", "[policy]") {
+  auto config = config_of("swucb");
+  config.window_s = 160;  // 16 buckets of 10 s
+  config.forget_after_s = 0;
+  auto policy = make_policy(config, 1);
+  for (int t = 0; t < 100; ++t) policy->update({"a", 0.0, double(t)});
+  for (int t = 200; t < 300; ++t) policy->update({"a", 1.0, double(t)});
+  auto arm = policy->snapshot(299)->arms().at(0);
+  CHECK(arm.mean == 1.0);  // the zeros are more than a window old
+  CHECK(arm.count == 100);
+  // Long after, nothing is in the window: the arm is unplayed again.
+  auto later = policy->snapshot(1000)->arms().at(0);
+  CHECK(later.count == 0);
+  CHECK(later.rank == std::numeric_limits<double>::infinity());
+}
+
+TEST_CASE("swucb keeps the right windows when stale arms are forgotten", "[policy]") {
+  auto config = config_of("swucb");
+  config.window_s = 1000;
+  config.forget_after_s = 50;
+  auto policy = make_policy(config, 1);
+  policy->update({"stale", 5.0, 0});
+  for (int t = 10; t < 40; ++t) {
+    policy->update({"b", 0.25, double(t)});
+    policy->update({"c", 0.75, double(t)});
+  }
+  auto snapshot = policy->snapshot(60);  // forgets "stale", compacting the windows
+  REQUIRE(policy->arm_count() == 2);
+  CHECK(snapshot->arms()[0].name == "b");
+  CHECK(snapshot->arms()[0].mean == 0.25);
+  CHECK(snapshot->arms()[0].count == 30);
+  CHECK(snapshot->arms()[1].mean == 0.75);
+  policy->update({"d", 1.0, 61});
+  auto after = policy->snapshot(61);
+  REQUIRE(after->arms().size() == 3);
+  CHECK(after->arms()[2].count == 1);
+  CHECK(after->arms()[1].count == 30);
+  auto restored = restore_policy(policy->serialize());
+  CHECK(restored->serialize() == policy->serialize());
 }
