@@ -154,6 +154,13 @@ DecisionSnapshot::DecisionSnapshot(std::string policy, std::vector<ArmSnapshot> 
     weights_.push_back(arm.weight);
     ranks_.push_back(arm.rank);
   }
+  if (n <= kLinearScanArms) {
+    for (std::size_t i = 1; i < n; ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (keys_[i] == keys_[j] && arms_[i].name == arms_[j].name)
+          throw_duplicate("snapshot", arms_[i].name);
+    return;
+  }
   sorted_prints_.reserve(n);
   for (std::size_t i = 0; i < n; ++i)
     sorted_prints_.emplace_back(fingerprint(keys_[i]), static_cast<std::int32_t>(i));
@@ -165,7 +172,6 @@ DecisionSnapshot::DecisionSnapshot(std::string policy, std::vector<ArmSnapshot> 
         throw_duplicate("snapshot", name);
     }
   }
-  if (n <= kLinearScanArms) sorted_prints_.clear();
 }
 
 // Inlined into pick(), its only hot caller.

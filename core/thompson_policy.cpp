@@ -38,11 +38,12 @@ class ThompsonPolicy final : public ArmPolicy {
     }
     const double sigma = scale / 2;
     const int draws = config().thompson_draws;
+    NormalPairs normals{rng()};
     for (int draw = 0; draw < draws; ++draw) {
       std::size_t best = 0;
       double best_sample = -std::numeric_limits<double>::infinity();
       for (std::size_t i = 0; i < n; ++i) {
-        const double sample = stats[i].mean + sigma / std::sqrt(stats[i].count) * normal();
+        const double sample = stats[i].mean + sigma / std::sqrt(stats[i].count) * normals.next();
         if (sample > best_sample) {
           best_sample = sample;
           best = i;
@@ -54,13 +55,25 @@ class ThompsonPolicy final : public ArmPolicy {
   }
 
  private:
-  // A standard normal deviate (Box-Muller): the same on every platform, unlike
-  // std::normal_distribution.
-  double normal() {
-    const double u1 = 1.0 - rng().uniform();  // (0, 1]
-    const double u2 = rng().uniform();
-    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
-  }
+  // Standard normal deviates by Box-Muller, both of each pair used: the same
+  // on every platform, unlike std::normal_distribution. Lives for one
+  // snapshot, so an unused spare is simply dropped (no hidden state).
+  struct NormalPairs {
+    Rng& rng;
+    double spare = 0;
+    bool has_spare = false;
+    double next() {
+      if (has_spare) {
+        has_spare = false;
+        return spare;
+      }
+      const double radius = std::sqrt(-2.0 * std::log(1.0 - rng.uniform()));  // u in (0, 1]
+      const double angle = 2.0 * std::numbers::pi * rng.uniform();
+      spare = radius * std::sin(angle);
+      has_spare = true;
+      return radius * std::cos(angle);
+    }
+  };
 };
 
 }  // namespace

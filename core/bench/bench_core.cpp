@@ -2,6 +2,7 @@
 //   * picks/s from one DecisionSnapshot on one thread (10 known arms; 3 and 10
 //     candidates per request);
 //   * updates/s of a ducb policy (10 arms, time advancing every update);
+//   * snapshots/s (what a group actor pays per published batch);
 //   * bytes of state per group with 10 arms: live heap (glibc mallinfo2, so
 //     allocator overhead included) of many policies divided by their number,
 //     and the serialized size.
@@ -80,6 +81,18 @@ void bench_updates(const std::shared_ptr<const PolicyConfig>& config,
   std::printf("updates/s (%s, 10 arms, 1 thread): %.1f M\n", label, kUpdates / elapsed / 1e6);
 }
 
+void bench_snapshots(const std::shared_ptr<const PolicyConfig>& config,
+                     const std::vector<std::string>& names, const char* label) {
+  auto policy = trained_policy(config, names, 4);
+  constexpr int kSnapshots = 200'000;
+  std::size_t checksum = 0;
+  const double start = thread_seconds();
+  for (int i = 0; i < kSnapshots; ++i) checksum += policy->snapshot(100 + i * 0.01)->arms().size();
+  const double elapsed = thread_seconds() - start;
+  std::printf("snapshots/s (%s, 10 arms, 1 thread): %.2f M  (checksum %zu)\n", label,
+              kSnapshots / elapsed / 1e6, checksum % 10);
+}
+
 void bench_memory(const std::shared_ptr<const PolicyConfig>& config,
                   const std::vector<std::string>& names, const char* label) {
   constexpr int kGroups = 10'000;
@@ -111,6 +124,11 @@ int main() {
   bench_updates(ducb, names, "ducb, half-life");
   auto original = std::make_shared<const PolicyConfig>(PolicyConfig::original_ducb());
   bench_updates(original, names, "ducb, original batches");
+  bench_snapshots(ducb, names, "ducb, 10-pick list");
+  PolicyConfig thompson_config;
+  thompson_config.kind = "thompson";
+  bench_snapshots(std::make_shared<const PolicyConfig>(thompson_config), names,
+                  "thompson, 64 draws");
   bench_memory(ducb, names, "ducb, shared config");
   bench_memory(nullptr, names, "ducb, own config copy");
   PolicyConfig swucb_config;
