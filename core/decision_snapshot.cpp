@@ -86,6 +86,26 @@ void check_distinct(Candidates candidates, std::span<const NameKey> keys,
   }
 }
 
+// Throws InvalidInput if two candidates matched the same arm (snapshots with
+// more than 64 arms, where pick() cannot use a bit mask). Allocates only
+// beyond kStackCandidates candidates.
+void check_distinct_arms(Candidates candidates, std::span<const std::int32_t> arm_of) {
+  const std::size_t n = arm_of.size();
+  if (n <= kStackCandidates) {
+    for (std::size_t i = 1; i < n; ++i)
+      for (std::size_t j = 0; j < i; ++j)
+        if (arm_of[i] >= 0 && arm_of[i] == arm_of[j]) throw_duplicate("pick", candidates[i]);
+    return;
+  }
+  std::vector<std::pair<std::int32_t, std::size_t>> sorted;
+  for (std::size_t i = 0; i < n; ++i)
+    if (arm_of[i] >= 0) sorted.emplace_back(arm_of[i], i);
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 1; i < sorted.size(); ++i)
+    if (sorted[i].first == sorted[i - 1].first)
+      throw_duplicate("pick", candidates[sorted[i].second]);
+}
+
 // Scratch space of one pick: on the stack for up to kStackCandidates
 // candidates, on the heap beyond.
 class PickScratch {
@@ -207,8 +227,8 @@ PickResult DecisionSnapshot::pick(Candidates candidates, Rng& rng) const {
 
   // Match candidates to arms. Two candidates matching the same arm are equal
   // (arm names are distinct), so only unseen candidates need a pairwise check.
-  std::uint64_t claimed_small = 0;  // bit per arm, when there are <= 64 arms
-  std::vector<std::uint8_t> claimed_large(arms_.size() > 64 ? arms_.size() : 0, 0);
+  std::uint64_t claimed = 0;  // bit per arm, when there are <= 64 arms
+  const bool track_claims = arms_.size() <= 64;
   std::size_t unseen = 0;
   std::size_t hint = 0;
   const double unseen_weight = std::max(unseen_weight_, 0.0);
@@ -227,14 +247,12 @@ PickResult DecisionSnapshot::pick(Candidates candidates, Rng& rng) const {
     hint = at + 1;
     scratch.weight[i] = weights_[at];
     total += weights_[at];
-    if (claimed_large.empty()) {
-      if (claimed_small & (std::uint64_t{1} << at)) throw_duplicate("pick", candidates[i]);
-      claimed_small |= std::uint64_t{1} << at;
-    } else {
-      if (claimed_large[at]) throw_duplicate("pick", candidates[i]);
-      claimed_large[at] = 1;
+    if (track_claims) {
+      if (claimed & (std::uint64_t{1} << at)) throw_duplicate("pick", candidates[i]);
+      claimed |= std::uint64_t{1} << at;
     }
   }
+  if (!track_claims) check_distinct_arms(candidates, arm_of);
   if (unseen > 1) check_distinct(candidates, scratch.keys, scratch.unseen.first(unseen));
 
   // Rule 1: explore never-seen candidates first.

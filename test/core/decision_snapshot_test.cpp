@@ -123,6 +123,21 @@ TEST_CASE("a snapshot with many arms finds candidates by hash", "[snapshot]") {
   std::vector<std::string_view> candidates{"arm-3", "arm-33", "arm-39"};
   for (int i = 0; i < 20; ++i) CHECK(snapshot.pick(candidates, rng).index == 1);
   CHECK(snapshot.arms()[33].hash == hash_decision("arm-33"));
+
+  // Beyond 64 arms duplicates are still caught, with few or many candidates.
+  std::vector<ArmSnapshot> many_arms;
+  std::vector<std::string> names;
+  for (int i = 0; i < 100; ++i) {
+    names.push_back("a-long-decision-name-" + std::to_string(i));
+    many_arms.push_back(arm(names.back(), 1.0));
+  }
+  DecisionSnapshot large("ducb", many_arms, 0, 1);
+  std::vector<std::string_view> all(names.begin(), names.end());
+  CHECK(large.pick(all, rng).propensity == Approx(0.01));
+  std::vector<std::string_view> few{all[70], all[5], all[70]};
+  CHECK_THROWS_AS(large.pick(few, rng), InvalidInput);
+  all.push_back(all[42]);
+  CHECK_THROWS_AS(large.pick(all, rng), InvalidInput);
 }
 
 TEST_CASE("a snapshot rejects duplicate or empty arm names", "[snapshot]") {
