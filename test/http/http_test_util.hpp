@@ -53,9 +53,10 @@ inline std::string error_code(const HttpReply& reply) {
   return json.str("/error/code");
 }
 
-/// Polls `condition` every 20 ms for up to `timeout`.
+/// Polls `condition` every 20 ms for up to `timeout` (generous: sanitizer
+/// builds on a loaded 2-core box are slow).
 inline bool eventually(const std::function<bool()>& condition,
-                       std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (condition()) return true;
