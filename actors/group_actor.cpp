@@ -87,7 +87,8 @@ caf::behavior group_actor(GroupActor* self, GroupActorArgs args) {
         const auto& wanted = config->policy_for(st.args.key);
         if (wanted == st.args.policy->config()) return;
         spdlog::info("group {}: policy changed to {}; learning restarts", st.args.key, wanted.kind);
-        st.args.policy = make_policy(wanted, st.args.seed);
+        st.args.policy = make_policy(std::shared_ptr<const PolicyConfig>(config, &wanted),
+                                     st.args.seed);
         st.dirty = true;
         publish(self);
       },

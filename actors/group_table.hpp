@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "actors/snapshot_cell.hpp"
 #include "core/decision_snapshot.hpp"
 
 namespace pytheas {
@@ -28,7 +29,7 @@ struct GroupSlot {
   explicit GroupSlot(std::string group_key) : key(std::move(group_key)) {}
 
   const std::string key;
-  std::atomic<SnapshotPtr> snapshot;           ///< null until the first publish
+  SnapshotCell<DecisionSnapshot> snapshot;     ///< null until the first publish
   std::atomic<std::uint64_t> decisions{0};     ///< picks served
   std::atomic<std::uint64_t> reports{0};       ///< reports applied to the policy
   std::atomic<std::uint64_t> pending{0};       ///< routed to the actor, not yet applied

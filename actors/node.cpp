@@ -12,6 +12,7 @@
 #include "actors/event_journal.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_shared.hpp"
+#include "actors/snapshot_cell.hpp"
 #include "actors/state_store.hpp"
 #include "actors/supervisor.hpp"
 #include "config/label_config.hpp"
@@ -45,7 +46,7 @@ struct Node::Impl {
   std::shared_ptr<NodeShared> shared = std::make_shared<NodeShared>();
   std::unique_ptr<EventJournal> journal;
 
-  std::atomic<std::shared_ptr<const Routing>> routing;
+  SnapshotCell<Routing> routing;
   std::atomic<std::uint64_t> routing_version{0};
 
   std::unique_ptr<caf::actor_system_config> config;

@@ -100,7 +100,9 @@ std::shared_ptr<Policy> make_group_policy(SupervisorState& st, const std::string
       spdlog::error("group {}: persisted policy unusable, starting fresh: {}", key, e.what());
     }
   }
-  return make_policy(wanted, st.args.seed ^ hash_decision(key));
+  // Groups share their policy settings with the label config (no copy per group).
+  return make_policy(std::shared_ptr<const PolicyConfig>(st.args.config, &wanted),
+                     st.args.seed ^ hash_decision(key));
 }
 
 void passivate(Supervisor* self, const std::string& key);

@@ -114,6 +114,11 @@ void read_policy(const Context& ctx, const YAML::Node& node, const std::string& 
   if (auto n = node["forget_after_s"]) policy.forget_after_s = ctx.number(n, f("forget_after_s"), 0, 1e12);
   if (policy.kind == "fixed" && policy.fixed_decision.empty())
     ctx.fail(node, field, "kind 'fixed' needs fixed_decision");
+  try {
+    validate_policy_config(policy);  // core's own checks, so nothing fails later at spawn
+  } catch (const InvalidInput& e) {
+    ctx.fail(node, field, e.what());
+  }
 }
 
 RuleNode read_rule(const Context& ctx, const YAML::Node& node, const std::string& field,

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include <caf/all.hpp>
+
 #include "actors/node.hpp"
 
 using namespace pytheas;
@@ -143,5 +145,27 @@ int main(int argc, char** argv) {
   (void)applied_before;
   (void)count_before;
   node.stop();
+
+  // 3. For reference: what CAF itself costs per idle stateful actor here, so
+  //    the per-group figure above can be split into CAF's share and ours.
+  {
+    struct Empty {};
+    caf::actor_system_config cfg;
+    cfg.set("scheduler.max-threads", size_t{2});
+    caf::actor_system system{cfg};
+    malloc_trim(0);
+    const double before = rss_mb();
+    std::vector<caf::actor> actors;
+    actors.reserve(static_cast<std::size_t>(groups));
+    for (int g = 0; g < groups; ++g)
+      actors.push_back(system.spawn([](caf::stateful_actor<Empty>*) -> caf::behavior {
+        return {[](int x) { return x; }};
+      }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const double bare = rss_mb() - before;
+    std::printf("reference: %d bare CAF stateful actors take %.1f MB (%.0f bytes/actor)\n", groups,
+                bare, bare * 1024 * 1024 / groups);
+    for (auto& a : actors) caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  }
   return 0;
 }
