@@ -25,11 +25,11 @@ struct DecideRequest {
 };
 
 struct DecideResult {
-  std::string event_id;     ///< joins a later report to this decision
-  std::size_t index = 0;    ///< chosen candidate (index into request.candidates)
-  std::string group;        ///< group key
-  double propensity = 1;    ///< probability of this choice
-  std::string policy;       ///< policy kind, or "fallback-uniform" when the group had no snapshot yet
+  std::string event_id;   ///< joins a later report to this decision
+  std::size_t index = 0;  ///< chosen candidate (index into request.candidates)
+  std::string group;      ///< group key
+  double propensity = 1;  ///< probability of this choice
+  std::string policy;     ///< policy kind, or "fallback-uniform" when the group had no snapshot yet
 };
 
 enum class ReportStatus {

@@ -21,9 +21,12 @@ bool from_hex(std::string_view text, std::uint64_t& value) {
   value = 0;
   for (char c : text) {
     int digit;
-    if (c >= '0' && c <= '9') digit = c - '0';
-    else if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
-    else return false;
+    if (c >= '0' && c <= '9')
+      digit = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      digit = c - 'a' + 10;
+    else
+      return false;
     value = (value << 4) | static_cast<std::uint64_t>(digit);
   }
   return true;
@@ -55,7 +58,8 @@ std::string EventJournal::record(std::string_view group, std::string_view decisi
   auto& shard = shards_[id % kShards];
   {
     std::lock_guard lock(shard.mutex);
-    shard.entries.emplace(id, Entry{{std::string(group), std::string(decision)}, now + window_s_, false});
+    shard.entries.emplace(
+        id, Entry{{std::string(group), std::string(decision)}, now + window_s_, false});
     shard.order.push_back(id);
     trim(shard, now);
   }

@@ -1,7 +1,7 @@
 #include "actors/group_actor.hpp"
 
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include "core/errors.hpp"
 
@@ -11,8 +11,8 @@ namespace {
 
 struct GroupState {
   GroupActorArgs args;
-  bool dirty = false;                    ///< changed since the last checkpoint
-  std::vector<double> unpublished;       ///< accept times of applied, unpublished reports
+  bool dirty = false;               ///< changed since the last checkpoint
+  std::vector<double> unpublished;  ///< accept times of applied, unpublished reports
   static inline const char* name = "pytheas.group";
 };
 
@@ -87,8 +87,8 @@ caf::behavior group_actor(GroupActor* self, GroupActorArgs args) {
         const auto& wanted = config->policy_for(st.args.key);
         if (wanted == st.args.policy->config()) return;
         spdlog::info("group {}: policy changed to {}; learning restarts", st.args.key, wanted.kind);
-        st.args.policy = make_policy(std::shared_ptr<const PolicyConfig>(config, &wanted),
-                                     st.args.seed);
+        st.args.policy =
+            make_policy(std::shared_ptr<const PolicyConfig>(config, &wanted), st.args.seed);
         st.dirty = true;
         publish(self);
       },

@@ -90,9 +90,7 @@ class GroupTable {
   };
   static constexpr std::size_t kShards = 64;
 
-  const Shard& shard_for(std::string_view key) const {
-    return shards_[KeyHash{}(key) % kShards];
-  }
+  const Shard& shard_for(std::string_view key) const { return shards_[KeyHash{}(key) % kShards]; }
   Shard& shard_for(std::string_view key) { return shards_[KeyHash{}(key) % kShards]; }
 
   Shard shards_[kShards];

@@ -1,7 +1,7 @@
 #include "actors/node.hpp"
 
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include <atomic>
 #include <cmath>
@@ -30,7 +30,8 @@ struct Routing {
 };
 
 Rng& thread_rng() {
-  thread_local Rng rng{std::random_device{}() ^ std::hash<std::thread::id>{}(std::this_thread::get_id())};
+  thread_local Rng rng{std::random_device{}() ^
+                       std::hash<std::thread::id>{}(std::this_thread::get_id())};
   return rng;
 }
 
@@ -99,14 +100,17 @@ Node::Node(NodeOptions options) : impl_(std::make_unique<Impl>()) {
                                                   impl_->initial_config->event_window_s);
 }
 
-Node::~Node() { stop(); }
+Node::~Node() {
+  stop();
+}
 
 void Node::start() {
   auto& im = *impl_;
   if (im.system) return;
   if (!im.options.state_dir.empty()) StateStore probe(im.options.state_dir);  // fail early, clearly
   im.config = std::make_unique<caf::actor_system_config>();
-  im.config->set("scheduler.max-threads", static_cast<size_t>(std::max(1, im.options.scheduler_threads)));
+  im.config->set("scheduler.max-threads",
+                 static_cast<size_t>(std::max(1, im.options.scheduler_threads)));
   im.config->set("logger.verbosity", caf::atom("quiet"));
   im.system = std::make_unique<caf::actor_system>(*im.config);
   SupervisorArgs args;
@@ -159,7 +163,8 @@ bool Node::reload(std::string& message) {
   try {
     auto config = std::make_shared<LabelConfig>(load_label_config(im.options.labels_file));
     if (!(config->schema == im.current_routing()->config->schema)) {
-      message = im.options.labels_file + ": features: cannot change while running; restart the node";
+      message =
+          im.options.labels_file + ": features: cannot change while running; restart the node";
       return false;
     }
     config->make_grouping();
@@ -173,7 +178,9 @@ bool Node::reload(std::string& message) {
   }
 }
 
-const FeatureSchema& Node::schema() const { return impl_->initial_config->schema; }
+const FeatureSchema& Node::schema() const {
+  return impl_->initial_config->schema;
+}
 
 DecideResult Node::decide(const DecideRequest& request) {
   auto& im = *impl_;
@@ -272,6 +279,8 @@ NodeStats Node::stats() const {
   return stats;
 }
 
-bool Node::ready() const { return impl_->ready; }
+bool Node::ready() const {
+  return impl_->ready;
+}
 
 }  // namespace pytheas

@@ -14,10 +14,10 @@
 namespace pytheas {
 
 struct NodeOptions {
-  std::string state_dir;       ///< empty = no persistence
-  std::string labels_file;     ///< empty = the original's defaults
-  int scheduler_threads = 2;   ///< CAF worker threads
-  std::uint64_t seed = 1;      ///< policies' seeds derive from it and the group key
+  std::string state_dir;      ///< empty = no persistence
+  std::string labels_file;    ///< empty = the original's defaults
+  int scheduler_threads = 2;  ///< CAF worker threads
+  std::uint64_t seed = 1;     ///< policies' seeds derive from it and the group key
 };
 
 class Node final : public DecisionService {

@@ -45,8 +45,7 @@ struct NodeShared {
 /// Wall-clock seconds: the time base of live policies (persisted state must
 /// decay correctly across restarts, so a monotonic clock would not do).
 inline double wall_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace pytheas

@@ -113,7 +113,7 @@ std::string StateStore::file_name(const std::string& key) {
       name.push_back(kHex[c & 15]);
     }
   }
-  if (name.empty()) name.push_back('%');  // no escaped key is a lone %
+  if (name.empty()) name.push_back('%');              // no escaped key is a lone %
   if (name[0] == '.') name = "%2E" + name.substr(1);  // never a hidden file or "." / ".."
   if (name.size() > 180) {
     char suffix[16];

@@ -1,7 +1,7 @@
 #include "actors/store_actor.hpp"
 
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include "actors/messages.hpp"
 #include "actors/state_store.hpp"
@@ -48,9 +48,11 @@ caf::behavior store_actor(StoreActor* self, std::string state_dir) {
         self->state.pending.push_back(std::move(record));
         if (self->mailbox().empty()) flush_pending(self);
       },
-      [=](save_atom, std::vector<GroupRecord>& records) -> caf::result<saved_atom, std::vector<std::string>> {
+      [=](save_atom,
+          std::vector<GroupRecord>& records) -> caf::result<saved_atom, std::vector<std::string>> {
         flush_pending(self);
-        if (!write(self, records)) return caf::make_error(caf::sec::runtime_error, "state write failed");
+        if (!write(self, records))
+          return caf::make_error(caf::sec::runtime_error, "state write failed");
         std::vector<std::string> keys;
         for (auto& r : records) keys.push_back(r.key);
         return {saved_atom::value, std::move(keys)};

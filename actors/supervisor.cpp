@@ -1,7 +1,7 @@
 #include "actors/supervisor.hpp"
 
-#include <caf/all.hpp>
 #include <spdlog/spdlog.h>
+#include <caf/all.hpp>
 
 #include <list>
 #include <unordered_map>
@@ -23,8 +23,8 @@ struct Entry {
   GroupSlotPtr slot;
   std::vector<ReportItem> batch;  ///< routed here, not yet sent to the actor
   bool passivating = false;
-  std::vector<ReportItem> held;  ///< arrived while passivating
-  bool wanted = false;           ///< ensure arrived while passivating
+  std::vector<ReportItem> held;                   ///< arrived while passivating
+  bool wanted = false;                            ///< ensure arrived while passivating
   std::list<std::string>::iterator lru_position;  ///< valid while not passivating
   std::int64_t lru_time = 0;  ///< last_activity when it was last moved to the LRU front
 };
@@ -35,7 +35,7 @@ struct SupervisorState {
   std::unique_ptr<StateStore> reader;  ///< read-only access for restores
   std::unordered_map<std::string, Entry> groups;
   std::unordered_map<caf::actor_addr, std::string> key_of;
-  std::list<std::string> lru;  ///< active, not passivating; front: most recently used
+  std::list<std::string> lru;   ///< active, not passivating; front: most recently used
   std::size_t passivating = 0;  ///< entries in `groups` being passivated
   std::vector<std::string> to_flush;
   /// Passivated state not yet confirmed on disk (or kept in memory when there
@@ -51,7 +51,9 @@ struct SupervisorState {
 
 using Supervisor = caf::stateful_actor<SupervisorState>;
 
-std::int64_t now_s() { return static_cast<std::int64_t>(wall_seconds()); }
+std::int64_t now_s() {
+  return static_cast<std::int64_t>(wall_seconds());
+}
 
 void flush(Supervisor* self, Entry& entry) {
   if (entry.batch.empty() || entry.passivating) return;
@@ -138,8 +140,8 @@ Entry& activate(Supervisor* self, const std::string& key,
   // Publish before the actor runs, so that a restored group serves decisions
   // from its own state as soon as the restore request is answered.
   slot->snapshot.store(policy->snapshot(wall_seconds()));
-  GroupActorArgs args{key, slot, st.args.shared, std::move(policy),
-                      st.args.seed ^ hash_decision(key), st.store};
+  GroupActorArgs args{
+      key, slot, st.args.shared, std::move(policy), st.args.seed ^ hash_decision(key), st.store};
   auto actor = spawn_group_actor(self, std::move(args));
   auto [it, inserted] = st.groups.try_emplace(key);
   auto& entry = it->second;
@@ -179,8 +181,8 @@ void remember_unsaved(Supervisor* self, const GroupRecord& record) {
               unsaved.erase(it);
           },
           [=](const caf::error& error) {
-            spdlog::error("group {}: passivated state not written ({}); kept in memory",
-                          record.key, self->system().render(error));
+            spdlog::error("group {}: passivated state not written ({}); kept in memory", record.key,
+                          self->system().render(error));
           });
 }
 
@@ -256,9 +258,10 @@ void on_down(Supervisor* self, const caf::down_msg& down) {
   st.args.shared->release(lost);
   st.args.shared->reports_lost.fetch_add(lost, std::memory_order_relaxed);
   st.args.shared->restarts.fetch_add(1, std::memory_order_relaxed);
-  spdlog::error("group {}: actor failed ({}); restarting from its last persisted state; "
-                "{} unapplied report(s) lost",
-                key, self->system().render(down.reason), lost);
+  spdlog::error(
+      "group {}: actor failed ({}); restarting from its last persisted state; "
+      "{} unapplied report(s) lost",
+      key, self->system().render(down.reason), lost);
   if (st.shutting_down && entry.passivating) {
     --st.passivating;
     st.groups.erase(it);
@@ -318,7 +321,8 @@ void finish_shutdown(Supervisor* self) {
   for (auto& [key, record] : st.unsaved) records.push_back(std::move(record));
   st.unsaved.clear();
   auto done = [=]() mutable {
-    for (auto& [key, entry] : self->state.groups) self->send_exit(entry.actor, caf::exit_reason::user_shutdown);
+    for (auto& [key, entry] : self->state.groups)
+      self->send_exit(entry.actor, caf::exit_reason::user_shutdown);
     if (self->state.store) self->send_exit(self->state.store, caf::exit_reason::user_shutdown);
     self->state.shutdown_promise.deliver(ok_atom::value);
     self->quit();

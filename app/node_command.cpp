@@ -6,6 +6,9 @@
 #include <csignal>
 #include <cstdio>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "actors/node.hpp"
 #include "app/commands.hpp"
 #include "http/api.hpp"
@@ -48,6 +51,11 @@ int run_node(const NodeCommand& command) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // Logs go to stderr (stdout stays free for tools that pipe the node).
+  auto logger = spdlog::stderr_color_mt("pytheas");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(command.log_level));
 
   http::ServerOptions server_options;
   if (!parse_host_port(command.http, server_options.host, server_options.port)) {

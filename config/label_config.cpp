@@ -68,7 +68,8 @@ class Context {
     if (!node.IsSequence()) fail(node, field, "expected a list");
     std::vector<std::string> out;
     for (std::size_t i = 0; i < node.size(); ++i)
-      out.push_back(scalar<std::string>(node[i], field + "[" + std::to_string(i) + "]", "a string"));
+      out.push_back(
+          scalar<std::string>(node[i], field + "[" + std::to_string(i) + "]", "a string"));
     return out;
   }
 
@@ -78,13 +79,14 @@ class Context {
 
 void read_policy(const Context& ctx, const YAML::Node& node, const std::string& field,
                  PolicyConfig& policy) {
-  ctx.only_keys(node, field,
-                {"kind", "half_life_s", "batch_s", "batch_discount", "exploration", "normalize",
-                 "pick_list", "window_s", "epsilon", "thompson_draws", "fixed_decision",
-                 "forget_after_s", "preset"});
+  ctx.only_keys(
+      node, field,
+      {"kind", "half_life_s", "batch_s", "batch_discount", "exploration", "normalize", "pick_list",
+       "window_s", "epsilon", "thompson_draws", "fixed_decision", "forget_after_s", "preset"});
   if (auto preset = node["preset"]) {
     auto name = ctx.scalar<std::string>(preset, field + ".preset", "a string");
-    if (name != "original") ctx.fail(preset, field + ".preset", "unknown preset (expected: original)");
+    if (name != "original")
+      ctx.fail(preset, field + ".preset", "unknown preset (expected: original)");
     policy = PolicyConfig::original_ducb();
   }
   auto f = [&](const char* key) { return field + "." + key; };
@@ -102,7 +104,8 @@ void read_policy(const Context& ctx, const YAML::Node& node, const std::string& 
   if (auto n = node["batch_discount"])
     policy.batch_discount = ctx.number(n, f("batch_discount"), 1e-9, 1);
   if (auto n = node["exploration"]) policy.exploration = ctx.number(n, f("exploration"), 0, 1e12);
-  if (auto n = node["normalize"]) policy.normalize = ctx.scalar<bool>(n, f("normalize"), "true or false");
+  if (auto n = node["normalize"])
+    policy.normalize = ctx.scalar<bool>(n, f("normalize"), "true or false");
   if (auto n = node["pick_list"])
     policy.pick_list = static_cast<int>(ctx.number(n, f("pick_list"), 1, 1000));
   if (auto n = node["window_s"]) policy.window_s = ctx.number(n, f("window_s"), 1e-3, 1e9);
@@ -111,7 +114,8 @@ void read_policy(const Context& ctx, const YAML::Node& node, const std::string& 
     policy.thompson_draws = static_cast<int>(ctx.number(n, f("thompson_draws"), 1, 100000));
   if (auto n = node["fixed_decision"])
     policy.fixed_decision = ctx.scalar<std::string>(n, f("fixed_decision"), "a string");
-  if (auto n = node["forget_after_s"]) policy.forget_after_s = ctx.number(n, f("forget_after_s"), 0, 1e12);
+  if (auto n = node["forget_after_s"])
+    policy.forget_after_s = ctx.number(n, f("forget_after_s"), 0, 1e12);
   if (policy.kind == "fixed" && policy.fixed_decision.empty())
     ctx.fail(node, field, "kind 'fixed' needs fixed_decision");
   try {
@@ -142,12 +146,13 @@ RuleNode read_rule(const Context& ctx, const YAML::Node& node, const std::string
     if (!table.IsMap()) ctx.fail(table, field + ".table", "expected a mapping value -> subtree");
     for (const auto& item : table) {
       auto value = item.first.as<std::string>();
-      split.table.emplace(value, read_rule(ctx, item.second, field + ".table." + value, schema,
-                                           depth + 1));
+      split.table.emplace(
+          value, read_rule(ctx, item.second, field + ".table." + value, schema, depth + 1));
     }
   }
   auto otherwise = node["default"];
-  if (!otherwise) ctx.fail(node, field + ".default", "missing (every split needs a default branch)");
+  if (!otherwise)
+    ctx.fail(node, field + ".default", "missing (every split needs a default branch)");
   split.otherwise =
       std::make_unique<RuleNode>(read_rule(ctx, otherwise, field + ".default", schema, depth + 1));
   out.node = std::move(split);
@@ -279,11 +284,13 @@ LabelConfig parse_label_config(const std::string& yaml, const std::string& sourc
   if (auto limits = root["limits"]) {
     ctx.only_keys(limits, "limits", {"report_queue", "event_window_s", "event_capacity"});
     if (auto n = limits["report_queue"])
-      config.report_queue_capacity = static_cast<std::size_t>(ctx.number(n, "limits.report_queue", 1, 1e9));
+      config.report_queue_capacity =
+          static_cast<std::size_t>(ctx.number(n, "limits.report_queue", 1, 1e9));
     if (auto n = limits["event_window_s"])
       config.event_window_s = ctx.number(n, "limits.event_window_s", 0.001, 1e9);
     if (auto n = limits["event_capacity"])
-      config.event_capacity = static_cast<std::size_t>(ctx.number(n, "limits.event_capacity", 16, 1e9));
+      config.event_capacity =
+          static_cast<std::size_t>(ctx.number(n, "limits.event_capacity", 16, 1e9));
   }
   return config;
 }

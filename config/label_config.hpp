@@ -42,12 +42,12 @@ struct LabelConfig {
   PolicyConfig default_policy;
   std::vector<GroupPolicyRule> group_policies;  ///< first match wins
 
-  double passivate_after_s = 600;        ///< idle groups go to disk after this
-  std::size_t max_active_groups = 100000;  ///< LRU groups are passivated beyond this
-  double checkpoint_interval_s = 30;     ///< periodic write of changed groups
+  double passivate_after_s = 600;              ///< idle groups go to disk after this
+  std::size_t max_active_groups = 100000;      ///< LRU groups are passivated beyond this
+  double checkpoint_interval_s = 30;           ///< periodic write of changed groups
   std::size_t report_queue_capacity = 100000;  ///< accepted-not-applied reports
-  double event_window_s = 600;           ///< how long an event id can be reported
-  std::size_t event_capacity = 1000000;  ///< event ids remembered at most
+  double event_window_s = 600;                 ///< how long an event id can be reported
+  std::size_t event_capacity = 1000000;        ///< event ids remembered at most
 
   /// The grouping function this config describes.
   std::unique_ptr<Grouping> make_grouping() const;

@@ -80,9 +80,12 @@ int main(int argc, char** argv) {
         std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
   }
-  if (!wait_until([&] { return node.stats().active_groups >= static_cast<std::uint64_t>(groups) &&
-                               node.stats().queue_depth == 0; },
-                  300)) {
+  if (!wait_until(
+          [&] {
+            return node.stats().active_groups >= static_cast<std::uint64_t>(groups) &&
+                   node.stats().queue_depth == 0;
+          },
+          300)) {
     std::fprintf(stderr, "bench_actors: groups did not all become active\n");
     return 1;
   }
@@ -103,7 +106,8 @@ int main(int argc, char** argv) {
   const auto count_before = freshness->count();
   // Take the histogram's delta by snapshotting bucket counts.
   std::vector<std::uint64_t> base(LatencyHistogram::kBuckets + 1);
-  for (int i = 0; i <= LatencyHistogram::kBuckets; ++i) base[static_cast<std::size_t>(i)] = freshness->bucket(i);
+  for (int i = 0; i <= LatencyHistogram::kBuckets; ++i)
+    base[static_cast<std::size_t>(i)] = freshness->bucket(i);
   const auto total = static_cast<std::uint64_t>(rate * seconds);
   std::uint64_t sent = 0, refused = 0;
   start = Clock::now();
@@ -114,7 +118,8 @@ int main(int argc, char** argv) {
     if (i % per_ms == 0)
       std::this_thread::sleep_until(start + std::chrono::milliseconds(i / per_ms));
     f.set_asn(static_cast<int>(i % static_cast<std::uint64_t>(report_groups)));
-    auto status = node.report({f.view, arm_names[i % arm_names.size()], static_cast<double>(i % 5)});
+    auto status =
+        node.report({f.view, arm_names[i % arm_names.size()], static_cast<double>(i % 5)});
     status == ReportStatus::accepted ? ++sent : ++refused;
   }
   double send_s = std::chrono::duration<double>(Clock::now() - start).count();
@@ -138,10 +143,11 @@ int main(int argc, char** argv) {
   std::printf("reports: %llu sent in %.2f s (%.0f/s offered, %llu refused) across %d groups\n",
               static_cast<unsigned long long>(sent), send_s, static_cast<double>(total) / send_s,
               static_cast<unsigned long long>(refused), report_groups);
-  std::printf("report -> visible in snapshot: p50 <= %.3f ms, p99 <= %.3f ms, p99.9 <= %.3f ms "
-              "(%llu reports; bucket upper bounds; target p99 <= 10 ms)\n",
-              quantile(0.5) * 1e3, quantile(0.99) * 1e3, quantile(0.999) * 1e3,
-              static_cast<unsigned long long>(n));
+  std::printf(
+      "report -> visible in snapshot: p50 <= %.3f ms, p99 <= %.3f ms, p99.9 <= %.3f ms "
+      "(%llu reports; bucket upper bounds; target p99 <= 10 ms)\n",
+      quantile(0.5) * 1e3, quantile(0.99) * 1e3, quantile(0.999) * 1e3,
+      static_cast<unsigned long long>(n));
   (void)applied_before;
   (void)count_before;
   node.stop();
@@ -158,9 +164,8 @@ int main(int argc, char** argv) {
     std::vector<caf::actor> actors;
     actors.reserve(static_cast<std::size_t>(groups));
     for (int g = 0; g < groups; ++g)
-      actors.push_back(system.spawn([](caf::stateful_actor<Empty>*) -> caf::behavior {
-        return {[](int x) { return x; }};
-      }));
+      actors.push_back(system.spawn(
+          [](caf::stateful_actor<Empty>*) -> caf::behavior { return {[](int x) { return x; }}; }));
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const double bare = rss_mb() - before;
     std::printf("reference: %d bare CAF stateful actors take %.1f MB (%.0f bytes/actor)\n", groups,

@@ -53,7 +53,8 @@ TEST_CASE("readers see published snapshots while writers swap them", "[table][co
     });
   while (started < 3) std::this_thread::yield();
   for (std::uint64_t v = 1; v <= 20000; ++v)
-    slot->snapshot.store(std::make_shared<DecisionSnapshot>("ducb", std::vector<ArmSnapshot>{}, 0, v));
+    slot->snapshot.store(
+        std::make_shared<DecisionSnapshot>("ducb", std::vector<ArmSnapshot>{}, 0, v));
   stop = true;
   for (auto& r : readers) r.join();
   CHECK(went_back == 0);
@@ -99,7 +100,10 @@ TEST_CASE("io threads pick from snapshots while a publisher learns and groups co
   threads.emplace_back([&] {  // the supervisor: groups spawn and retire
     for (int i = 0; !stop; ++i) {
       auto key = "g" + std::to_string(i % 100);
-      if (i % 2) table.erase(key); else table.insert(key);
+      if (i % 2)
+        table.erase(key);
+      else
+        table.insert(key);
     }
   });
   for (int i = 0; i < 5000; ++i) {  // the group actor: learn, publish

@@ -13,25 +13,14 @@
 
 #include "core/errors.hpp"
 #include "test/actors/eventually.hpp"
+#include "test/support/temp_dir.hpp"
 
 using namespace pytheas;
 using pytheas::test::eventually;
+using pytheas::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("pytheas-node-" + std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name) << text;
-    return (path / name).string();
-  }
-};
 
 // Feature values in the original schema's order with Asn (index 4) set.
 struct Session {
@@ -58,7 +47,9 @@ TEST_CASE("first decision falls back to uniform, then the group's policy serves"
   CHECK(first.policy == "fallback-uniform");
   CHECK(first.propensity == Approx(1.0 / 3));
   CHECK(first.index < 3);
-  REQUIRE(eventually([&] { return node.decide({s.features(), kCandidates, ""}).policy == "ducb"; }));
+  REQUIRE(eventually([&] {
+    return node.decide({s.features(), kCandidates, ""}).policy == "ducb";
+  }));
   CHECK(node.stats().active_groups == 1);
   node.stop();
 }
@@ -119,7 +110,7 @@ TEST_CASE("the policy learns the best decision through the node", "[node]") {
 TEST_CASE("a whole-node restart resumes every group from disk", "[node][persistence]") {
   TempDir dir;
   NodeOptions options;
-  options.state_dir = (dir.path / "state").string();
+  options.state_dir = (dir.path() / "state").string();
   std::map<std::string, std::uint64_t> reports;
   {
     Node node(options);
@@ -162,7 +153,8 @@ TEST_CASE("overload is explicit: reports beyond the queue are refused, none lost
   }
   CHECK(refused > 0);
   CHECK(accepted > 0);
-  REQUIRE(eventually([&] { return node.stats().reports_applied == static_cast<std::uint64_t>(accepted); }));
+  REQUIRE(eventually(
+      [&] { return node.stats().reports_applied == static_cast<std::uint64_t>(accepted); }));
   CHECK(node.stats().queue_depth == 0);
 }
 
@@ -208,8 +200,8 @@ TEST_CASE("many threads decide while reports flow", "[node][concurrency]") {
         ReportStatus::accepted)
       ++sent;
   }
-  bool applied = eventually([&] { return node.stats().reports_applied == sent; },
-                            std::chrono::seconds(60));
+  bool applied =
+      eventually([&] { return node.stats().reports_applied == sent; }, std::chrono::seconds(60));
   stop = true;  // join before any REQUIRE can throw past running threads
   for (auto& d : deciders) d.join();
   REQUIRE(applied);

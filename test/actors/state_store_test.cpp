@@ -5,19 +5,13 @@
 #include <random>
 
 #include "core/errors.hpp"
+#include "test/support/temp_dir.hpp"
 
 using namespace pytheas;
+using pytheas::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("pytheas-store-" + std::to_string(std::random_device{}()));
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 GroupRecord sample(const std::string& key, double last) {
   return GroupRecord{key, 12, 34, last, std::string("policy\0bytes", 12)};
@@ -26,7 +20,7 @@ GroupRecord sample(const std::string& key, double last) {
 
 TEST_CASE("records round-trip through files", "[store]") {
   TempDir dir;
-  StateStore store(dir.path);
+  StateStore store(dir.path());
   store.save({sample("Asn=7922", 5), sample("Asn=701;City=New York/NY", 9)});
   auto loaded = store.load("Asn=701;City=New York/NY");
   REQUIRE(loaded);
@@ -71,7 +65,7 @@ TEST_CASE("every corruption is detected and named", "[store]") {
 
 TEST_CASE("a corrupt file is reported by list and load", "[store]") {
   TempDir dir;
-  StateStore store(dir.path);
+  StateStore store(dir.path());
   store.save({sample("good", 1), sample("bad", 2)});
   {
     std::ofstream out(store.directory() / StateStore::file_name("bad"), std::ios::binary);

@@ -11,20 +11,14 @@
 #include "actors/state_store.hpp"
 #include "core/policy.hpp"
 #include "test/actors/eventually.hpp"
+#include "test/support/temp_dir.hpp"
 
 using namespace pytheas;
 using pytheas::test::eventually;
+using pytheas::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() / ("pytheas-sup-" + std::to_string(std::random_device{}()));
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 struct Fixture {
   caf::actor_system_config cfg;
@@ -121,16 +115,17 @@ TEST_CASE("reports reach their group and become visible in its snapshot", "[supe
   CHECK(f.shared->freshness.count() == 301);
 }
 
-TEST_CASE("passivation writes state; reactivation restores it exactly", "[supervisor][persistence]") {
+TEST_CASE("passivation writes state; reactivation restores it exactly",
+          "[supervisor][persistence]") {
   TempDir dir;
-  Fixture f(fast_config(), dir.path.string());
+  Fixture f(fast_config(), dir.path().string());
   for (int i = 0; i < 50; ++i) f.report("Asn=7", i % 2 ? "a" : "b", i % 2 ? 3.0 : 1.0);
   REQUIRE(eventually([&] { return f.drained(); }));
   auto before = f.snapshot("Asn=7");
   caf::anon_send(f.supervisor, passivate_atom::value, std::string("Asn=7"));
   REQUIRE(eventually([&] { return f.shared->passivations == 1 && f.active() == 0; }));
   CHECK(f.snapshot("Asn=7") == nullptr);  // out of the table while passive
-  StateStore store(dir.path);
+  StateStore store(dir.path());
   REQUIRE(eventually([&] { return store.load("Asn=7").has_value(); }));
   auto record = *store.load("Asn=7");
   CHECK(record.reports == 50);
@@ -165,10 +160,10 @@ TEST_CASE("reports sent during passivation are held and applied, not dropped",
 TEST_CASE("a group that throws is restarted from its last persisted state",
           "[supervisor][persistence]") {
   TempDir dir;
-  Fixture f(fast_config(), dir.path.string());
+  Fixture f(fast_config(), dir.path().string());
   for (int i = 0; i < 40; ++i) f.report("Asn=9", "a", 2);
   REQUIRE(eventually([&] { return f.drained(); }));
-  StateStore store(dir.path);
+  StateStore store(dir.path());
   // Wait for a checkpoint holding all 40 reports.
   REQUIRE(eventually([&] {
     auto record = store.load("Asn=9");

@@ -67,11 +67,13 @@ TEST_CASE("errors name the file, the line and the field", "[config]") {
   CHECK(error_of("policy:\n  kind: bogus\n") ==
         "labels.yaml:2: policy.kind: unknown policy 'bogus' (expected ducb, swucb, ucb, egreedy, "
         "thompson, random or fixed)");
-  CHECK(error_of("grouping:\n  by: [Asn, Planet]\n").find("labels.yaml:2: grouping.by[1]: unknown "
-                                                          "feature 'Planet'") == 0);
+  CHECK(error_of("grouping:\n  by: [Asn, Planet]\n")
+            .find("labels.yaml:2: grouping.by[1]: unknown "
+                  "feature 'Planet'") == 0);
   CHECK(error_of("polcy: {}\n").find("labels.yaml:1: polcy: unknown key") == 0);
-  CHECK(error_of("policy:\n  half_life_s: -3\n").find("labels.yaml:2: policy.half_life_s: must be") ==
-        0);
+  CHECK(
+      error_of("policy:\n  half_life_s: -3\n").find("labels.yaml:2: policy.half_life_s: must be") ==
+      0);
   CHECK(error_of("policy:\n  epsilon: lots\n").find("policy.epsilon: expected a number") !=
         std::string::npos);
   CHECK(error_of("grouping:\n  rules:\n    feature: Asn\n    table: {a: g}\n")

@@ -58,7 +58,9 @@ HttpClient::HttpClient(std::string host, unsigned short port, std::chrono::milli
 
 HttpClient::~HttpClient() = default;
 
-HttpReply HttpClient::get(const std::string& target) { return request("GET", target, "", ""); }
+HttpReply HttpClient::get(const std::string& target) {
+  return request("GET", target, "", "");
+}
 
 HttpReply HttpClient::post(const std::string& target, const std::string& body,
                            const std::string& content_type) {

@@ -80,7 +80,9 @@ std::string ChildProcess::stderr_text() {
   return captured_;
 }
 
-void ChildProcess::send_signal(int signal) { ::kill(pid_, signal); }
+void ChildProcess::send_signal(int signal) {
+  ::kill(pid_, signal);
+}
 
 std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
   if (exit_code_) return exit_code_;
@@ -110,8 +112,7 @@ StartedNode start_node(const std::string& binary, std::vector<std::string> extra
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto process = std::make_unique<ChildProcess>(argv);
   auto line = process->wait_for_line("listening on http://", std::chrono::seconds(30));
-  if (!line)
-    throw std::runtime_error("node did not start; stderr:\n" + process->stderr_text());
+  if (!line) throw std::runtime_error("node did not start; stderr:\n" + process->stderr_text());
   auto colon = line->rfind(':');
   unsigned short port = static_cast<unsigned short>(std::stoi(line->substr(colon + 1)));
   return {std::move(process), port};
