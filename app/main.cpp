@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "app/commands.hpp"
+#include "app/replay_command.hpp"
 #include "app/sim_commands.hpp"
 
 #ifndef PYTHEAS_VERSION
@@ -160,12 +161,49 @@ int main(int argc, char** argv) {
   convert_cmd->add_option("--out", convert.out, "Output trace file")->required();
   convert_cmd->add_flag("--compact", convert.compact, "Write the compact form (default: text)");
 
-  auto* replay_cmd = app.add_subcommand("replay", "Play a trace against live nodes");
-  std::string replay_trace, replay_out;
-  std::vector<std::string> replay_urls;
-  replay_cmd->add_option("--trace", replay_trace, "Trace file")->required();
-  replay_cmd->add_option("--url", replay_urls, "Node URL (repeatable)")->required();
-  replay_cmd->add_option("--out", replay_out, "Output directory")->required();
+  auto* replay_cmd =
+      app.add_subcommand("replay", "Play a trace against live nodes (docs/REPLAY.md)");
+  pytheas::app::ReplayCommand replay;
+  replay_cmd->add_option("--trace", replay.trace, "Trace file (text or compact)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  replay_cmd
+      ->add_option("--url", replay.urls,
+                   "Node URL http://HOST:PORT (repeatable; sessions go round robin)")
+      ->required();
+  replay_cmd->add_option("--protocol", replay.protocol, "json (/v1) or legacy (/player.php)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"json", "legacy"}));
+  auto* replay_speed =
+      replay_cmd
+          ->add_option("--speed", replay.speed, "Trace seconds per wall second (follows trace times)")
+          ->capture_default_str()
+          ->check(CLI::Range(1e-6, 1e9));
+  auto* replay_rps =
+      replay_cmd->add_option("--rps", replay.rps, "Sessions per second, ignoring trace times")
+          ->check(CLI::Range(1e-6, 1e7));
+  replay_speed->excludes(replay_rps);
+  replay_cmd
+      ->add_option("--duration", replay.duration_s, "Stop sending after S seconds (0: whole trace)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e7));
+  replay_cmd
+      ->add_option("--report-delay", replay.report_delay_s, "Seconds from a decision to its report")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 3600.0));
+  replay_cmd
+      ->add_option("--timeout-ms", replay.timeout_ms, "Per-request timeout (queueing included)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 600'000));
+  replay_cmd->add_option("--connections", replay.connections, "Keep-alive connections per URL")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000}));
+  replay_cmd->add_flag("--allow-remote", replay.allow_remote,
+                       "Allow non-loopback targets (default: only 127.0.0.0/8 and [::1])");
+  replay_cmd->add_option("--out", replay.out, "Output directory")->required();
+  bool replay_no_plot = false;
+  replay_cmd->add_flag("--no-plot", replay_no_plot, "Do not run scripts/plot-replay");
+  replay_cmd->add_flag("--quiet", replay.quiet, "No summary line and no progress bar");
 
   app.add_subcommand("version", "Print the version");
 
@@ -192,8 +230,8 @@ int main(int argc, char** argv) {
   if (generate_cmd->parsed()) return pytheas::app::run_trace_generate(gen);
   if (convert_cmd->parsed()) return pytheas::app::run_trace_convert(convert);
   if (replay_cmd->parsed()) {
-    std::fprintf(stderr, "pytheas: error: this subcommand is not built yet\n");
-    return 1;
+    replay.plot = !replay_no_plot;
+    return pytheas::app::run_replay_command(replay);
   }
   return 0;
 }

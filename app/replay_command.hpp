@@ -1,0 +1,31 @@
+#pragma once
+// `pytheas replay`: plays a trace against live nodes (simulation/replay.hpp)
+// and writes the measurements to --out (simulation/replay_output.hpp), then
+// draws the plots with scripts/plot-replay. Returns the exit code: 0 done
+// (failed requests are measurements, not errors), 1 runtime failure, 2 usage
+// error (bad value, non-loopback target without --allow-remote).
+
+#include <string>
+#include <vector>
+
+namespace pytheas::app {
+
+struct ReplayCommand {
+  std::string trace;
+  std::vector<std::string> urls;
+  std::string protocol = "json";
+  double speed = 1;
+  double rps = 0;
+  double duration_s = 0;
+  double report_delay_s = 2;
+  int timeout_ms = 3000;
+  std::size_t connections = 32;
+  bool allow_remote = false;
+  std::string out;
+  bool plot = true;
+  bool quiet = false;
+};
+
+int run_replay_command(const ReplayCommand& command);
+
+}  // namespace pytheas::app
