@@ -1,6 +1,6 @@
 #pragma once
 // The compact trace form: the same sessions as the text form, in a binary
-// file about 4-8x smaller and several times faster to read, for large traces.
+// file about 5x smaller and faster to read, for large traces.
 //
 //   header  "PYTR" | version byte (1) | 3 zero bytes | varint feature_count
 //   record  varint time delta (ms, from the previous record; the first from 0)
