@@ -137,6 +137,9 @@ void GeneratorConfig::validate() const {
   const std::size_t arms = decisions.size() * std::max<std::size_t>(1, bitrates.size());
   check(candidates_per_session <= arms, "candidates_per_session",
         "more than the " + std::to_string(arms) + " decisions");
+  const double drift_cells = double(asns) * double(arms) * (duration_s / 60 + 1);
+  check(drift == 0 || drift_cells <= 5e7, "drift",
+        "asns x decisions x minutes is too large for a drift table (max 5e7)");
   for (const auto& s : switches) {
     check(s.at_s >= 0, "switches.at_s", "must be >= 0");
     bool known = false;
