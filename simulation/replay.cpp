@@ -114,12 +114,14 @@ class ReplayRun {
     have_lookahead_ = source_.next(lookahead_);
     start_ = Clock::now();
     last_sent_ = start_;
+    last_settled_ = start_;
     asio::post(io_, [this] { pace(); });
     if (progress_) tick_progress();
     io_.run();
     ReplayResult result;
     result.elapsed_s = seconds_since_start();
     result.sending_s = std::chrono::duration<double>(last_sent_ - start_).count();
+    result.answering_s = std::chrono::duration<double>(last_settled_ - start_).count();
     result.abandoned = abandoned_;
     for (const auto& pool : pools_) result.connections_opened.push_back(pool->connections_opened());
     return result;
@@ -220,6 +222,7 @@ class ReplayRun {
       decision = protocol_.parse_decide(outcome.status, outcome.body, session->trace, why);
     else
       why = outcome.error;
+    last_settled_ = Clock::now();
     const auto second = second_now();
     stats_.on_decided(second, outcome.seconds, decision.has_value(), why);
 
@@ -341,7 +344,7 @@ class ReplayRun {
   std::deque<std::shared_ptr<Session>> buffer_;  // the current trace minute, not yet sent
   std::deque<DueReport> reports_;                // FIFO: the delay is constant
 
-  Clock::time_point start_, last_sent_;
+  Clock::time_point start_, last_sent_, last_settled_;
   std::uint64_t sent_ = 0;
   std::uint64_t outstanding_decides_ = 0;  // in a pool, not answered yet
   std::uint64_t outstanding_reports_ = 0;

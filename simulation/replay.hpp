@@ -66,7 +66,8 @@ struct ReplayProgress {
 
 struct ReplayResult {
   double elapsed_s = 0;         ///< wall time of the whole run
-  double sending_s = 0;         ///< wall time from the first to the last decide sent
+  double sending_s = 0;         ///< wall time from the start to the last decide sent
+  double answering_s = 0;       ///< wall time from the start to the last decide settled
   std::uint64_t abandoned = 0;  ///< requests still outstanding at the hard stop
   std::vector<std::size_t> connections_opened;  ///< per URL
 };

@@ -40,16 +40,20 @@ void write_file(const std::filesystem::path& path, const std::string& text) {
 std::string format_replay_keys(const ReplayStats& stats, const ReplayResult& result) {
   const auto& t = stats.totals();
   const auto latency = summarize(stats.latencies_ms());
-  // Rates over the sending time (at least 1 s, so a tiny run is not inflated).
+  // Sent over the sending time, ok over the time to the last answer (so a
+  // node that falls behind shows a lower rate); at least 1 s each, so a tiny
+  // run is not inflated.
   const double window = std::max(result.sending_s, 1.0);
+  const double answer_window = std::max(result.answering_s, 1.0);
   std::string out;
   out += fmt::format("sessions={}\ndecide_ok={}\ndecide_failed={}\n", t.sessions, t.decide_ok,
                      t.decide_failed);
   out += fmt::format("reports_sent={}\nreports_ok={}\nreports_failed={}\n", t.reports_sent,
                      t.reports_ok, t.reports_failed);
-  out += fmt::format("elapsed_s={:.3f}\nsending_s={:.3f}\nrps_sent={:.1f}\nrps_ok={:.1f}\n",
-                     result.elapsed_s, result.sending_s, rate(t.sessions, window),
-                     rate(t.decide_ok, window));
+  out += fmt::format(
+      "elapsed_s={:.3f}\nsending_s={:.3f}\nanswering_s={:.3f}\nrps_sent={:.1f}\nrps_ok={:.1f}\n",
+      result.elapsed_s, result.sending_s, result.answering_s, rate(t.sessions, window),
+      rate(t.decide_ok, answer_window));
   out += fmt::format("p50_ms={:.3f}\np90_ms={:.3f}\np99_ms={:.3f}\nmax_ms={:.3f}\n", latency.p50,
                      latency.p90, latency.p99, latency.max);
   out += fmt::format("mean_cost={:.4f}\nabandoned={}\n", t.mean_cost(), result.abandoned);
@@ -64,6 +68,7 @@ std::string format_replay_summary(const ReplayStats& stats, const ReplayResult& 
   const auto& t = stats.totals();
   const auto latency = summarize(stats.latencies_ms());
   const double window = std::max(result.sending_s, 1.0);
+  const double answer_window = std::max(result.answering_s, 1.0);
   std::string failures;
   for (const auto& [reason, count] : t.decide_failures)
     failures += fmt::format("{}{} {}", failures.empty() ? " (" : ", ", count, reason);
@@ -72,7 +77,7 @@ std::string format_replay_summary(const ReplayStats& stats, const ReplayResult& 
       "replay: {} sessions in {:.1f} s ({:.0f}/s sent, {:.0f}/s ok); decides ok {} failed {}{}; "
       "reports ok {} failed {}; latency ms p50 {:.3f} p90 {:.3f} p99 {:.3f} max {:.3f}; "
       "mean cost {:.2f}",
-      t.sessions, result.elapsed_s, rate(t.sessions, window), rate(t.decide_ok, window),
+      t.sessions, result.elapsed_s, rate(t.sessions, window), rate(t.decide_ok, answer_window),
       t.decide_ok, t.decide_failed, failures, t.reports_ok, t.reports_failed, latency.p50,
       latency.p90, latency.p99, latency.max, t.mean_cost());
 }

@@ -17,7 +17,8 @@
 namespace pytheas::sim {
 
 /// key=value lines: sessions, decide_ok, decide_failed, reports_sent,
-/// reports_ok, reports_failed, elapsed_s, sending_s, rps_sent, rps_ok,
+/// reports_ok, reports_failed, elapsed_s, sending_s, answering_s, rps_sent,
+/// rps_ok (decide_ok over answering_s),
 /// p50_ms, p90_ms, p99_ms, max_ms, mean_cost, abandoned, and one
 /// decide_failed.REASON / report_failed.REASON per failure reason.
 std::string format_replay_keys(const ReplayStats& stats, const ReplayResult& result);
