@@ -18,7 +18,7 @@ struct SimulateCommand {
   double interval_s = 60;
   double snapshot_interval_s = 0;
   double half_life_s = 60;
-  double exploration = 1;
+  double exploration = 0.1;  // the node's default (core/policy.hpp)
   double epsilon = 0.1;
   double window_s = 120;
   double cfa_refresh_s = 60;

@@ -39,7 +39,7 @@ struct PolicyConfig {
   // With `normalize` the effective B is exploration * (observed score range),
   // so B needs no tuning per QoE scale; without it B = exploration (the
   // original: B = 1000 on raw scores).
-  double exploration = 1.0;
+  double exploration = 0.1;  // measured best on switching and trace benchmarks (docs/POLICIES.md)
   bool normalize = true;
   /// Snapshot weights come from a list of `pick_list` picks, each added as a
   /// virtual pull before the next (the original: 10). 1 = pure argmax.
