@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <string_view>
 
 #include "core/errors.hpp"
 #include "core/trace_format.hpp"
@@ -123,10 +124,14 @@ int run_replay_command(const ReplayCommand& command) {
     sim::write_replay_outputs(command.out, stats, result);
   } catch (const InvalidInput& e) {
     if (show_progress) std::fprintf(stderr, "\n");
-    // A target refused before anything was sent is a usage error.
-    const bool usage = stats.totals().sessions == 0 && std::string(e.what()).starts_with("--url");
-    std::fprintf(stderr, "pytheas: error: %s\n", e.what());
-    return usage ? 2 : 1;
+    // A target refused before anything was sent is a usage error; anything
+    // else is the trace's fault.
+    if (std::string_view(e.what()).starts_with("--url")) {
+      std::fprintf(stderr, "pytheas: error: %s\n", e.what());
+      return 2;
+    }
+    std::fprintf(stderr, "pytheas: error: %s: %s\n", command.trace.c_str(), e.what());
+    return 1;
   } catch (const std::exception& e) {
     if (show_progress) std::fprintf(stderr, "\n");
     std::fprintf(stderr, "pytheas: error: %s: %s\n", command.trace.c_str(), e.what());

@@ -276,3 +276,19 @@ TEST_CASE("non-loopback targets are refused unless --allow-remote", "[replay][cl
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.err, Catch::Contains("http://"));
 }
+
+TEST_CASE("a malformed trace or one with the wrong features is a precise error", "[replay][cli]") {
+  TempDir dir;
+  std::ofstream(dir / "short.trace") << "1000\tAS1\tDecisionMap\tcdn-a,1\tLoadMap\n";
+  std::ofstream(dir / "broken.trace") << "1000\tAS1\tDecisionMap\tcdn-a,1\n";
+  auto run = run_to_completion({PYTHEAS_BINARY, "replay", "--trace", dir / "short.trace", "--url",
+                                url(closed_port()), "--out", dir / "out", "--no-plot"},
+                               30s);
+  CHECK(run.exit_code == 1);
+  CHECK_THAT(run.err, Catch::Contains("short.trace") && Catch::Contains("2 features"));
+  run = run_to_completion({PYTHEAS_BINARY, "replay", "--trace", dir / "broken.trace", "--url",
+                           url(closed_port()), "--out", dir / "out", "--no-plot"},
+                          30s);
+  CHECK(run.exit_code == 1);
+  CHECK_THAT(run.err, Catch::Contains("broken.trace") && Catch::Contains("line 1"));
+}
