@@ -280,11 +280,12 @@ class ReplayRun {
     if (!reports_.empty()) arm_report_timer();
   }
 
-  // After the last decide: whatever is not done by delay + timeout + 2 s is
-  // abandoned (counted), so the run always ends.
+  // After the last decide: its answer may take a timeout, its report is due
+  // report_delay later and may take another timeout; whatever is not done
+  // by then (+1 s of slack) is abandoned (counted), so the run always ends.
   void arm_stop_deadline() {
-    const auto grace = std::chrono::duration<double>(options_.report_delay_s + 2) +
-                       std::chrono::duration<double>(options_.timeout);
+    const auto grace = std::chrono::duration<double>(options_.report_delay_s + 1) +
+                       2 * std::chrono::duration<double>(options_.timeout);
     stop_timer_.expires_after(std::chrono::duration_cast<Clock::duration>(grace));
     stop_timer_.async_wait([this](boost::system::error_code error) {
       if (error) return;

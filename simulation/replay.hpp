@@ -16,8 +16,8 @@
 // one report timer over a FIFO of due reports (the delay is constant), the
 // connection pools and the progress timer. Bounded: the trace is read one
 // minute at a time, the client queue per node is capped, every request has a
-// deadline, and the run ends at most report_delay + timeout + 2 s after the
-// last decide was sent (whatever is still outstanding then is counted as a
+// deadline, and the run ends at most report_delay + 2 x timeout + 1 s after
+// the last decide was sent (whatever is still outstanding then is counted as a
 // failure, "abandoned").
 // Not thread-safe: one replay per thread.
 

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/trace_format.hpp"
+#include "core/trace_source.hpp"
 #include "simulation/replay.hpp"
 #include "test/support/http_client.hpp"
 #include "test/support/process.hpp"
@@ -291,4 +292,26 @@ TEST_CASE("a malformed trace or one with the wrong features is a precise error",
                           30s);
   CHECK(run.exit_code == 1);
   CHECK_THAT(run.err, Catch::Contains("broken.trace") && Catch::Contains("line 1"));
+}
+
+TEST_CASE("connections are kept alive: a few connections carry every request", "[replay][live]") {
+  TempDir dir;
+  const auto trace = generate_trace(dir, 200);
+  auto node = pytheas::test::start_node(PYTHEAS_BINARY);
+  auto source = pytheas::open_trace_file(trace);
+  sim::ReplayOptions options;
+  options.urls = {url(node.port)};
+  options.rps = 1000;
+  options.report_delay_s = 0.1;
+  options.connections = 4;
+  sim::ReplayStats stats;
+  const auto result = sim::run_replay(*source, options, stats);
+  CHECK(stats.totals().decide_ok == 200);
+  CHECK(stats.totals().reports_ok == 200);
+  REQUIRE(result.connections_opened.size() == 1);
+  // 400 requests over at most 4 connections (each opened once).
+  CHECK(result.connections_opened[0] >= 1);
+  CHECK(result.connections_opened[0] <= 4);
+  CHECK(result.answering_s >= result.sending_s);
+  CHECK(wait_for_node_reports(node.port, 200) == 200);
 }
