@@ -2,8 +2,6 @@
 // counts reconcile between the replay's files and the node's /v1/groups,
 // failures (closed port, silent node) are counted and the run still ends.
 
-#include <unistd.h>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
@@ -18,6 +16,7 @@
 #include "simulation/replay.hpp"
 #include "test/support/http_client.hpp"
 #include "test/support/process.hpp"
+#include "test/support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
 using pytheas::test::run_to_completion;
@@ -27,21 +26,11 @@ using tcp = boost::asio::ip::tcp;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("pytheas-replay-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
+using pytheas::test::TempDir;
+
+std::string path_in(const TempDir& dir, const std::string& name) {
+  return (dir.path() / name).string();
+}
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -52,15 +41,15 @@ std::string slurp(const std::string& path) {
 
 // A 3-second trace of `sessions` sessions over 4 ASNs and two CDNs.
 std::string generate_trace(const TempDir& dir, int sessions) {
-  std::ofstream(dir / "gen.yaml") << "seed: 5\nsessions: " << sessions
-                                  << "\nduration_s: 3\nasns: 4\n"
-                                     "decisions:\n  - {name: cdn-a, cost: 100}\n"
-                                     "  - {name: cdn-b, cost: 115}\n";
-  auto run = run_to_completion(
-      {PYTHEAS_BINARY, "trace", "generate", "--config", dir / "gen.yaml", "--out", dir / "t.trace"},
-      30s);
+  std::ofstream(path_in(dir, "gen.yaml")) << "seed: 5\nsessions: " << sessions
+                                          << "\nduration_s: 3\nasns: 4\n"
+                                             "decisions:\n  - {name: cdn-a, cost: 100}\n"
+                                             "  - {name: cdn-b, cost: 115}\n";
+  auto run = run_to_completion({PYTHEAS_BINARY, "trace", "generate", "--config",
+                                path_in(dir, "gen.yaml"), "--out", path_in(dir, "t.trace")},
+                               30s);
   REQUIRE(run.exit_code == 0);
-  return dir / "t.trace";
+  return path_in(dir, "t.trace");
 }
 
 std::map<std::string, std::string> read_summary(const std::string& path) {
@@ -137,18 +126,18 @@ std::string url(unsigned short port) {
 }  // namespace
 
 TEST_CASE("json replay: every decide's report is recorded at the node", "[replay][live]") {
-  TempDir dir;
+  TempDir dir("pytheas-replay");
   const auto trace = generate_trace(dir, 300);
   auto node = pytheas::test::start_node(PYTHEAS_BINARY);
   auto run = run_to_completion(
       {PYTHEAS_BINARY, "replay", "--trace", trace, "--url", url(node.port), "--rps", "600",
-       "--report-delay", "0.3", "--out", dir / "out", "--no-plot"},
+       "--report-delay", "0.3", "--out", path_in(dir, "out"), "--no-plot"},
       60s);
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
   CHECK(run.err.find('\r') == std::string::npos);  // no progress bar on a pipe
 
-  const auto summary = read_summary(dir / "out/summary.txt");
+  const auto summary = read_summary(path_in(dir, "out/summary.txt"));
   CHECK(key(summary, "sessions") == 300);
   CHECK(key(summary, "decide_ok") == 300);
   CHECK(key(summary, "decide_failed") == 0);
@@ -157,27 +146,27 @@ TEST_CASE("json replay: every decide's report is recorded at the node", "[replay
   CHECK(key(summary, "reports_failed") == 0);
   CHECK(key(summary, "abandoned") == 0);
 
-  auto sums = csv_sums(dir / "out/replay.csv");
+  auto sums = csv_sums(path_in(dir, "out/replay.csv"));
   CHECK(sums["sent"] == 300);
   CHECK(sums["succeeded"] == 300);
   CHECK(sums["failed"] == 0);
   CHECK(sums["reports_ok"] == 300);
-  CHECK(fs::file_size(dir / "out/latency_cdf.csv") > 100);
+  CHECK(fs::file_size(path_in(dir, "out/latency_cdf.csv")) > 100);
 
   CHECK(wait_for_node_reports(node.port, 300) == 300);
 }
 
 TEST_CASE("legacy replay follows trace time and reconciles with the node", "[replay][live]") {
-  TempDir dir;
+  TempDir dir("pytheas-replay");
   const auto trace = generate_trace(dir, 200);
   auto node = pytheas::test::start_node(PYTHEAS_BINARY);
   auto run = run_to_completion(
       {PYTHEAS_BINARY, "replay", "--trace", trace, "--url", url(node.port), "--protocol", "legacy",
-       "--speed", "2", "--report-delay", "0.2", "--out", dir / "out", "--no-plot"},
+       "--speed", "2", "--report-delay", "0.2", "--out", path_in(dir, "out"), "--no-plot"},
       60s);
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
-  const auto summary = read_summary(dir / "out/summary.txt");
+  const auto summary = read_summary(path_in(dir, "out/summary.txt"));
   CHECK(key(summary, "sessions") == 200);
   CHECK(key(summary, "decide_ok") == 200);
   CHECK(key(summary, "reports_ok") == 200);
@@ -191,16 +180,16 @@ TEST_CASE("legacy replay follows trace time and reconciles with the node", "[rep
 
 TEST_CASE("a closed port gets the fallback decision, counted as failures; the rest reconciles",
           "[replay][live][fault]") {
-  TempDir dir;
+  TempDir dir("pytheas-replay");
   const auto trace = generate_trace(dir, 300);
   auto node = pytheas::test::start_node(PYTHEAS_BINARY);
   auto run = run_to_completion({PYTHEAS_BINARY, "replay", "--trace", trace, "--url", url(node.port),
                                 "--url", url(closed_port()), "--rps", "600", "--report-delay",
-                                "0.2", "--out", dir / "out", "--no-plot"},
+                                "0.2", "--out", path_in(dir, "out"), "--no-plot"},
                                60s);
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
-  const auto summary = read_summary(dir / "out/summary.txt");
+  const auto summary = read_summary(path_in(dir, "out/summary.txt"));
   // Round robin: every second session went to the closed port.
   CHECK(key(summary, "sessions") == 300);
   CHECK(key(summary, "decide_ok") == 150);
@@ -208,7 +197,7 @@ TEST_CASE("a closed port gets the fallback decision, counted as failures; the re
   CHECK(key(summary, "decide_failed.connection_refused") == 150);
   CHECK(key(summary, "reports_ok") == 150);
   CHECK(key(summary, "reports_failed") == 0);
-  auto sums = csv_sums(dir / "out/replay.csv");
+  auto sums = csv_sums(path_in(dir, "out/replay.csv"));
   CHECK(sums["failed"] == 150);
   CHECK(std::stod(summary.at("mean_cost")) > 50);  // fallback sessions have costs too
   CHECK(wait_for_node_reports(node.port, 150) == 150);
@@ -216,11 +205,11 @@ TEST_CASE("a closed port gets the fallback decision, counted as failures; the re
   // Only a closed port: everything fails, the replay still completes.
   auto dead =
       run_to_completion({PYTHEAS_BINARY, "replay", "--trace", trace, "--url", url(closed_port()),
-                         "--rps", "1000", "--out", dir / "dead", "--no-plot"},
+                         "--rps", "1000", "--out", path_in(dir, "dead"), "--no-plot"},
                         60s);
   INFO(dead.err);
   REQUIRE(dead.exit_code == 0);
-  const auto dead_summary = read_summary(dir / "dead/summary.txt");
+  const auto dead_summary = read_summary(path_in(dir, "dead/summary.txt"));
   CHECK(key(dead_summary, "sessions") == 300);
   CHECK(key(dead_summary, "decide_failed") == 300);
   CHECK(key(dead_summary, "reports_sent") == 0);
@@ -263,40 +252,41 @@ TEST_CASE("a node that accepts but never answers: each request times out, the ru
 }
 
 TEST_CASE("non-loopback targets are refused unless --allow-remote", "[replay][cli]") {
-  TempDir dir;
+  TempDir dir("pytheas-replay");
   const auto trace = generate_trace(dir, 10);
   auto run = run_to_completion({PYTHEAS_BINARY, "replay", "--trace", trace, "--url",
-                                "http://192.0.2.1:8080", "--out", dir / "out", "--no-plot"},
+                                "http://192.0.2.1:8080", "--out", path_in(dir, "out"), "--no-plot"},
                                30s);
   CHECK(run.exit_code == 2);
   CHECK_THAT(run.err, Catch::Contains("--allow-remote"));
-  CHECK_FALSE(fs::exists(dir / "out/summary.txt"));
+  CHECK_FALSE(fs::exists(path_in(dir, "out/summary.txt")));
 
   auto bad = run_to_completion({PYTHEAS_BINARY, "replay", "--trace", trace, "--url",
-                                "ftp://127.0.0.1", "--out", dir / "out", "--no-plot"},
+                                "ftp://127.0.0.1", "--out", path_in(dir, "out"), "--no-plot"},
                                30s);
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.err, Catch::Contains("http://"));
 }
 
 TEST_CASE("a malformed trace or one with the wrong features is a precise error", "[replay][cli]") {
-  TempDir dir;
-  std::ofstream(dir / "short.trace") << "1000\tAS1\tDecisionMap\tcdn-a,1\tLoadMap\n";
-  std::ofstream(dir / "broken.trace") << "1000\tAS1\tDecisionMap\tcdn-a,1\n";
-  auto run = run_to_completion({PYTHEAS_BINARY, "replay", "--trace", dir / "short.trace", "--url",
-                                url(closed_port()), "--out", dir / "out", "--no-plot"},
-                               30s);
+  TempDir dir("pytheas-replay");
+  std::ofstream(path_in(dir, "short.trace")) << "1000\tAS1\tDecisionMap\tcdn-a,1\tLoadMap\n";
+  std::ofstream(path_in(dir, "broken.trace")) << "1000\tAS1\tDecisionMap\tcdn-a,1\n";
+  auto run =
+      run_to_completion({PYTHEAS_BINARY, "replay", "--trace", path_in(dir, "short.trace"), "--url",
+                         url(closed_port()), "--out", path_in(dir, "out"), "--no-plot"},
+                        30s);
   CHECK(run.exit_code == 1);
   CHECK_THAT(run.err, Catch::Contains("short.trace") && Catch::Contains("2 features"));
-  run = run_to_completion({PYTHEAS_BINARY, "replay", "--trace", dir / "broken.trace", "--url",
-                           url(closed_port()), "--out", dir / "out", "--no-plot"},
+  run = run_to_completion({PYTHEAS_BINARY, "replay", "--trace", path_in(dir, "broken.trace"),
+                           "--url", url(closed_port()), "--out", path_in(dir, "out"), "--no-plot"},
                           30s);
   CHECK(run.exit_code == 1);
   CHECK_THAT(run.err, Catch::Contains("broken.trace") && Catch::Contains("line 1"));
 }
 
 TEST_CASE("connections are kept alive: a few connections carry every request", "[replay][live]") {
-  TempDir dir;
+  TempDir dir("pytheas-replay");
   const auto trace = generate_trace(dir, 200);
   auto node = pytheas::test::start_node(PYTHEAS_BINARY);
   auto source = pytheas::open_trace_file(trace);
