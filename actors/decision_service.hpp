@@ -22,10 +22,13 @@ struct DecideRequest {
   FeatureView features;   ///< in schema() order
   Candidates candidates;  ///< non-empty, no duplicates (checked: InvalidInput)
   std::string_view session_id;
+  /// Remember the decision under an event id for a later report. The legacy
+  /// protocol reports by features, so its requests skip the journal.
+  bool issue_event_id = true;
 };
 
 struct DecideResult {
-  std::string event_id;   ///< joins a later report to this decision
+  std::string event_id;   ///< joins a later report to this decision (empty if not issued)
   std::size_t index = 0;  ///< chosen candidate (index into request.candidates)
   std::string group;      ///< group key
   double propensity = 1;  ///< probability of this choice

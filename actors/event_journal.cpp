@@ -37,7 +37,12 @@ bool from_hex(std::string_view text, std::uint64_t& value) {
 EventJournal::EventJournal(std::size_t capacity, double window_s)
     : per_shard_capacity_(std::max<std::size_t>(1, capacity / kShards)),
       window_s_(window_s),
-      prefix_((static_cast<std::uint64_t>(std::random_device{}()) & 0xFFFFFFu) << kSequenceBits) {}
+      prefix_((static_cast<std::uint64_t>(std::random_device{}()) & 0xFFFFFFu) << kSequenceBits) {
+  // Grow-by-rehash while the journal fills shows up on the decide path; start
+  // with room for a good share of the window (bucket arrays only, 8 B/entry).
+  for (auto& shard : shards_)
+    shard.entries.reserve(std::min<std::size_t>(per_shard_capacity_, 1 << 16));
+}
 
 void EventJournal::trim(Shard& shard, double now) {
   while (!shard.order.empty()) {

@@ -209,7 +209,8 @@ DecideResult Node::decide(const DecideRequest& request) {
     result.policy = "fallback-uniform";
     caf::anon_send(im.supervisor, ensure_atom::value, result.group);
   }
-  result.event_id = im.journal->record(result.group, request.candidates[result.index], now);
+  if (request.issue_event_id)
+    result.event_id = im.journal->record(result.group, request.candidates[result.index], now);
   return result;
 }
 

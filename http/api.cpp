@@ -257,6 +257,7 @@ class ApiHandler final : public Handler {
       decide_request.features = features;
       decide_request.candidates =
           Candidates(s.fields.data() + kLegacyFeatureCount, s.fields.size() - kLegacyFeatureCount);
+      decide_request.issue_event_id = false;  // legacy updates report by features
       const DecideResult result = service_.decide(decide_request);
       if (result.index >= decide_request.candidates.size())
         return error(request, 500, "internal", "decision index out of range");

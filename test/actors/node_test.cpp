@@ -212,3 +212,16 @@ TEST_CASE("many threads decide while reports flow", "[node][concurrency]") {
   CHECK(counted == sent);
   node.stop();
 }
+
+TEST_CASE("a decision without an event id leaves the journal alone", "[node]") {
+  Node node({});
+  node.start();
+  Session s("3");
+  DecideRequest request{s.features(), kCandidates, ""};
+  request.issue_event_id = false;
+  auto d = node.decide(request);
+  CHECK(d.event_id.empty());
+  CHECK(d.index < kCandidates.size());
+  CHECK(node.report({s.features(), kCandidates[d.index], 1.0}) == ReportStatus::accepted);
+  REQUIRE(eventually([&] { return node.stats().reports_applied == 1; }));
+}
