@@ -57,6 +57,14 @@ int run_node(const NodeCommand& command) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(command.log_level));
 
+  if (!command.cluster_file.empty()) {
+    // Say so rather than silently run an all-in-one node the operator did not ask for.
+    std::fprintf(stderr,
+                 "pytheas: error: --cluster: cluster mode (federation) is not available in this "
+                 "build yet; run without --cluster for an all-in-one node\n");
+    return 1;
+  }
+
   http::ServerOptions server_options;
   if (!parse_host_port(command.http, server_options.host, server_options.port)) {
     std::fprintf(stderr, "pytheas: error: --http: bad HOST:PORT '%s'\n", command.http.c_str());

@@ -59,3 +59,12 @@ TEST_CASE("version prints and exits 0", "[cli]") {
   pytheas::test::ChildProcess child({PYTHEAS_BINARY, "version"});
   CHECK(child.wait(10s) == 0);
 }
+
+TEST_CASE("cluster mode is refused clearly until federation exists", "[cli]") {
+  auto result = run_to_completion({PYTHEAS_BINARY, "node", "--cluster",
+                                   PYTHEAS_SOURCE_DIR "/CMakeLists.txt", "--name", "fe-a"},
+                                  10s);
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find("--cluster") != std::string::npos);
+  CHECK(line_count(result.err) == 1);
+}
