@@ -45,12 +45,14 @@ int main(int argc, char** argv) {
       ->check(HostPortValidator());
   node_cmd->add_option("--state-dir", node.state_dir,
                        "Directory for persisted group state (empty: no persistence)");
-  node_cmd->add_option("--labels", node.labels_file,
-                       "Label config YAML (default: the original's 15 labels, group by Asn, D-UCB)")
+  node_cmd
+      ->add_option("--labels", node.labels_file,
+                   "Label config YAML (default: the original's 15 labels, group by Asn, D-UCB)")
       ->check(CLI::ExistingFile);
-  auto* cluster_opt =
-      node_cmd->add_option("--cluster", node.cluster_file, "Cluster file YAML")->check(CLI::ExistingFile);
-  auto* name_opt = node_cmd->add_option("--name", node.node_name, "This node's name in the cluster file");
+  auto* cluster_opt = node_cmd->add_option("--cluster", node.cluster_file, "Cluster file YAML")
+                          ->check(CLI::ExistingFile);
+  auto* name_opt =
+      node_cmd->add_option("--name", node.node_name, "This node's name in the cluster file");
   cluster_opt->needs(name_opt);
   name_opt->needs(cluster_opt);
   node_cmd->add_option("--io-threads", node.io_threads, "HTTP io threads (0: one per core)")
@@ -59,29 +61,35 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--body-limit", node.body_limit, "Max request body bytes (larger: 413)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
-  node_cmd->add_option("--header-limit", node.header_limit,
-                       "Max request line + header bytes (larger: 431)")
+  node_cmd
+      ->add_option("--header-limit", node.header_limit,
+                   "Max request line + header bytes (larger: 431)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{256}, std::size_t{1} << 20));
-  node_cmd->add_option("--read-timeout-ms", node.read_timeout_ms,
-                       "Max time to receive one request (and send its response); slower "
-                       "clients are disconnected")
+  node_cmd
+      ->add_option("--read-timeout-ms", node.read_timeout_ms,
+                   "Max time to receive one request (and send its response); slower "
+                   "clients are disconnected")
       ->capture_default_str()
       ->check(CLI::Range(1, 3'600'000));
-  node_cmd->add_option("--idle-timeout-ms", node.idle_timeout_ms,
-                       "Max time a keep-alive connection may wait for its next request")
+  node_cmd
+      ->add_option("--idle-timeout-ms", node.idle_timeout_ms,
+                   "Max time a keep-alive connection may wait for its next request")
       ->capture_default_str()
       ->check(CLI::Range(1, 3'600'000));
-  node_cmd->add_option("--max-connections", node.max_connections,
-                       "Max open client connections (beyond: 503 + Retry-After)")
+  node_cmd
+      ->add_option("--max-connections", node.max_connections,
+                   "Max open client connections (beyond: 503 + Retry-After)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
-  node_cmd->add_option("--max-json-depth", node.max_json_depth,
-                       "Max nesting of JSON bodies (deeper: 400)")
+  node_cmd
+      ->add_option("--max-json-depth", node.max_json_depth,
+                   "Max nesting of JSON bodies (deeper: 400)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{2}, std::size_t{1024}));
-  node_cmd->add_option("--drain-timeout-ms", node.drain_timeout_ms,
-                       "On SIGTERM, how long in-flight requests may take to finish")
+  node_cmd
+      ->add_option("--drain-timeout-ms", node.drain_timeout_ms,
+                   "On SIGTERM, how long in-flight requests may take to finish")
       ->capture_default_str()
       ->check(CLI::Range(0, 600'000));
   node_cmd->add_option("--log-level", node.log_level, "trace|debug|info|warn|error")
@@ -174,11 +182,11 @@ int main(int argc, char** argv) {
   replay_cmd->add_option("--protocol", replay.protocol, "json (/v1) or legacy (/player.php)")
       ->capture_default_str()
       ->check(CLI::IsMember({"json", "legacy"}));
-  auto* replay_speed =
-      replay_cmd
-          ->add_option("--speed", replay.speed, "Trace seconds per wall second (follows trace times)")
-          ->capture_default_str()
-          ->check(CLI::Range(1e-6, 1e9));
+  auto* replay_speed = replay_cmd
+                           ->add_option("--speed", replay.speed,
+                                        "Trace seconds per wall second (follows trace times)")
+                           ->capture_default_str()
+                           ->check(CLI::Range(1e-6, 1e9));
   auto* replay_rps =
       replay_cmd->add_option("--rps", replay.rps, "Sessions per second, ignoring trace times")
           ->check(CLI::Range(1e-6, 1e7));

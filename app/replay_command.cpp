@@ -1,9 +1,8 @@
 // `pytheas replay`: see app/replay_command.hpp and docs/REPLAY.md.
 
 #include "app/replay_command.hpp"
+#include "app/plot_script.hpp"
 
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,37 +17,8 @@
 #include "simulation/replay.hpp"
 #include "simulation/replay_output.hpp"
 
-extern char** environ;
-
 namespace pytheas::app {
 namespace {
-
-// scripts/plot-replay: $PYTHEAS_REPLAY_PLOT_SCRIPT, else found by walking up
-// from the binary (build dirs live inside the source tree).
-std::string find_plot_script() {
-  if (const char* env = std::getenv("PYTHEAS_REPLAY_PLOT_SCRIPT"); env && *env) return env;
-  std::error_code error;
-  auto dir = std::filesystem::read_symlink("/proc/self/exe", error).parent_path();
-  for (int up = 0; up < 5 && !error && !dir.empty(); ++up) {
-    auto candidate = dir / "scripts" / "plot-replay";
-    if (std::filesystem::exists(candidate, error)) return candidate.string();
-    if (dir == dir.parent_path()) break;
-    dir = dir.parent_path();
-  }
-  return {};
-}
-
-int run_script(const std::string& script, const std::string& dir) {
-  std::vector<std::string> args = {script, dir};
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  if (posix_spawn(&pid, script.c_str(), nullptr, nullptr, argv.data(), environ) != 0) return -1;
-  int status = 0;
-  if (waitpid(pid, &status, 0) < 0) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 // Trace length in seconds (first to last session), for the progress bar;
 // read in a first pass only when the bar is shown.
@@ -141,13 +111,13 @@ int run_replay_command(const ReplayCommand& command) {
   if (!command.quiet) std::printf("%s\n", sim::format_replay_summary(stats, result).c_str());
   std::fflush(stdout);
   if (command.plot) {
-    const auto script = find_plot_script();
+    const auto script = find_plot_script("PYTHEAS_REPLAY_PLOT_SCRIPT", "plot-replay");
     if (script.empty()) {
       std::fprintf(stderr,
                    "pytheas: note: scripts/plot-replay not found (set PYTHEAS_REPLAY_PLOT_SCRIPT); "
                    "no PNG plots, the CSVs are in %s\n",
                    command.out.c_str());
-    } else if (const int code = run_script(script, command.out); code != 0) {
+    } else if (const int code = run_plot_script(script, command.out); code != 0) {
       std::fprintf(stderr,
                    "pytheas: note: no PNG plots (plot-replay exit %d; it needs gnuplot: "
                    "apt-get install gnuplot-nox, or scripts/deps --bench); the CSVs are in %s\n",

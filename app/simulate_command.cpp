@@ -2,8 +2,6 @@
 // summary to --out, then draws the plots with scripts/plot-simulation when
 // that script and gnuplot are present.
 
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -13,13 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "app/plot_script.hpp"
 #include "app/sim_commands.hpp"
 #include "core/errors.hpp"
 #include "core/trace_source.hpp"
 #include "simulation/report.hpp"
 #include "simulation/simulator.hpp"
-
-extern char** environ;
 
 namespace pytheas::app {
 namespace {
@@ -34,34 +31,6 @@ std::vector<std::string> split_commas(const std::string& text) {
     start = end + 1;
   }
   return parts;
-}
-
-// scripts/plot-simulation: $PYTHEAS_PLOT_SCRIPT, else found by walking up from
-// the binary (build dirs live inside the source tree).
-std::string find_plot_script() {
-  if (const char* env = std::getenv("PYTHEAS_PLOT_SCRIPT"); env && *env) return env;
-  std::error_code error;
-  auto dir = std::filesystem::read_symlink("/proc/self/exe", error).parent_path();
-  for (int up = 0; up < 5 && !error && !dir.empty(); ++up) {
-    auto candidate = dir / "scripts" / "plot-simulation";
-    if (std::filesystem::exists(candidate, error)) return candidate.string();
-    if (dir == dir.parent_path()) break;
-    dir = dir.parent_path();
-  }
-  return {};
-}
-
-// Runs the plot script; returns its exit code (or -1 if it could not start).
-int run_plot_script(const std::string& script, const std::string& dir) {
-  std::vector<std::string> args = {script, dir};
-  std::vector<char*> argv;
-  for (auto& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  if (posix_spawn(&pid, script.c_str(), nullptr, nullptr, argv.data(), environ) != 0) return -1;
-  int status = 0;
-  if (waitpid(pid, &status, 0) < 0) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 }  // namespace
@@ -118,7 +87,7 @@ int run_simulate(const SimulateCommand& command) {
   }
   std::fflush(stdout);  // the table before the plot script's own messages
   if (command.plot) {
-    const auto script = find_plot_script();
+    const auto script = find_plot_script("PYTHEAS_PLOT_SCRIPT", "plot-simulation");
     if (script.empty()) {
       std::fprintf(stderr,
                    "pytheas: note: scripts/plot-simulation not found (set PYTHEAS_PLOT_SCRIPT); "

@@ -1,4 +1,5 @@
 #include "simulation/replay_output.hpp"
+#include "simulation/output_file.hpp"
 
 #include <fmt/format.h>
 
@@ -26,13 +27,6 @@ LatencySummary summarize(std::vector<float> values) {
 
 double rate(std::uint64_t count, double seconds) {
   return seconds > 0 ? double(count) / seconds : 0;
-}
-
-void write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) throw std::runtime_error("cannot write '" + path.string() + "'");
 }
 
 }  // namespace
@@ -105,7 +99,7 @@ void write_replay_outputs(const std::string& dir, const ReplayStats& stats,
     csv += fmt::format("{},{},{},{},{},{},{},{},{}\n", i, row.sent, row.succeeded, row.failed,
                        latency, cost, row.reports_sent, row.reports_ok, row.reports_failed);
   }
-  write_file(root / "replay.csv", csv);
+  write_output_file(root / "replay.csv", csv);
 
   // CDF at up to 1000 evenly spaced ranks.
   std::vector<float> sorted = stats.latencies_ms();
@@ -117,8 +111,8 @@ void write_replay_outputs(const std::string& dir, const ReplayStats& stats,
     const std::size_t rank = (k * n + points - 1) / points;  // 1-based, last point is n
     cdf += fmt::format("{:.4f},{:.6f}\n", sorted[rank - 1], double(rank) / double(n));
   }
-  write_file(root / "latency_cdf.csv", cdf);
-  write_file(root / "summary.txt", format_replay_keys(stats, result));
+  write_output_file(root / "latency_cdf.csv", cdf);
+  write_output_file(root / "summary.txt", format_replay_keys(stats, result));
 }
 
 }  // namespace pytheas::sim

@@ -1,4 +1,5 @@
 #include "simulation/report.hpp"
+#include "simulation/output_file.hpp"
 
 #include <fmt/format.h>
 
@@ -29,13 +30,6 @@ std::string percent(std::optional<double> value) {
 
 std::string csv_number(std::optional<double> value) {
   return value ? fmt::format("{:.2f}", *value) : std::string();
-}
-
-void write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) throw std::runtime_error("cannot write '" + path.string() + "'");
 }
 
 }  // namespace
@@ -80,7 +74,7 @@ void write_simulation_outputs(const std::string& dir, const SimulationResult& re
     for (const auto& row : lane.intervals)
       text += fmt::format("{},{},{:.4f},{:.4f}\n", row.start_s, row.sessions, row.mean_cost,
                           row.p90_cost);
-    write_file(root / (lane_file_stem(lane.name) + ".csv"), text);
+    write_output_file(root / (lane_file_stem(lane.name) + ".csv"), text);
   }
 
   std::string header;
@@ -94,7 +88,7 @@ void write_simulation_outputs(const std::string& dir, const SimulationResult& re
         text += fmt::format(",{:.4f}", lane.intervals[r].mean_cost);
       text += "\n";
     }
-    write_file(root / "timeseries.csv", text);
+    write_output_file(root / "timeseries.csv", text);
   }
   {
     std::vector<std::vector<float>> sorted;
@@ -118,7 +112,7 @@ void write_simulation_outputs(const std::string& dir, const SimulationResult& re
       }
       text += "\n";
     }
-    write_file(root / "cdf.csv", text);
+    write_output_file(root / "cdf.csv", text);
   }
   {
     const auto* random = find_policy(result, "random");
@@ -137,9 +131,9 @@ void write_simulation_outputs(const std::string& dir, const SimulationResult& re
                           lane.grouping, lane.groups, lane.sessions, lane.mean_cost, lane.p90_cost,
                           csv_number(mr), csv_number(pr), csv_number(mc), csv_number(pc), rate);
     }
-    write_file(root / "summary.csv", text);
+    write_output_file(root / "summary.csv", text);
   }
-  write_file(root / "summary.txt", format_summary(result));
+  write_output_file(root / "summary.txt", format_summary(result));
 }
 
 }  // namespace pytheas::sim
