@@ -12,25 +12,14 @@
 #include "test/http/http_test_util.hpp"
 #include "test/support/process.hpp"
 #include "test/support/raw_socket.hpp"
+#include "test/support/temp_dir.hpp"
 
 using namespace pytheas::test;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("pytheas-drain-" + std::to_string(::getpid()) + "-" +
-            std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
+using pytheas::test::TempDir;
 
 }  // namespace
 
@@ -39,7 +28,7 @@ TEST_CASE("SIGTERM right after N reports loses none of them", "[http][drain]") {
   constexpr int kReports = 200;
   std::string group;
   {
-    auto node = start_node(PYTHEAS_BINARY, {"--state-dir", state.path.string()});
+    auto node = start_node(PYTHEAS_BINARY, {"--state-dir", state.path().string()});
     HttpClient client("127.0.0.1", node.port);
     for (int i = 0; i < kReports; ++i) {
       Json decided(client.post("/v1/decide", kDecideBody).body);
@@ -51,7 +40,7 @@ TEST_CASE("SIGTERM right after N reports loses none of them", "[http][drain]") {
     node.process->send_signal(SIGTERM);
     REQUIRE(node.process->wait(30s) == 0);
   }
-  auto node = start_node(PYTHEAS_BINARY, {"--state-dir", state.path.string()});
+  auto node = start_node(PYTHEAS_BINARY, {"--state-dir", state.path().string()});
   HttpClient client("127.0.0.1", node.port);
   REQUIRE(eventually([&] { return client.get("/readyz").status == 200; }, 10s));
   std::string encoded;

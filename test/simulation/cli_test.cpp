@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "test/support/process.hpp"
+#include "test/support/temp_dir.hpp"
 
 using pytheas::test::run_to_completion;
 using namespace std::chrono_literals;
@@ -16,25 +17,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh temporary directory, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    path = fs::temp_directory_path() /
-           ("pytheas-simcli-" + std::to_string(::getpid()) + "-" + std::to_string(counter()++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  static int& counter() {
-    static int n = 0;
-    return n;
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
+// A temp dir whose `dir / "name"` is a path string.
+struct TempDir : pytheas::test::TempDir {
+  std::string operator/(const std::string& name) const { return (path() / name).string(); }
 };
+
+// A fresh temporary directory, removed at the end of the test.
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
