@@ -39,9 +39,12 @@ struct Fixture {
   std::shared_ptr<pytheas::http::Handler> handler;
 };
 
+// Deliberately never destroyed: libFuzzer ends the process with exit(), and
+// stopping CAF's actor system from an exit handler (after CAF's own statics
+// may be gone) crashes inside libcaf. The process exit reclaims everything.
 Fixture& fixture() {
-  static Fixture instance;
-  return instance;
+  static Fixture* const instance = std::make_unique<Fixture>().release();
+  return *instance;
 }
 
 }  // namespace
