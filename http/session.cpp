@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
@@ -92,8 +93,49 @@ void Session::read_header() {
   parser_->header_limit(static_cast<std::uint32_t>(context_.options.header_limit));
   parser_->body_limit(context_.options.body_limit);
   stream_.expires_after(context_.options.read_timeout);
-  bhttp::async_read_header(stream_, buffer_, *parser_,
-                           beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  header_bytes_ = 0;
+  parse_header();
+}
+
+// Our own header read loop rather than bhttp::async_read_header: Beast 1.74
+// applies header_limit only to the bytes not yet parsed within one put(), so
+// headers arriving over several reads could total far more than the limit
+// (16 KB of small fields passed an 8 KiB limit). Here every byte the parser
+// consumes counts against --header-limit.
+void Session::parse_header() {
+  const std::size_t limit = context_.options.header_limit;
+  beast::error_code ec;
+  while (buffer_.size() > 0 && !parser_->is_header_done()) {
+    const std::size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    header_bytes_ += used;
+    if (ec == bhttp::error::need_more) {
+      ec = {};
+      break;
+    }
+    if (ec) return on_header(ec, header_bytes_);
+  }
+  if (parser_->is_header_done()) {
+    if (header_bytes_ > limit) return on_header(bhttp::error::header_limit, header_bytes_);
+    return on_header({}, header_bytes_);
+  }
+  if (header_bytes_ + buffer_.size() >= limit)
+    return on_header(bhttp::error::header_limit, header_bytes_);
+  // Read no more than the header may still take (+1 to see it overflow).
+  const std::size_t room = std::min<std::size_t>(limit - header_bytes_ - buffer_.size() + 1, 65536);
+  stream_.async_read_some(buffer_.prepare(room),
+                          beast::bind_front_handler(&Session::on_header_bytes, shared_from_this()));
+}
+
+void Session::on_header_bytes(beast::error_code ec, std::size_t bytes) {
+  if (ec == asio::error::eof) {
+    parser_->put_eof(ec);  // end_of_stream or partial_message: a silent close
+    if (!ec) ec = bhttp::error::partial_message;
+    return on_header(ec, header_bytes_);
+  }
+  if (ec) return on_header(ec, header_bytes_);  // timeout, reset, drain
+  buffer_.commit(bytes);
+  parse_header();
 }
 
 namespace {

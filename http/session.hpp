@@ -71,6 +71,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void wait_for_request();
   void on_first_bytes(boost::beast::error_code ec, std::size_t bytes);
   void read_header();
+  /// Feeds buffered bytes to the parser; reads more until the header is done.
+  void parse_header();
+  void on_header_bytes(boost::beast::error_code ec, std::size_t bytes);
   void on_header(boost::beast::error_code ec, std::size_t bytes);
   void read_body();
   void on_body(boost::beast::error_code ec, std::size_t bytes);
@@ -95,6 +98,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   State state_ = State::idle;
   std::size_t lingered_ = 0;
+  std::size_t header_bytes_ = 0;  // header bytes of the current request parsed so far
   char linger_buffer_[4096];
 };
 

@@ -56,6 +56,31 @@ TEST_CASE("headers over the limit get 431", "[http][limits]") {
         200);
 }
 
+TEST_CASE("headers over the limit get 431 even when they arrive in pieces", "[http][limits]") {
+  // Regression (scripts/hostile): Beast 1.74 limits only the unparsed part of
+  // the header per read, so many small fields sent in several writes passed a
+  // limit they exceeded in total. 3 x 800 bytes of fields vs a 1024-byte limit.
+  auto node = limited_node();
+  RawSocket split(node.port);
+  REQUIRE(split.send("GET /livez HTTP/1.1\r\nHost: x\r\n"));
+  std::string fields;
+  for (int i = 0; i < 100; ++i) fields += "X-H: v\r\n";
+  bool sent = true;
+  for (int i = 0; i < 3 && sent; ++i) {
+    std::this_thread::sleep_for(30ms);
+    sent = split.send(fields);
+  }
+  if (sent) split.send("\r\n");
+  CHECK(status_line(split.read_response(5s)) == "HTTP/1.1 431 Request Header Fields Too Large");
+
+  // The same total in one write was already refused; under the limit still passes.
+  RawSocket small(node.port);
+  REQUIRE(small.send("GET /livez HTTP/1.1\r\nHost: x\r\n"));
+  std::this_thread::sleep_for(30ms);
+  REQUIRE(small.send(fields + "\r\n"));
+  CHECK(status_line(small.read_response(5s)) == "HTTP/1.1 200 OK");
+}
+
 TEST_CASE("a slow client is cut off at the read timeout", "[http][limits]") {
   auto node = limited_node();
   RawSocket slow(node.port);
