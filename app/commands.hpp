@@ -23,6 +23,7 @@ struct NodeCommand {
   int idle_timeout_ms = 60'000;
   std::size_t max_connections = 10'000;
   std::size_t max_json_depth = 16;
+  std::string admin_token;  ///< empty: admin routes only for loopback peers
   int drain_timeout_ms = 10'000;
   std::string log_level = "info";
 };

@@ -88,6 +88,11 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{2}, std::size_t{1024}));
   node_cmd
+      ->add_option("--admin-token", node.admin_token,
+                   "Bearer token for the admin routes (/v1/groups*); default: loopback "
+                   "clients only")
+      ->envname("PYTHEAS_ADMIN_TOKEN");
+  node_cmd
       ->add_option("--drain-timeout-ms", node.drain_timeout_ms,
                    "On SIGTERM, how long in-flight requests may take to finish")
       ->capture_default_str()

@@ -79,6 +79,7 @@ int run_node(const NodeCommand& command) {
   server_options.drain_timeout = std::chrono::milliseconds(command.drain_timeout_ms);
   http::ApiOptions api_options;
   api_options.max_json_depth = command.max_json_depth;
+  api_options.admin_token = command.admin_token;
 
   try {
     NodeOptions node_options;

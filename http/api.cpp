@@ -4,6 +4,7 @@
 #include <boost/beast/http.hpp>
 #include <charconv>
 #include <chrono>
+#include <optional>
 
 #include "actors/decision_service.hpp"
 #include "core/errors.hpp"
@@ -115,12 +116,17 @@ class ApiHandler final : public Handler {
         codec_(service.schema(), JsonLimits{options.max_json_depth, options.max_candidates}),
         legacy_map_(service.schema()) {}
 
+  // Called in-process (tests, fuzzing): no network peer, so trusted as local.
   Response handle(Request& request) override {
+    return handle(request, RequestContext{.peer_is_loopback = true});
+  }
+
+  Response handle(Request& request, const RequestContext& context) override {
     const auto start = std::chrono::steady_clock::now();
     Route route = Route::unknown;
     Response response;
     try {
-      response = dispatch(request, route);
+      response = dispatch(request, context, route);
     } catch (const InvalidInput& e) {
       response = error(request, 400, "invalid_input", e.what());
     } catch (const std::exception& e) {
@@ -133,7 +139,33 @@ class ApiHandler final : public Handler {
   Metrics* metrics() override { return &metrics_; }
 
  private:
-  Response dispatch(Request& request, Route& route) {
+  // Group inspection reveals every group's traffic and arms: restricted to
+  // a bearer token when one is configured, else to loopback peers.
+  std::optional<Response> admin_refusal(const Request& request, const RequestContext& context) {
+    if (!options_.admin_token.empty()) {
+      const auto given = request[bhttp::field::authorization];
+      const std::string_view value(given.data(), given.size());
+      if (value.starts_with("Bearer ") && tokens_equal(value.substr(7), options_.admin_token))
+        return std::nullopt;
+      auto response =
+          error(request, 401, "unauthorized", "admin route: send Authorization: Bearer <token>");
+      response.set(bhttp::field::www_authenticate, "Bearer");
+      return response;
+    }
+    if (context.peer_is_loopback) return std::nullopt;
+    return error(request, 403, "forbidden",
+                 "admin route: only loopback clients (or start the node with --admin-token)");
+  }
+
+  // Compares in time independent of where the first difference is.
+  static bool tokens_equal(std::string_view given, std::string_view expected) {
+    unsigned char diff = given.size() == expected.size() ? 0 : 1;
+    for (std::size_t i = 0; i < given.size(); ++i)
+      diff |= static_cast<unsigned char>(given[i] ^ expected[i % expected.size()]);
+    return diff == 0;
+  }
+
+  Response dispatch(Request& request, const RequestContext& context, Route& route) {
     const std::string_view target(request.target().data(), request.target().size());
     const auto question = target.find('?');
     const std::string_view path = target.substr(0, question);
@@ -159,11 +191,13 @@ class ApiHandler final : public Handler {
     if (path == "/v1/groups" || path == "/v1/groups/") {
       route = Route::groups;
       if (method != bhttp::verb::get) return method_not_allowed(request, "GET");
+      if (auto refusal = admin_refusal(request, context)) return std::move(*refusal);
       return groups(request, query);
     }
     if (path.starts_with("/v1/groups/")) {
       route = Route::group;
       if (method != bhttp::verb::get) return method_not_allowed(request, "GET");
+      if (auto refusal = admin_refusal(request, context)) return std::move(*refusal);
       return group(request, path.substr(sizeof("/v1/groups/") - 1));
     }
     if (path == "/metrics") {

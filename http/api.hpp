@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include "http/handler.hpp"
 
@@ -17,6 +18,9 @@ struct ApiOptions {
   std::size_t max_json_depth = 16;       ///< deeper JSON bodies get 400 too_deep
   std::size_t max_candidates = 1024;     ///< more candidates get 400
   std::size_t max_groups_listed = 1000;  ///< default (and cap) of GET /v1/groups?limit=
+  /// Admin routes (/v1/groups*): when set, they need `Authorization: Bearer
+  /// <admin_token>` (401 otherwise); when empty, only loopback peers (403).
+  std::string admin_token;
 };
 
 /// The handler for a node's routes. `service` must outlive the handler.

@@ -12,10 +12,22 @@ using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
 class Metrics;  // http/metrics.hpp
 
+/// What the server knows about a request beyond its bytes.
+struct RequestContext {
+  bool peer_is_loopback = false;  ///< the client connected from 127.0.0.0/8 or ::1
+};
+
 class Handler {
  public:
   virtual ~Handler() = default;
   virtual Response handle(Request& request) = 0;
+
+  /// What the server calls. Handlers that care who is asking (admin routes)
+  /// override it; the default ignores the context.
+  virtual Response handle(Request& request, const RequestContext& context) {
+    (void)context;
+    return handle(request);
+  }
 
   /// Where the server counts connections and requests it rejects before they
   /// reach handle() (limits, malformed HTTP); null = not counted.

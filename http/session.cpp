@@ -51,8 +51,18 @@ void SessionContext::drain_all() {
   for (auto& session : live) session->drain();
 }
 
+bool is_loopback_peer(const asio::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).is_loopback();
+  return address.is_loopback();
+}
+
 Session::Session(asio::ip::tcp::socket socket, SessionContext& context)
-    : stream_(std::move(socket)), context_(context) {}
+    : stream_(std::move(socket)), context_(context) {
+  beast::error_code ec;
+  const auto peer = stream_.socket().remote_endpoint(ec);
+  request_context_.peer_is_loopback = !ec && is_loopback_peer(peer.address());
+}
 
 Session::~Session() {
   context_.remove(this);
@@ -219,7 +229,7 @@ void Session::handle_request() {
   auto& request = parser_->get();
   keep_alive_ = request.keep_alive() && !context_.draining.load(std::memory_order_relaxed);
   try {
-    response_ = context_.handler->handle(request);
+    response_ = context_.handler->handle(request, request_context_);
   } catch (const std::exception& e) {
     response_ = error_response(500, request.version(), "internal", e.what());
   }

@@ -32,6 +32,9 @@ namespace pytheas::http {
 
 class Session;
 
+/// True for 127.0.0.0/8, ::1 and their IPv4-mapped forms (::ffff:127.x.y.z).
+bool is_loopback_peer(const boost::asio::ip::address& address);
+
 /// What the server shares with its sessions: options, handler, the drain flag
 /// and the registry of live sessions (for drain). Thread-safe.
 struct SessionContext {
@@ -98,7 +101,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = false;
   State state_ = State::idle;
   std::size_t lingered_ = 0;
-  std::size_t header_bytes_ = 0;  // header bytes of the current request parsed so far
+  std::size_t header_bytes_ = 0;    // header bytes of the current request parsed so far
+  RequestContext request_context_;  // the peer, fixed for the connection
   char linger_buffer_[4096];
 };
 

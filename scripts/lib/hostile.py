@@ -19,6 +19,8 @@ READ_TIMEOUT_MS = 1000  # the node's --read-timeout-ms: slow clients are cut aft
 IDLE_TIMEOUT_MS = 1500
 MAX_CONNECTIONS = 64
 SOCKET_WAIT = 5.0  # seconds a case waits for an answer
+ADMIN_TOKEN = "hostile-admin-token"  # the node's --admin-token (/v1/groups*)
+AUTH = f"Authorization: Bearer {ADMIN_TOKEN}\r\n".encode()
 
 
 def free_port():
@@ -36,7 +38,7 @@ class Node:
             [binary, "node", "--http", f"127.0.0.1:{self.port}", "--state-dir", self.state_dir,
              "--io-threads", "2", "--read-timeout-ms", str(READ_TIMEOUT_MS),
              "--idle-timeout-ms", str(IDLE_TIMEOUT_MS), "--max-connections", str(MAX_CONNECTIONS),
-             "--log-level", "warn"],
+             "--admin-token", ADMIN_TOKEN, "--log-level", "warn"],
             stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -324,14 +326,18 @@ CASES = [
     ("legacy extra fields", legacy("method=update&payload=" + F15 + "%09a%091%09x"), [400]),
     ("legacy invalid UTF-8", legacy("method=request&payload=" + F15 + "%09%ff%fe"), [200, 400]),
     # --- routing ---
+    ("groups without token", b"GET /v1/groups HTTP/1.1\r\n\r\n", [401]),
+    ("groups with wrong token", b"GET /v1/groups HTTP/1.1\r\nAuthorization: Bearer nope\r\n\r\n", [401]),
+    ("group without token", b"GET /v1/groups/Asn%3D1 HTTP/1.1\r\n\r\n", [401]),
+    ("groups with token (control)", b"GET /v1/groups HTTP/1.1\r\n" + AUTH + b"\r\n", [200]),
     ("GET on decide", b"GET /v1/decide HTTP/1.1\r\nHost: x\r\n\r\n", [405]),
     ("POST on livez", request("POST", "/livez", "{}"), [405]),
     ("unknown route", b"GET /admin HTTP/1.1\r\n\r\n", [404]),
     ("path traversal", b"GET /../../etc/passwd HTTP/1.1\r\n\r\n", [400, 404]),
-    ("unknown group", b"GET /v1/groups/Asn%3Dnope HTTP/1.1\r\n\r\n", [404]),
-    ("groups limit=abc", b"GET /v1/groups?limit=abc HTTP/1.1\r\n\r\n", [400]),
-    ("groups limit=-1", b"GET /v1/groups?limit=-1 HTTP/1.1\r\n\r\n", [400]),
-    ("groups limit overflow", b"GET /v1/groups?limit=99999999999999999999999 HTTP/1.1\r\n\r\n", [400]),
+    ("unknown group", b"GET /v1/groups/Asn%3Dnope HTTP/1.1\r\n" + AUTH + b"\r\n", [404]),
+    ("groups limit=abc", b"GET /v1/groups?limit=abc HTTP/1.1\r\n" + AUTH + b"\r\n", [400]),
+    ("groups limit=-1", b"GET /v1/groups?limit=-1 HTTP/1.1\r\n" + AUTH + b"\r\n", [400]),
+    ("groups limit overflow", b"GET /v1/groups?limit=99999999999999999999999 HTTP/1.1\r\n" + AUTH + b"\r\n", [400]),
     ("absolute-form target", b"GET http://evil/livez HTTP/1.1\r\n\r\n", [200, 400, 404]),
     ("CONNECT method", b"CONNECT 127.0.0.1:22 HTTP/1.1\r\n\r\n", [400, 404, 405]),
     # --- client behaviour ---
