@@ -32,7 +32,8 @@ class Context {
                  std::initializer_list<const char*> allowed) const {
     if (!map.IsMap()) fail(map, field, "expected a mapping");
     for (const auto& item : map) {
-      auto name = item.first.as<std::string>();
+      // A key may be any YAML node ("[a]: 1"); as<string> would throw yaml-cpp's own error.
+      auto name = scalar<std::string>(item.first, field.empty() ? "key" : field, "a plain key");
       bool known = false;
       for (const char* a : allowed) known |= name == a;
       if (!known) {
@@ -145,7 +146,7 @@ RuleNode read_rule(const Context& ctx, const YAML::Node& node, const std::string
   if (auto table = node["table"]) {
     if (!table.IsMap()) ctx.fail(table, field + ".table", "expected a mapping value -> subtree");
     for (const auto& item : table) {
-      auto value = item.first.as<std::string>();
+      auto value = ctx.scalar<std::string>(item.first, field + ".table", "a plain value key");
       split.table.emplace(
           value, read_rule(ctx, item.second, field + ".table." + value, schema, depth + 1));
     }

@@ -85,6 +85,17 @@ TEST_CASE("errors name the file, the line and the field", "[config]") {
   CHECK(error_of("policy: [unclosed").find("labels.yaml:1: yaml: ") == 0);
 }
 
+TEST_CASE("a key that is not a plain scalar is a ConfigError", "[config]") {
+  // Regression (fuzz_label_config): a sequence or map used as a key escaped as
+  // yaml-cpp's TypedBadConversion instead of a ConfigError.
+  CHECK(error_of("#in th.\ngrouping:\n[  by: Asg]  # ") ==
+        "labels.yaml:3: key: expected a plain key");
+  CHECK(error_of("policy:\n  {a: 1}: ducb\n").find("policy: expected a plain key") !=
+        std::string::npos);
+  CHECK(error_of("grouping:\n  rules:\n    feature: Asn\n    table: {[x]: g}\n    default: d\n")
+            .find("grouping.rules.table: expected a plain value key") != std::string::npos);
+}
+
 TEST_CASE("a missing file is a ConfigError naming it", "[config]") {
   CHECK_THROWS_WITH(load_label_config("/nonexistent/labels.yaml"),
                     "/nonexistent/labels.yaml: cannot read file");
