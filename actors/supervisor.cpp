@@ -277,17 +277,28 @@ void on_down(Supervisor* self, const caf::down_msg& down) {
   flush(self, revived);
 }
 
+/// Passivates groups idle longer than passivate_after_s. Walks the LRU list
+/// from its least recently used end and stops at the first group still in
+/// use, so a sweep costs O(groups passivated), not O(active groups).
 void sweep(Supervisor* self) {
   auto& st = self->state;
   const auto idle_limit = st.args.config->passivate_after_s;
   const auto now = wall_seconds();
-  std::vector<std::string> idle;
-  for (auto& [key, entry] : st.groups) {
-    if (entry.passivating || !entry.batch.empty()) continue;
-    auto last = static_cast<double>(entry.slot->last_activity.load(std::memory_order_relaxed));
-    if (now - last > idle_limit && entry.slot->pending.load() == 0) idle.push_back(key);
+  for (std::size_t looked = 0, total = st.lru.size(); !st.lru.empty() && looked < total; ++looked) {
+    auto key = st.lru.back();
+    auto& entry = st.groups.at(key);
+    const auto last = entry.slot->last_activity.load(std::memory_order_relaxed);
+    if (last > entry.lru_time) {  // decisions used it since it moved: second chance
+      touch_lru(st, entry);
+      continue;
+    }
+    if (now - static_cast<double>(last) <= idle_limit) break;  // the rest are more recent
+    if (!entry.batch.empty() || entry.slot->pending.load() != 0) {
+      touch_lru(st, entry);  // reports still on their way: not idle
+      continue;
+    }
+    passivate(self, key);
   }
-  for (const auto& key : idle) passivate(self, key);
 }
 
 void reload(Supervisor* self, LabelConfigPtr config) {
