@@ -171,14 +171,16 @@ bool rejection_for(beast::error_code ec, unsigned& status, const char*& code,
 
 }  // namespace
 
+void Session::on_read_error(beast::error_code ec) {
+  unsigned status = 0;
+  const char* code = nullptr;
+  const char* message = nullptr;
+  if (rejection_for(ec, status, code, message)) return reject(status, code, message);
+  close();  // timeout, reset, drain: nothing to answer
+}
+
 void Session::on_header(beast::error_code ec, std::size_t) {
-  if (ec) {
-    unsigned status = 0;
-    const char* code = nullptr;
-    const char* message = nullptr;
-    if (rejection_for(ec, status, code, message)) return reject(status, code, message);
-    return close();
-  }
+  if (ec) return on_read_error(ec);
   if (parser_->is_done()) return handle_request();
   const auto& request = parser_->get();
   if (beast::iequals(request[bhttp::field::expect], "100-continue")) {
@@ -214,13 +216,7 @@ void Session::read_body() {
 }
 
 void Session::on_body(beast::error_code ec, std::size_t) {
-  if (ec) {
-    unsigned status = 0;
-    const char* code = nullptr;
-    const char* message = nullptr;
-    if (rejection_for(ec, status, code, message)) return reject(status, code, message);
-    return close();
-  }
+  if (ec) return on_read_error(ec);
   handle_request();
 }
 

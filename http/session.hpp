@@ -80,6 +80,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_header(boost::beast::error_code ec, std::size_t bytes);
   void read_body();
   void on_body(boost::beast::error_code ec, std::size_t bytes);
+  /// A failed header or body read: answer a limit or syntax violation, else close.
+  void on_read_error(boost::beast::error_code ec);
   void on_continue_written(boost::beast::error_code ec, std::size_t bytes);
   void handle_request();
   void on_write(boost::beast::error_code ec, std::size_t bytes);

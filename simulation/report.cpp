@@ -32,6 +32,26 @@ std::string csv_number(std::optional<double> value) {
   return value ? fmt::format("{:.2f}", *value) : std::string();
 }
 
+/// One lane against the random and CFA baselines (when they ran).
+struct Comparison {
+  std::optional<double> mean_vs_random, p90_vs_random, mean_vs_cfa, p90_vs_cfa;
+  double sessions_per_s = 0;
+};
+
+Comparison compare(const LaneResult& lane, const SimulationResult& result) {
+  Comparison c;
+  if (const auto* random = find_policy(result, "random")) {
+    c.mean_vs_random = improvement(random->mean_cost, lane.mean_cost);
+    c.p90_vs_random = improvement(random->p90_cost, lane.p90_cost);
+  }
+  if (const auto* cfa = find_policy(result, "cfa")) {
+    c.mean_vs_cfa = improvement(cfa->mean_cost, lane.mean_cost);
+    c.p90_vs_cfa = improvement(cfa->p90_cost, lane.p90_cost);
+  }
+  c.sessions_per_s = lane.seconds > 0 ? static_cast<double>(lane.sessions) / lane.seconds : 0;
+  return c;
+}
+
 }  // namespace
 
 std::string lane_file_stem(const std::string& lane) {
@@ -42,21 +62,15 @@ std::string lane_file_stem(const std::string& lane) {
 }
 
 std::string format_summary(const SimulationResult& result) {
-  const auto* random = find_policy(result, "random");
-  const auto* cfa = find_policy(result, "cfa");
   std::string out = fmt::format("{:<22} {:>8} {:>11} {:>11} {:>11} {:>11} {:>10} {:>10} {:>12}\n",
                                 "policy", "groups", "mean cost", "p90 cost", "mean/rand",
                                 "p90/rand", "mean/cfa", "p90/cfa", "sessions/s");
   for (const auto& lane : result.lanes) {
-    std::optional<double> mr, pr, mc, pc;
-    if (random) mr = improvement(random->mean_cost, lane.mean_cost);
-    if (random) pr = improvement(random->p90_cost, lane.p90_cost);
-    if (cfa) mc = improvement(cfa->mean_cost, lane.mean_cost);
-    if (cfa) pc = improvement(cfa->p90_cost, lane.p90_cost);
-    const double rate = lane.seconds > 0 ? static_cast<double>(lane.sessions) / lane.seconds : 0;
+    const auto c = compare(lane, result);
     out += fmt::format("{:<22} {:>8} {:>11.2f} {:>11.2f} {:>11} {:>11} {:>10} {:>10} {:>12.0f}\n",
-                       lane.name, lane.groups, lane.mean_cost, lane.p90_cost, percent(mr),
-                       percent(pr), percent(mc), percent(pc), rate);
+                       lane.name, lane.groups, lane.mean_cost, lane.p90_cost,
+                       percent(c.mean_vs_random), percent(c.p90_vs_random), percent(c.mean_vs_cfa),
+                       percent(c.p90_vs_cfa), c.sessions_per_s);
   }
   return out;
 }
@@ -115,21 +129,15 @@ void write_simulation_outputs(const std::string& dir, const SimulationResult& re
     write_output_file(root / "cdf.csv", text);
   }
   {
-    const auto* random = find_policy(result, "random");
-    const auto* cfa = find_policy(result, "cfa");
     std::string text =
         "policy,grouping,groups,sessions,mean_cost,p90_cost,mean_vs_random_pct,p90_vs_random_pct,"
         "mean_vs_cfa_pct,p90_vs_cfa_pct,sessions_per_s\n";
     for (const auto& lane : result.lanes) {
-      std::optional<double> mr, pr, mc, pc;
-      if (random) mr = improvement(random->mean_cost, lane.mean_cost);
-      if (random) pr = improvement(random->p90_cost, lane.p90_cost);
-      if (cfa) mc = improvement(cfa->mean_cost, lane.mean_cost);
-      if (cfa) pc = improvement(cfa->p90_cost, lane.p90_cost);
-      const double rate = lane.seconds > 0 ? static_cast<double>(lane.sessions) / lane.seconds : 0;
+      const auto c = compare(lane, result);
       text += fmt::format("{},{},{},{},{:.4f},{:.4f},{},{},{},{},{:.0f}\n", lane.name,
                           lane.grouping, lane.groups, lane.sessions, lane.mean_cost, lane.p90_cost,
-                          csv_number(mr), csv_number(pr), csv_number(mc), csv_number(pc), rate);
+                          csv_number(c.mean_vs_random), csv_number(c.p90_vs_random),
+                          csv_number(c.mean_vs_cfa), csv_number(c.p90_vs_cfa), c.sessions_per_s);
     }
     write_output_file(root / "summary.csv", text);
   }
