@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/federation_shared.hpp"
 #include "core/decision_snapshot.hpp"
 #include "core/features.hpp"
 #include "core/latency_histogram.hpp"
@@ -55,6 +56,7 @@ struct GroupInfo {
   std::uint64_t decisions = 0;
   std::uint64_t reports = 0;
   double last_activity = 0;  ///< unix seconds
+  std::string owner;         ///< cluster node that owns it; empty: this node
 };
 
 /// Gauges and counters the node exposes for /metrics.
@@ -70,6 +72,8 @@ struct NodeStats {
   /// Report accepted -> visible in its group's snapshot, per report (the
   /// "snapshot age" a report waits). Owned by the node; valid while it lives.
   const LatencyHistogram* freshness = nullptr;
+  /// Federation counters; null on an all-in-one node. Valid while the node lives.
+  const FederationShared* federation = nullptr;
 };
 
 class DecisionService {
@@ -98,6 +102,9 @@ class DecisionService {
 
   /// True once persisted state has been restored and the node takes traffic.
   virtual bool ready() const = 0;
+
+  /// This node's view of its cluster; null on an all-in-one node.
+  virtual std::shared_ptr<const ClusterStatus> cluster_status() const { return nullptr; }
 };
 
 }  // namespace pytheas

@@ -58,13 +58,15 @@ void EventJournal::trim(Shard& shard, double now) {
   }
 }
 
-std::string EventJournal::record(std::string_view group, std::string_view decision, double now) {
+std::string EventJournal::record(std::string_view group, std::string_view decision, double now,
+                                 std::vector<std::string> features) {
   std::uint64_t id = prefix_ | (sequence_.fetch_add(1, std::memory_order_relaxed) & kSequenceMask);
   auto& shard = shards_[id % kShards];
   {
     std::lock_guard lock(shard.mutex);
     shard.entries.emplace(
-        id, Entry{{std::string(group), std::string(decision)}, now + window_s_, false});
+        id, Entry{{std::string(group), std::string(decision), std::move(features)}, now + window_s_,
+              false});
     shard.order.push_back(id);
     trim(shard, now);
   }

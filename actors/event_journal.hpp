@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace pytheas {
 
@@ -27,12 +28,16 @@ class EventJournal {
   struct Event {
     std::string group;
     std::string decision;
+    /// Only for decisions sampled for a cluster's backend (empty otherwise,
+    /// so unsampled entries pay nothing but an empty vector).
+    std::vector<std::string> features;
   };
 
   EventJournal(std::size_t capacity, double window_s);
 
   /// Remembers a decision made at `now` (seconds); returns its event id.
-  std::string record(std::string_view group, std::string_view decision, double now);
+  std::string record(std::string_view group, std::string_view decision, double now,
+                     std::vector<std::string> features = {});
 
   /// Claims an event for a report at `now`: ok (and fills `event`) the first
   /// time within the window; duplicate after that; unknown if never issued,

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
+#include "actors/federation_messages.hpp"
 #include "core/errors.hpp"
 
 namespace pytheas {
@@ -75,6 +76,24 @@ caf::behavior group_actor(GroupActor* self, GroupActorArgs args) {
         if (!st.unpublished.empty()) publish(self);
         st.dirty = false;
         return make_record(st);
+      },
+      [=](export_atom) -> GroupRecord {  // a copy for subscribers; not a checkpoint
+        auto& st = self->state;
+        if (!st.unpublished.empty()) publish(self);
+        return make_record(st);
+      },
+      [=](adopt_atom, const GroupRecord& record) {
+        auto& st = self->state;
+        try {
+          st.args.policy = restore_policy(record.policy_state);
+        } catch (const CorruptState& e) {
+          spdlog::error("group {}: adopted state unusable, keeping ours: {}", st.args.key, e.what());
+          return;
+        }
+        st.args.slot->reports.store(record.reports);
+        st.args.slot->decisions.store(record.decisions);
+        st.dirty = true;
+        publish(self);
       },
       [=](passivate_atom) -> GroupRecord {
         auto& st = self->state;

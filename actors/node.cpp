@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include <atomic>
 #include <cmath>
@@ -10,6 +12,8 @@
 #include <thread>
 
 #include "actors/event_journal.hpp"
+#include "actors/federation.hpp"
+#include "actors/federation_local.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_shared.hpp"
 #include "actors/snapshot_cell.hpp"
@@ -55,6 +59,31 @@ struct Node::Impl {
   caf::actor supervisor;
   std::atomic<bool> ready{false};
 
+  // Cluster membership (null/invalid on an all-in-one node).
+  std::shared_ptr<FederationShared> federation_shared;
+  caf::actor federation;
+  double sample_rate = 0;
+
+  /// The current ownership, cached per thread like the routing.
+  std::shared_ptr<const Ownership> current_ownership() {
+    struct Cache {
+      const Impl* owner = nullptr;
+      std::uint64_t version = ~0ull;
+      std::shared_ptr<const Ownership> ownership;
+    };
+    thread_local Cache cache;
+    auto version = federation_shared->ownership_version.load(std::memory_order_acquire);
+    if (cache.owner != this || cache.version != version) {
+      cache.owner = this;
+      cache.ownership = federation_shared->ownership.load();
+      cache.version = version;
+    }
+    return cache.ownership;
+  }
+
+  /// Whether this report is one the backend should see.
+  bool sampled(Rng& rng) const { return sample_rate > 0 && rng.uniform() < sample_rate; }
+
   /// The current routing, cached per thread and refreshed only when a reload
   /// bumped the version: no shared refcount traffic per request.
   std::shared_ptr<const Routing> current_routing() {
@@ -82,14 +111,31 @@ struct Node::Impl {
   }
 
   ReportStatus route(std::string key, std::string decision, double score) {
+    if (federation && current_ownership()->owner_of(key)) {
+      caf::anon_send(federation, LocalForward{ForwardedReport{std::move(key), std::move(decision),
+                                                              score, wall_seconds()}});
+      return ReportStatus::accepted;
+    }
     caf::anon_send(supervisor, report_atom::value, std::move(key), std::move(decision), score,
                    wall_seconds());
     return ReportStatus::accepted;
+  }
+
+  void sample(std::vector<std::string> features, const std::string& group,
+              const std::string& decision, double score) {
+    caf::anon_send(federation,
+                   LocalSample{SampledReport{std::move(features), group, decision, score, {}}});
   }
 };
 
 Node::Node(NodeOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
+  if (impl_->options.cluster) {
+    if (!impl_->options.cluster->find(impl_->options.node_name))
+      throw std::runtime_error("--name: '" + impl_->options.node_name + "' is not a node of " +
+                               impl_->options.cluster->source);
+    impl_->federation_shared = std::make_shared<FederationShared>();
+  }
   auto config = impl_->options.labels_file.empty()
                     ? std::make_shared<LabelConfig>()
                     : std::make_shared<LabelConfig>(load_label_config(impl_->options.labels_file));
@@ -112,6 +158,17 @@ void Node::start() {
   im.config->set("scheduler.max-threads",
                  static_cast<size_t>(std::max(1, im.options.scheduler_threads)));
   im.config->set("logger.verbosity", caf::atom("quiet"));
+  const auto& cluster = im.options.cluster;
+  if (cluster) {
+    im.config->load<caf::io::middleman>();
+    add_federation_types(*im.config);
+    if (cluster->tls.enabled()) {
+      im.config->load<caf::openssl::manager>();
+      im.config->openssl_certificate = cluster->tls.certificate;
+      im.config->openssl_key = cluster->tls.key;
+      im.config->openssl_cafile = cluster->tls.ca;
+    }
+  }
   im.system = std::make_unique<caf::actor_system>(*im.config);
   SupervisorArgs args;
   args.shared = im.shared;
@@ -128,6 +185,20 @@ void Node::start() {
                });
   if (!im.options.state_dir.empty())
     spdlog::info("restored {} group(s) from {}", restored, im.options.state_dir);
+  if (cluster) {
+    FederationArgs federation_args;
+    federation_args.cluster = cluster;
+    federation_args.self_name = im.options.node_name;
+    federation_args.shared = im.shared;
+    federation_args.federation = im.federation_shared;
+    federation_args.supervisor = im.supervisor;
+    federation_args.state_dir = im.options.state_dir;
+    im.federation = start_federation(*im.system, std::move(federation_args));
+    im.sample_rate = cluster->sample_rate;
+    const auto* me = cluster->find(im.options.node_name);
+    spdlog::info("cluster member {} ({}{}), federation on {}:{}", me->name, to_string(me->role),
+                 me->cluster.empty() ? "" : ", cluster " + me->cluster, me->host, me->caf_port);
+  }
   im.ready = true;
 }
 
@@ -135,12 +206,26 @@ void Node::stop() {
   auto& im = *impl_;
   if (!im.system) return;
   im.ready = false;
-  // Every accepted report is applied by its group before state is written.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (im.shared->queued.load() > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // Every accepted report is applied by its group (or acknowledged by its
+  // owner) before state is written.
+  auto drain = [&](std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (im.shared->queued.load() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  drain(std::chrono::seconds(30));
+  if (im.federation) {
+    // Leave the cluster: peers see the link drop, adopt our groups and
+    // re-route what they had not yet had acknowledged. Reports they forwarded
+    // before that are in the supervisor's mailbox and are applied below.
+    caf::scoped_actor self{*im.system};
+    self->send_exit(im.federation, caf::exit_reason::user_shutdown);
+    self->wait_for(im.federation);
+    im.federation = nullptr;
+    drain(std::chrono::seconds(5));
+  }
   if (auto left = im.shared->queued.load())
-    spdlog::error("stop: {} report(s) still queued after 30 s", left);
+    spdlog::error("stop: {} report(s) still queued after the drain deadline", left);
   {
     caf::scoped_actor self{*im.system};
     self->request(im.supervisor, std::chrono::minutes(5), shutdown_atom::value)
@@ -192,7 +277,12 @@ DecideResult Node::decide(const DecideRequest& request) {
   result.group = routing->grouping->key(request.features);
   const double now = wall_seconds();
   auto& rng = thread_rng();
-  bool served = im.shared->table.visit(result.group, [&](GroupSlot& slot) {
+  // A group another node owns is decided from the snapshot its owner pushed.
+  std::shared_ptr<const Ownership> ownership;
+  if (im.federation) ownership = im.current_ownership();
+  const bool remote = ownership && ownership->owner_of(result.group);
+  const auto& table = remote ? im.federation_shared->mirrors : im.shared->table;
+  bool served = table.visit(result.group, [&](GroupSlot& slot) {
     auto snapshot = slot.snapshot.load();
     if (!snapshot) return;
     auto pick = snapshot->pick(request.candidates, rng);
@@ -207,10 +297,18 @@ DecideResult Node::decide(const DecideRequest& request) {
     result.index = pick.index;
     result.propensity = pick.propensity;
     result.policy = "fallback-uniform";
-    caf::anon_send(im.supervisor, ensure_atom::value, result.group);
+    if (remote)
+      caf::anon_send(im.federation, LocalSubscribe{result.group});
+    else
+      caf::anon_send(im.supervisor, ensure_atom::value, result.group);
   }
-  if (request.issue_event_id)
-    result.event_id = im.journal->record(result.group, request.candidates[result.index], now);
+  if (request.issue_event_id) {
+    // A sampled decision keeps its features until its report, for the backend.
+    std::vector<std::string> features;
+    if (im.sampled(rng)) features.assign(request.features.begin(), request.features.end());
+    result.event_id = im.journal->record(result.group, request.candidates[result.index], now,
+                                         std::move(features));
+  }
   return result;
 }
 
@@ -229,6 +327,7 @@ ReportStatus Node::report_event(std::string_view event_id, double score) {
     case EventJournal::Claim::ok:
       break;
   }
+  if (!event.features.empty()) im.sample(std::move(event.features), event.group, event.decision, score);
   return im.route(std::move(event.group), std::move(event.decision), score);
 }
 
@@ -242,26 +341,48 @@ ReportStatus Node::report(const ReportByFeatures& report) {
                        " feature values");
   auto key = routing->grouping->key(report.features);
   if (!im.shared->admit()) return ReportStatus::overloaded;
+  if (im.federation && im.sampled(thread_rng()))
+    im.sample({report.features.begin(), report.features.end()}, key, std::string(report.decision),
+              report.score);
   return im.route(std::move(key), std::string(report.decision), report.score);
 }
 
 namespace {
-GroupInfo info_of(const GroupSlot& slot) {
-  return GroupInfo{slot.key, slot.snapshot.load(), slot.decisions.load(), slot.reports.load(),
-                   static_cast<double>(slot.last_activity.load())};
+GroupInfo info_of(const GroupSlot& slot, std::string owner = {}) {
+  return GroupInfo{slot.key,
+                   slot.snapshot.load(),
+                   slot.decisions.load(),
+                   slot.reports.load(),
+                   static_cast<double>(slot.last_activity.load()),
+                   std::move(owner)};
 }
 }  // namespace
 
 std::vector<GroupInfo> Node::groups() const {
+  auto& im = *impl_;
   std::vector<GroupInfo> out;
-  for (const auto& slot : impl_->shared->table.all()) out.push_back(info_of(*slot));
+  for (const auto& slot : im.shared->table.all()) out.push_back(info_of(*slot));
+  if (im.federation_shared) {
+    auto ownership = im.federation_shared->ownership.load();
+    for (const auto& slot : im.federation_shared->mirrors.all())
+      if (const auto* owner = ownership->owner_of(slot->key)) out.push_back(info_of(*slot, *owner));
+  }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
   return out;
 }
 
 std::optional<GroupInfo> Node::group(std::string_view key) const {
+  auto& im = *impl_;
   std::optional<GroupInfo> out;
-  impl_->shared->table.visit(key, [&](const GroupSlot& slot) { out = info_of(slot); });
+  if (im.federation_shared) {
+    auto ownership = im.federation_shared->ownership.load();
+    if (const auto* owner = ownership->owner_of(std::string(key))) {
+      im.federation_shared->mirrors.visit(key,
+                                          [&](const GroupSlot& slot) { out = info_of(slot, *owner); });
+      return out;
+    }
+  }
+  im.shared->table.visit(key, [&](const GroupSlot& slot) { out = info_of(slot); });
   return out;
 }
 
@@ -277,7 +398,13 @@ NodeStats Node::stats() const {
   stats.reports_lost = shared.reports_lost.load();
   stats.events_evicted = impl_->journal->evicted();
   stats.freshness = &shared.freshness;
+  stats.federation = impl_->federation_shared.get();
   return stats;
+}
+
+std::shared_ptr<const ClusterStatus> Node::cluster_status() const {
+  if (!impl_->federation_shared) return nullptr;
+  return impl_->federation_shared->status.load();
 }
 
 bool Node::ready() const {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "actors/decision_service.hpp"
+#include "config/cluster_config.hpp"
 
 namespace pytheas {
 
@@ -18,6 +19,9 @@ struct NodeOptions {
   std::string labels_file;    ///< empty = the original's defaults
   int scheduler_threads = 2;  ///< CAF worker threads
   std::uint64_t seed = 1;     ///< policies' seeds derive from it and the group key
+  /// Cluster membership (--cluster FILE --name NAME); null: an all-in-one node.
+  std::shared_ptr<const ClusterConfig> cluster;
+  std::string node_name;
 };
 
 class Node final : public DecisionService {
@@ -49,6 +53,7 @@ class Node final : public DecisionService {
   std::optional<GroupInfo> group(std::string_view key) const override;
   NodeStats stats() const override;
   bool ready() const override;
+  std::shared_ptr<const ClusterStatus> cluster_status() const override;
 
  private:
   struct Impl;

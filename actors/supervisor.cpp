@@ -3,9 +3,11 @@
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
+#include <functional>
 #include <list>
 #include <unordered_map>
 
+#include "actors/federation_messages.hpp"
 #include "actors/group_actor.hpp"
 #include "actors/state_store.hpp"
 #include "actors/store_actor.hpp"
@@ -41,6 +43,9 @@ struct SupervisorState {
   /// Passivated state not yet confirmed on disk (or kept in memory when there
   /// is no state dir): restores read it before the disk.
   std::unordered_map<std::string, GroupRecord> unsaved;
+  /// State adopted (federation) for a group that was being passivated: used
+  /// instead of the passivated state when it comes back.
+  std::unordered_map<std::string, GroupRecord> adopted;
   // Shutdown bookkeeping.
   caf::response_promise shutdown_promise;
   bool shutting_down = false;
@@ -107,7 +112,10 @@ std::shared_ptr<Policy> make_group_policy(SupervisorState& st, const std::string
                      st.args.seed ^ hash_decision(key));
 }
 
-void passivate(Supervisor* self, const std::string& key);
+/// Called with the passivated state (null if the actor failed first).
+using PassivatedFn = std::function<void(const GroupRecord*)>;
+
+void passivate(Supervisor* self, const std::string& key, PassivatedFn done = nullptr);
 
 void enforce_cap(Supervisor* self) {
   auto& st = self->state;
@@ -202,6 +210,10 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
     if (--st.shutdown_outstanding == 0) finish_shutdown(self);
     return;
   }
+  if (auto adopted = st.adopted.find(key); adopted != st.adopted.end()) {
+    record = std::move(adopted->second);
+    st.adopted.erase(adopted);
+  }
   remember_unsaved(self, record);
   if (!entry.held.empty() || entry.wanted) {
     // Reports (or decisions) arrived meanwhile: come straight back, state in hand.
@@ -215,7 +227,7 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
   st.groups.erase(it);
 }
 
-void passivate(Supervisor* self, const std::string& key) {
+void passivate(Supervisor* self, const std::string& key, PassivatedFn done) {
   auto& st = self->state;
   auto& entry = st.groups.at(key);
   if (entry.passivating) return;
@@ -225,8 +237,14 @@ void passivate(Supervisor* self, const std::string& key) {
   st.lru.erase(entry.lru_position);
   st.args.shared->table.erase(key);  // decisions fall back (and ask us back) meanwhile
   self->request(entry.actor, 30s, passivate_atom::value)
-      .then([=](GroupRecord& record) { on_passivated(self, key, record); },
-            [](const caf::error&) { /* a crash: the down handler restarts it */ });
+      .then(
+          [=](GroupRecord& record) {
+            if (done) done(&record);
+            on_passivated(self, key, record);
+          },
+          [=](const caf::error&) {
+            if (done) done(nullptr);  // a crash: the down handler restarts it
+          });
 }
 
 void on_report(Supervisor* self, std::string& key, ReportItem item) {
@@ -324,6 +342,50 @@ void reload(Supervisor* self, LabelConfigPtr config) {
   }
   spdlog::info("label config {} loaded: {} group(s) retired, {} added, {} active",
                st.args.config->source, retire.size(), added, st.groups.size());
+}
+
+/// Federation: serve `record.key` from `record` (a group taken over from a
+/// failed owner, or handed back to us), replacing any state it has here.
+void adopt(Supervisor* self, GroupRecord record) {
+  auto& st = self->state;
+  auto key = record.key;
+  auto it = st.groups.find(key);
+  if (it == st.groups.end()) {
+    activate(self, key, std::move(record));
+    return;
+  }
+  auto& entry = it->second;
+  if (entry.passivating) {
+    st.adopted[key] = std::move(record);
+    entry.wanted = true;
+    return;
+  }
+  flush(self, entry);  // reports routed before the adoption apply to the old state
+  self->send(entry.actor, adopt_atom::value, std::move(record));
+}
+
+/// Federation: passivates `keys` and delivers their state, for their new owner.
+caf::result<std::vector<GroupRecord>> hand_over(Supervisor* self,
+                                                const std::vector<std::string>& keys) {
+  auto& st = self->state;
+  flush_all(self);
+  struct Gather {
+    std::vector<GroupRecord> records;
+    std::size_t outstanding = 0;
+  };
+  auto gather = std::make_shared<Gather>();
+  auto promise = self->make_response_promise<std::vector<GroupRecord>>();
+  for (const auto& key : keys) {
+    auto it = st.groups.find(key);
+    if (it == st.groups.end() || it->second.passivating) continue;
+    ++gather->outstanding;
+    passivate(self, key, [=](const GroupRecord* record) mutable {
+      if (record) gather->records.push_back(*record);
+      if (--gather->outstanding == 0) promise.deliver(std::move(gather->records));
+    });
+  }
+  if (gather->outstanding == 0) return std::vector<GroupRecord>{};
+  return promise;
 }
 
 void finish_shutdown(Supervisor* self) {
@@ -450,6 +512,17 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
         flush_all(self);
         auto it = self->state.groups.find(key);
         if (it != self->state.groups.end()) self->send(it->second.actor, crash_atom::value);
+      },
+      // Federation (actors/federation.hpp).
+      [=](export_atom, const std::string& key) -> caf::result<caf::message> {
+        flush_all(self);
+        auto& entry = ensure(self, key);
+        if (entry.passivating) return caf::make_error(caf::sec::request_receiver_down);
+        return self->delegate(entry.actor, export_atom::value);
+      },
+      [=](adopt_atom, GroupRecord& record) { adopt(self, std::move(record)); },
+      [=](handoff_atom, const std::vector<std::string>& keys) {
+        return hand_over(self, keys);
       },
       [=](shutdown_atom) -> caf::result<ok_atom> {
         auto& state = self->state;

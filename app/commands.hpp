@@ -11,6 +11,7 @@ namespace pytheas::app {
 
 struct NodeCommand {
   std::string http = "127.0.0.1:8080";  ///< HOST:PORT
+  bool http_given = false;              ///< --http given (else a cluster file's address wins)
   std::string state_dir;
   std::string labels_file;
   std::string cluster_file;

@@ -235,7 +235,10 @@ int main(int argc, char** argv) {
     std::printf("pytheas %s\n", PYTHEAS_VERSION);
     return 0;
   }
-  if (node_cmd->parsed()) return pytheas::app::run_node(node);
+  if (node_cmd->parsed()) {
+    node.http_given = node_cmd->get_option("--http")->count() > 0;
+    return pytheas::app::run_node(node);
+  }
   if (simulate_cmd->parsed()) {
     sim.plot = !sim_no_plot;
     return pytheas::app::run_simulate(sim);

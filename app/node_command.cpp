@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/node.hpp"
+#include "config/cluster_config.hpp"
 #include "app/commands.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
@@ -57,17 +58,39 @@ int run_node(const NodeCommand& command) {
   spdlog::set_default_logger(logger);
   spdlog::set_level(spdlog::level::from_str(command.log_level));
 
+  NodeOptions node_options;
+  node_options.state_dir = command.state_dir;
+  node_options.labels_file = command.labels_file;
+  std::string http_address = command.http;
   if (!command.cluster_file.empty()) {
-    // Say so rather than silently run an all-in-one node the operator did not ask for.
-    std::fprintf(stderr,
-                 "pytheas: error: --cluster: cluster mode (federation) is not available in this "
-                 "build yet; run without --cluster for an all-in-one node\n");
-    return 1;
+    // A cluster member takes its address, label config and state dir from the
+    // cluster file; --http, --labels and --state-dir override them.
+    try {
+      auto cluster = std::make_shared<ClusterConfig>(load_cluster_config(command.cluster_file));
+      const auto* me = cluster->find(command.node_name);
+      if (!me) {
+        std::fprintf(stderr, "pytheas: error: --name: '%s' is not a node of %s\n",
+                     command.node_name.c_str(), command.cluster_file.c_str());
+        return 1;
+      }
+      if (!command.http_given) {
+        bool v6 = me->host.find(':') != std::string::npos;
+        http_address = (v6 ? "[" + me->host + "]" : me->host) + ":" + std::to_string(me->http_port);
+      }
+      if (node_options.labels_file.empty()) node_options.labels_file = cluster->labels_file;
+      if (node_options.state_dir.empty() && !cluster->state_dir.empty())
+        node_options.state_dir = cluster->state_dir + "/" + me->name;
+      node_options.node_name = me->name;
+      node_options.cluster = std::move(cluster);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "pytheas: error: %s\n", e.what());
+      return 1;
+    }
   }
 
   http::ServerOptions server_options;
-  if (!parse_host_port(command.http, server_options.host, server_options.port)) {
-    std::fprintf(stderr, "pytheas: error: --http: bad HOST:PORT '%s'\n", command.http.c_str());
+  if (!parse_host_port(http_address, server_options.host, server_options.port)) {
+    std::fprintf(stderr, "pytheas: error: --http: bad HOST:PORT '%s'\n", http_address.c_str());
     return 2;
   }
   server_options.threads = command.io_threads;
@@ -82,9 +105,6 @@ int run_node(const NodeCommand& command) {
   api_options.admin_token = command.admin_token;
 
   try {
-    NodeOptions node_options;
-    node_options.state_dir = command.state_dir;
-    node_options.labels_file = command.labels_file;
     Node node(node_options);
     node.start();
     http::HttpServer server(server_options, http::make_api_handler(node, api_options));

@@ -200,6 +200,18 @@ class ApiHandler final : public Handler {
       if (auto refusal = admin_refusal(request, context)) return std::move(*refusal);
       return group(request, path.substr(sizeof("/v1/groups/") - 1));
     }
+    if (path == "/v1/cluster") {
+      route = Route::cluster;
+      if (method != bhttp::verb::get) return method_not_allowed(request, "GET");
+      if (auto refusal = admin_refusal(request, context)) return std::move(*refusal);
+      auto status = service_.cluster_status();
+      if (!status)
+        return error(request, 404, "not_found",
+                     "this node is not a cluster member (started without --cluster)");
+      std::string body;
+      JsonCodec::write_cluster(*status, body);
+      return json_response(request, 200, std::move(body));
+    }
     if (path == "/metrics") {
       route = Route::metrics;
       if (method != bhttp::verb::get) return method_not_allowed(request, "GET");

@@ -337,6 +337,11 @@ void write_group_fields(const GroupInfo& group, JsonWriter& w) {
   w.number(group.reports);
   w.raw(",\"last_activity\":");
   w.number(group.last_activity);
+  w.raw(",\"owner\":");
+  if (group.owner.empty())
+    w.raw("null");
+  else
+    w.string(group.owner);
   if (!group.snapshot) {
     w.raw(",\"policy\":null,\"snapshot_version\":null,\"last_update\":null,\"arms\":[]}");
     return;
@@ -387,6 +392,49 @@ void JsonCodec::write_groups(const std::vector<GroupInfo>& groups, std::size_t l
   for (std::size_t i = 0; i < n; ++i) {
     if (i > 0) w.raw(",");
     write_group_fields(groups[i], w);
+  }
+  w.raw("]}\n");
+  out = w.take();
+}
+
+void JsonCodec::write_cluster(const ClusterStatus& status, std::string& out) {
+  JsonWriter w(std::move(out));
+  w.raw("{\"node\":");
+  w.string(status.node);
+  w.raw(",\"role\":");
+  w.string(status.role);
+  w.raw(",\"cluster\":");
+  w.string(status.cluster);
+  w.raw(",\"table_version\":");
+  w.number(status.table_version);
+  w.raw(",\"table_groups\":");
+  w.number(static_cast<std::uint64_t>(status.table_groups));
+  w.raw(",\"owned_elsewhere\":");
+  w.number(static_cast<std::uint64_t>(status.owned_elsewhere));
+  w.raw(",\"mirrored_groups\":");
+  w.number(static_cast<std::uint64_t>(status.mirrored));
+  w.raw(",\"subscribers\":");
+  w.number(static_cast<std::uint64_t>(status.subscribers));
+  w.raw(",\"members\":[");
+  for (std::size_t i = 0; i < status.peers.size(); ++i) {
+    const auto& peer = status.peers[i];
+    if (i > 0) w.raw(",");
+    w.raw("{\"name\":");
+    w.string(peer.name);
+    w.raw(",\"role\":");
+    w.string(peer.role);
+    w.raw(",\"cluster\":");
+    w.string(peer.cluster);
+    w.raw(",\"healthy\":");
+    w.raw(peer.healthy ? "true" : "false");
+    w.raw(",\"last_seen_ms\":");
+    if (peer.last_seen_s < 0)
+      w.raw("null");
+    else
+      w.number(static_cast<std::uint64_t>(peer.last_seen_s * 1000));
+    w.raw(",\"last_error\":");
+    w.string(peer.last_error);
+    w.raw("}");
   }
   w.raw("]}\n");
   out = w.take();

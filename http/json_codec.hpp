@@ -56,6 +56,8 @@ class JsonCodec {
 
   /// One group's state: key, policy, counters, arms (weights, means, counts).
   static void write_group(const GroupInfo& group, std::string& out);
+  /// GET /v1/cluster: this node's view of its cluster.
+  static void write_cluster(const ClusterStatus& status, std::string& out);
 
   /// {"groups":[...], "count":N, "truncated":bool} with at most `limit` groups.
   static void write_groups(const std::vector<GroupInfo>& groups, std::size_t limit,

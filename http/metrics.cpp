@@ -9,7 +9,7 @@ namespace pytheas::http {
 namespace {
 
 constexpr std::array<std::string_view, kRouteCount> kRouteLabels = {
-    "/v1/decide", "/v1/report", "/player.php", "/v1/groups", "/v1/groups/{key}",
+    "/v1/decide", "/v1/report", "/player.php", "/v1/groups", "/v1/groups/{key}", "/v1/cluster",
     "/metrics",   "/livez",     "/readyz",     "unknown",    "rejected"};
 
 constexpr std::array<std::string_view, kReportOutcomeCount> kOutcomeLabels = {
@@ -49,6 +49,21 @@ std::uint64_t Metrics::requests(Route route, unsigned status) const {
 
 std::uint64_t Metrics::reports(ReportOutcome outcome) const {
   return reports_[static_cast<std::size_t>(outcome)].load(std::memory_order_relaxed);
+}
+
+void Metrics::write_histogram(std::string& out, std::string_view name, std::string_view help,
+                              const LatencyHistogram& histogram) {
+  auto it = std::back_inserter(out);
+  fmt::format_to(it, "# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
+  std::uint64_t cumulative = 0;
+  for (int b = 0; b < LatencyHistogram::kBuckets; ++b) {
+    cumulative += histogram.bucket(b);
+    fmt::format_to(it, "{}_bucket{{le=\"{:.6g}\"}} {}\n", name, LatencyHistogram::upper_bound(b),
+                   cumulative);
+  }
+  cumulative += histogram.bucket(LatencyHistogram::kBuckets);
+  fmt::format_to(it, "{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {}\n{}_count {}\n", name, cumulative,
+                 name, histogram.sum_seconds(), name, cumulative);
 }
 
 void Metrics::write(const NodeStats& stats, std::string& out) const {
@@ -136,24 +151,42 @@ void Metrics::write(const NodeStats& stats, std::string& out) const {
       open_connections(), refused_connections_.load(std::memory_order_relaxed), stats.active_groups,
       stats.passivations, stats.restarts, stats.queue_depth, stats.queue_capacity,
       stats.reports_applied, stats.reports_lost, stats.events_evicted);
-  if (const LatencyHistogram* freshness = stats.freshness) {
-    // Snapshot age as a report sees it: accepted -> visible in its group's snapshot.
-    out.append(
-        "# HELP pytheas_snapshot_age_seconds Time from a report's acceptance to its group's "
-        "next snapshot.\n"
-        "# TYPE pytheas_snapshot_age_seconds histogram\n");
-    std::uint64_t cumulative = 0;
-    for (int b = 0; b < LatencyHistogram::kBuckets; ++b) {
-      cumulative += freshness->bucket(b);
-      fmt::format_to(it, "pytheas_snapshot_age_seconds_bucket{{le=\"{:.6g}\"}} {}\n",
-                     LatencyHistogram::upper_bound(b), cumulative);
-    }
-    cumulative += freshness->bucket(LatencyHistogram::kBuckets);
-    fmt::format_to(it,
-                   "pytheas_snapshot_age_seconds_bucket{{le=\"+Inf\"}} {}\n"
-                   "pytheas_snapshot_age_seconds_sum {}\n"
-                   "pytheas_snapshot_age_seconds_count {}\n",
-                   cumulative, freshness->sum_seconds(), cumulative);
+  // Snapshot age as a report sees it: accepted -> visible in its group's snapshot.
+  if (stats.freshness)
+    write_histogram(out, "pytheas_snapshot_age_seconds",
+                    "Time from a report's acceptance to its group's next snapshot.",
+                    *stats.freshness);
+  if (const FederationShared* fed = stats.federation) {
+    fmt::format_to(
+        it,
+        "# HELP pytheas_forwarded_reports_total Reports forwarded to the node owning their "
+        "group, by direction (out: acknowledged by the owner; in: applied here).\n"
+        "# TYPE pytheas_forwarded_reports_total counter\n"
+        "pytheas_forwarded_reports_total{{direction=\"out\"}} {}\n"
+        "pytheas_forwarded_reports_total{{direction=\"in\"}} {}\n"
+        "# HELP pytheas_forward_rerouted_total Forwarded reports re-routed after their owner "
+        "failed before acknowledging them.\n"
+        "# TYPE pytheas_forward_rerouted_total counter\n"
+        "pytheas_forward_rerouted_total {}\n"
+        "# HELP pytheas_samples_total Reports sampled to the backend, by outcome.\n"
+        "# TYPE pytheas_samples_total counter\n"
+        "pytheas_samples_total{{result=\"sent\"}} {}\n"
+        "pytheas_samples_total{{result=\"dropped\"}} {}\n"
+        "# HELP pytheas_group_adoptions_total Groups adopted from a failed owner.\n"
+        "# TYPE pytheas_group_adoptions_total counter\n"
+        "pytheas_group_adoptions_total {}\n"
+        "# HELP pytheas_group_handoffs_total Groups handed back to their owner.\n"
+        "# TYPE pytheas_group_handoffs_total counter\n"
+        "pytheas_group_handoffs_total {}\n"
+        "# HELP pytheas_refused_peers_total Federation handshakes refused.\n"
+        "# TYPE pytheas_refused_peers_total counter\n"
+        "pytheas_refused_peers_total {}\n",
+        fed->forwarded_out.load(), fed->forwarded_in.load(), fed->forward_rerouted.load(),
+        fed->samples_sent.load(), fed->samples_dropped.load(), fed->adoptions.load(),
+        fed->handoffs.load(), fed->refused_peers.load());
+    write_histogram(out, "pytheas_forward_latency_seconds",
+                    "Time from a report's acceptance at another node to its arrival here.",
+                    fed->forward_latency);
   }
 }
 

@@ -24,13 +24,14 @@ enum class Route : std::uint8_t {
   legacy,
   groups,
   group,
+  cluster,
   metrics,
   livez,
   readyz,
   unknown,
   rejected,
 };
-inline constexpr std::size_t kRouteCount = 10;
+inline constexpr std::size_t kRouteCount = 11;
 std::string_view route_label(Route route);
 
 /// What became of a report (POST /v1/report and legacy update).
@@ -61,6 +62,10 @@ class Metrics {
   /// The Prometheus text exposition (version 0.0.4) of every metric, with the
   /// node's gauges from `stats`, appended to `out`.
   void write(const NodeStats& stats, std::string& out) const;
+
+  /// Appends `histogram` in the Prometheus text format as `name`.
+  static void write_histogram(std::string& out, std::string_view name, std::string_view help,
+                              const LatencyHistogram& histogram);
 
  private:
   static std::size_t status_index(unsigned status);

@@ -1,0 +1,192 @@
+// Federation end to end: a backend and two frontends as real processes
+// talking over CAF on 127.0.0.1 (see local_cluster.hpp).
+
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <string>
+#include <thread>
+
+#include "test/actors/eventually.hpp"
+#include "test/cluster/local_cluster.hpp"
+
+using namespace std::chrono_literals;
+using pytheas::test::eventually;
+using pytheas::test::LocalCluster;
+using Json = nlohmann::json;
+
+namespace {
+
+const std::string kGroup = "Asn=100";
+const std::string kGroupPath = "/v1/groups/Asn%3D100";
+
+int report(LocalCluster& cluster, const std::string& node, const std::string& decision,
+           double score) {
+  return cluster.client(node)
+      .post("/v1/report", R"({"features":{"Asn":"100"},"decision":")" + decision +
+                              R"(","score":)" + std::to_string(score) + "}")
+      .status;
+}
+
+/// `n` decisions among x and y on `node`; returns how many picked x (-1 if a
+/// decision failed or came from no snapshot).
+int picks_of_x(LocalCluster& cluster, const std::string& node, int n) {
+  auto client = cluster.client(node);
+  int x = 0;
+  for (int i = 0; i < n; ++i) {
+    auto reply = client.post("/v1/decide", R"({"features":{"Asn":"100"},"candidates":["x","y"]})");
+    if (reply.status != 200) return -1;
+    auto body = Json::parse(reply.body);
+    if (body["policy"] == "fallback-uniform") return -1;
+    x += body["decision"] == "x" ? 1 : 0;
+  }
+  return x;
+}
+
+std::uint64_t reports_of(LocalCluster& cluster, const std::string& node) {
+  auto group = cluster.get_json(node, kGroupPath);
+  return group.is_null() ? 0 : group["reports"].get<std::uint64_t>();
+}
+
+std::string owner_seen_by(LocalCluster& cluster, const std::string& node) {
+  auto group = cluster.get_json(node, kGroupPath);
+  if (group.is_null()) return "(none)";
+  return group["owner"].is_null() ? "(here)" : group["owner"].get<std::string>();
+}
+
+/// Starts the cluster and makes fe-b the owner of Asn=100, where y (30) beats
+/// x (10) after 100 reports of each. Returns once fe-a serves the group from
+/// fe-b's pushed snapshot.
+void start_with_group_on_b(LocalCluster& cluster) {
+  cluster.start_all();
+  REQUIRE(eventually(
+      [&] {
+        return cluster.sees_healthy("fe-a", "backend") && cluster.sees_healthy("fe-a", "fe-b") &&
+               cluster.sees_healthy("fe-b", "backend");
+      },
+      15s));
+  for (int i = 0; i < 100; ++i) {
+    REQUIRE(report(cluster, "fe-b", "x", 10) == 202);
+    REQUIRE(report(cluster, "fe-b", "y", 30) == 202);
+  }
+  // The backend sees fe-b's sessions and gives it the group; fe-a subscribes
+  // when it first decides for it and then decides from fe-b's snapshot.
+  REQUIRE(eventually(
+      [&] {
+        cluster.client("fe-a").post("/v1/decide",
+                                    R"({"features":{"Asn":"100"},"candidates":["x","y"]})");
+        return owner_seen_by(cluster, "fe-a") == "fe-b" && reports_of(cluster, "fe-a") == 200;
+      },
+      15s));
+}
+
+}  // namespace
+
+TEST_CASE("a report sent to A for a group B owns changes B's state and A's decisions",
+          "[cluster][process]") {
+  LocalCluster cluster;
+  start_with_group_on_b(cluster);
+  CHECK(owner_seen_by(cluster, "fe-b") == "(here)");
+  // Before: y is better, and fe-a's decisions (from fe-b's snapshot) say so.
+  CHECK(picks_of_x(cluster, "fe-a", 40) <= 8);
+
+  // x now scores 100 on fe-a's sessions: (100*10 + 40*100) / 140 > 30.
+  for (int i = 0; i < 40; ++i) REQUIRE(report(cluster, "fe-a", "x", 100) == 202);
+  CHECK(eventually([&] { return reports_of(cluster, "fe-b") == 240; }, 10s));
+  CHECK(eventually([&] { return reports_of(cluster, "fe-a") == 240; }, 10s));
+  CHECK(picks_of_x(cluster, "fe-a", 40) >= 32);
+  CHECK(owner_seen_by(cluster, "fe-a") == "fe-b");  // still B's: B saw more of it
+
+  auto metrics = cluster.client("fe-b").get("/metrics").body;
+  CHECK(metrics.find("pytheas_forwarded_reports_total{direction=\"in\"} 40") != std::string::npos);
+}
+
+TEST_CASE("kill -9 of the owner: A serves its groups with their learned state within 5 s",
+          "[cluster][process]") {
+  LocalCluster cluster;
+  start_with_group_on_b(cluster);
+  // Reports fe-a accepted for B's group right before the crash must survive it.
+  for (int i = 0; i < 20; ++i) REQUIRE(report(cluster, "fe-a", "x", 20) == 202);
+
+  const auto killed = std::chrono::steady_clock::now();
+  cluster.kill("fe-b", SIGKILL);
+  REQUIRE(eventually([&] { return owner_seen_by(cluster, "fe-a") == "(here)"; }, 5s));
+  const auto failover = std::chrono::steady_clock::now() - killed;
+  CHECK(failover < 5s);
+  // Learned state, not a fresh group: every report applied at B, plus fe-a's 20.
+  CHECK(eventually([&] { return reports_of(cluster, "fe-a") == 220; }, 5s));
+  CHECK(reports_of(cluster, "fe-a") == 220);
+  CHECK(picks_of_x(cluster, "fe-a", 40) <= 8);  // y still wins, as B had learned
+  // And fe-a keeps learning it locally.
+  CHECK(report(cluster, "fe-a", "y", 30) == 202);
+  CHECK(eventually([&] { return reports_of(cluster, "fe-a") == 221; }, 5s));
+  CHECK(cluster.process("fe-a").stderr_text().find("adopted 1 group(s) of failed owners") !=
+        std::string::npos);
+
+  SECTION("when B comes back, the group and A's learning go back to it") {
+    cluster.start("fe-b");
+    CHECK(eventually([&] { return owner_seen_by(cluster, "fe-a") == "fe-b"; }, 10s));
+    CHECK(eventually([&] { return reports_of(cluster, "fe-b") == 221; }, 10s));
+  }
+}
+
+TEST_CASE("kill -9 of the backend: both frontends keep deciding, reporting and forwarding",
+          "[cluster][process]") {
+  LocalCluster cluster;
+  start_with_group_on_b(cluster);
+  cluster.kill("backend", SIGKILL);
+  REQUIRE(eventually([&] { return !cluster.sees_healthy("fe-a", "backend"); }, 5s));
+  CHECK_FALSE(cluster.sees_healthy("fe-b", "backend"));
+  for (int i = 0; i < 10; ++i) {
+    CHECK(report(cluster, "fe-a", "x", 10) == 202);
+    CHECK(report(cluster, "fe-b", "y", 30) == 202);
+  }
+  CHECK(picks_of_x(cluster, "fe-a", 10) >= 0);
+  CHECK(picks_of_x(cluster, "fe-b", 10) >= 0);
+  // The last table stays in force: fe-a's reports still reach the owner.
+  CHECK(eventually([&] { return reports_of(cluster, "fe-b") == 220; }, 10s));
+  CHECK(cluster.get_json("fe-a", "/v1/cluster")["table_version"].get<int>() >= 1);
+  // The frontends keep trying to reach it, and get it back when it returns.
+  cluster.start("backend");
+  CHECK(eventually([&] { return cluster.sees_healthy("fe-a", "backend"); }, 10s));
+}
+
+TEST_CASE("a peer without the cluster secret is refused and logged", "[cluster][process]") {
+  LocalCluster cluster;
+  cluster.start("backend");
+  cluster.start("fe-a");
+  auto impostor_file = cluster.write_file("not-the-right-secret-at-all", "impostor.yaml");
+  cluster.start("fe-b", impostor_file);
+  // fe-b dials the backend (and fe-a dials fe-b): both handshakes fail.
+  CHECK(cluster.process("backend")
+            .wait_for_line("refused a peer claiming to be 'fe-b': wrong cluster secret", 10s));
+  CHECK(cluster.process("fe-b")
+            .wait_for_line("refused a peer claiming to be 'fe-a': wrong cluster secret", 10s));
+  CHECK(cluster.process("fe-a").wait_for_line("cannot link to fe-b", 10s));
+  CHECK(eventually([&] { return cluster.sees_healthy("fe-a", "backend"); }, 10s));
+  std::this_thread::sleep_for(1s);
+  CHECK_FALSE(cluster.sees_healthy("backend", "fe-b"));
+  CHECK_FALSE(cluster.sees_healthy("fe-a", "fe-b"));
+  CHECK_FALSE(cluster.sees_healthy("fe-b", "backend"));
+  auto metrics = cluster.client("backend").get("/metrics").body;
+  CHECK(metrics.find("pytheas_refused_peers_total 0") == std::string::npos);
+  // A refused peer changes nothing: the node keeps serving.
+  CHECK(report(cluster, "fe-a", "x", 1) == 202);
+}
+
+TEST_CASE("a cluster node rejects a bad cluster file or name with a clear error",
+          "[cluster][process]") {
+  pytheas::test::TempDir dir;
+  auto bad = dir.write("bad.yaml", "secret: 0123456789abcdef0\nnodes:\n  - {name: x}\n");
+  auto result = pytheas::test::run_to_completion(
+      {PYTHEAS_BINARY, "node", "--cluster", bad, "--name", "x"}, 20s);
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find(bad + ":3: nodes[0].role: required") != std::string::npos);
+
+  LocalCluster cluster;
+  auto unknown = pytheas::test::run_to_completion(
+      {PYTHEAS_BINARY, "node", "--cluster", cluster.file(), "--name", "fe-z"}, 20s);
+  CHECK(unknown.exit_code == 1);
+  CHECK(unknown.err.find("--name: 'fe-z' is not a node of") != std::string::npos);
+}

@@ -1,0 +1,128 @@
+#pragma once
+// LocalCluster: a backend and two frontends (fe-a in cluster A, fe-b in
+// cluster B) as real `pytheas node` processes on 127.0.0.1, described by a
+// cluster file written to a temp dir with free ports and fast timings. For
+// federation integration tests. Every wait is bounded; the destructor kills
+// whatever still runs. Not thread-safe.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "test/support/http_client.hpp"
+#include "test/support/process.hpp"
+#include "test/support/temp_dir.hpp"
+
+namespace pytheas::test {
+
+/// A TCP port free on 127.0.0.1 right now (the OS picks it).
+inline unsigned short free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof address;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0)
+    throw std::runtime_error("free_port: no port");
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+class LocalCluster {
+ public:
+  struct Member {
+    unsigned short http_port = 0;
+    unsigned short caf_port = 0;
+    std::unique_ptr<ChildProcess> process;
+  };
+
+  /// Writes the cluster file; `federation` is extra YAML under `federation:`.
+  explicit LocalCluster(std::string secret = "test-cluster-secret-0123")
+      : dir_("pytheas-cluster"), secret_(std::move(secret)) {
+    for (const char* name : {"backend", "fe-a", "fe-b"}) {
+      auto& member = members_[name];
+      member.http_port = free_port();
+      do member.caf_port = free_port();
+      while (member.caf_port == member.http_port);
+    }
+    file_ = write_file(secret_);
+  }
+
+  /// A copy of the cluster file with another secret (an impostor's view).
+  std::string write_file(const std::string& secret, const std::string& name = "cluster.yaml") {
+    std::string yaml = "secret: " + secret +
+                       "\n"
+                       "federation: {heartbeat_interval_s: 0.1, peer_timeout_s: 1, "
+                       "sample_rate: 1, regroup_interval_s: 1, snapshot_push_interval_s: 0.05, "
+                       "reconnect_max_backoff_s: 0.5, forward_timeout_s: 1}\n"
+                       "nodes:\n";
+    for (const auto& [node, member] : members_) {
+      yaml += "  - {name: " + node + ", role: " + (node == "backend" ? "backend" : "frontend");
+      if (node != "backend") yaml += std::string(", cluster: ") + (node == "fe-a" ? "A" : "B");
+      yaml += ", host: 127.0.0.1, http_port: " + std::to_string(member.http_port) +
+              ", caf_port: " + std::to_string(member.caf_port) + "}\n";
+    }
+    return dir_.write(name, yaml);
+  }
+
+  /// Starts `name` (with `file`, default the cluster's own) and waits until it listens.
+  void start(const std::string& name, const std::string& file = {}) {
+    auto& member = members_.at(name);
+    member.process = std::make_unique<ChildProcess>(std::vector<std::string>{
+        PYTHEAS_BINARY, "node", "--cluster", file.empty() ? file_ : file, "--name", name});
+    if (!member.process->wait_for_line("listening on", std::chrono::seconds(30)))
+      throw std::runtime_error(name + " did not start: " + member.process->stderr_text());
+  }
+
+  void start_all() {
+    for (const char* name : {"backend", "fe-a", "fe-b"}) start(name);
+  }
+
+  void kill(const std::string& name, int signal) {
+    auto& process = members_.at(name).process;
+    process->send_signal(signal);
+    process->wait(std::chrono::seconds(20));
+  }
+
+  ChildProcess& process(const std::string& name) { return *members_.at(name).process; }
+  unsigned short http_port(const std::string& name) const { return members_.at(name).http_port; }
+
+  HttpClient client(const std::string& name) {
+    return HttpClient("127.0.0.1", http_port(name), std::chrono::seconds(5));
+  }
+
+  /// GET `target` on `name` as JSON (null on an error status).
+  nlohmann::json get_json(const std::string& name, const std::string& target) {
+    auto reply = client(name).get(target);
+    if (reply.status != 200) return nullptr;
+    return nlohmann::json::parse(reply.body);
+  }
+
+  /// Whether `name` sees `peer` as healthy.
+  bool sees_healthy(const std::string& name, const std::string& peer) {
+    auto status = get_json(name, "/v1/cluster");
+    if (status.is_null()) return false;
+    for (const auto& member : status["members"])
+      if (member["name"] == peer) return member["healthy"].get<bool>();
+    return false;
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  TempDir dir_;
+  std::string secret_;
+  std::string file_;
+  std::map<std::string, Member> members_;
+};
+
+}  // namespace pytheas::test
