@@ -60,11 +60,17 @@ TEST_CASE("version prints and exits 0", "[cli]") {
   CHECK(child.wait(10s) == 0);
 }
 
-TEST_CASE("cluster mode is refused clearly until federation exists", "[cli]") {
+TEST_CASE("a file that is not a cluster file is refused in one line naming it", "[cli]") {
   auto result = run_to_completion({PYTHEAS_BINARY, "node", "--cluster",
                                    PYTHEAS_SOURCE_DIR "/CMakeLists.txt", "--name", "fe-a"},
                                   10s);
   CHECK(result.exit_code == 1);
-  CHECK(result.err.find("--cluster") != std::string::npos);
+  CHECK(result.err.find(PYTHEAS_SOURCE_DIR "/CMakeLists.txt") != std::string::npos);
   CHECK(line_count(result.err) == 1);
+}
+
+TEST_CASE("--cluster and --name need each other", "[cli]") {
+  auto result = run_to_completion({PYTHEAS_BINARY, "node", "--cluster", "x.yaml"}, 10s);
+  CHECK(result.exit_code == 2);
+  CHECK(result.err.find("--name") != std::string::npos);
 }
