@@ -15,6 +15,7 @@
 
 #include "actors/federation_messages.hpp"
 #include "actors/federation_local.hpp"
+#include "actors/peer_auth.hpp"
 #include "actors/supervisor.hpp"
 #include "core/decision_snapshot.hpp"
 #include "core/errors.hpp"
@@ -34,17 +35,6 @@ constexpr const char* kTableFile = "group-table.txt";
 
 std::chrono::milliseconds millis(double seconds) {
   return std::chrono::milliseconds(static_cast<long>(seconds * 1000));
-}
-
-/// Compares secrets in time independent of where they differ.
-bool same_secret(const std::string& a, const std::string& b) {
-  unsigned diff = a.size() != b.size() ? 1u : 0u;
-  for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
-    unsigned char x = i < a.size() ? static_cast<unsigned char>(a[i]) : 0;
-    unsigned char y = i < b.size() ? static_cast<unsigned char>(b[i]) : 0;
-    diff |= static_cast<unsigned>(x ^ y);
-  }
-  return diff == 0;
 }
 
 /// One other member of the cluster, as this node sees it.
@@ -94,6 +84,8 @@ struct FederationState {
   std::vector<SampledReport> sample_outbox;
   OwnerAssignment assignment;  ///< backend only
   std::uint64_t unauthenticated = 0;
+  /// Nonces we issued, per dialling actor, with their expiry (wall seconds).
+  std::unordered_map<caf::actor_addr, std::pair<std::string, double>> challenges;
   static inline const char* name = "pytheas.federation";
 };
 
@@ -454,30 +446,45 @@ void connect(Federation* self, Peer& peer) {
   self->request(peer.connector, 30s, connect_atom::value, peer.node->host, peer.node->caf_port)
       .then(
           [=](caf::actor& handle) {
-            auto& st = self->state;
-            // Only the backend needs our table (to recover it after a restart).
-            GroupTableMessage table;
-            if (st.peers[index].node->serves_backend()) table = st.table;
-            self->request(handle, 5s, hello_atom::value, st.me->name, st.args.cluster->secret,
-                          std::move(table))
+            // Challenge-response (actors/peer_auth.hpp): the secret stays here.
+            self->request(handle, 5s, challenge_atom::value)
                 .then(
-                    [=](welcome_atom, const std::string& name, const std::string& secret) {
-                      auto& peer = self->state.peers[index];
-                      peer.connecting = false;
-                      if (name != peer.node->name) {
-                        fail("answered as '" + name + "', expected '" + peer.node->name + "'");
-                        return;
-                      }
-                      if (!same_secret(secret, self->state.args.cluster->secret)) {
-                        self->state.args.federation->refused_peers.fetch_add(1);
-                        fail("it does not know the cluster secret: refused");
-                        return;
-                      }
-                      register_link(self, peer, handle);
-                      start_link(self, peer);
+                    [=](challenge_atom, const std::string& their_nonce) {
+                      auto& st = self->state;
+                      const auto& secret = st.args.cluster->secret;
+                      auto my_nonce = make_nonce();
+                      auto proof = handshake_proof(secret, "hello", st.me->name, their_nonce, my_nonce);
+                      // Only the backend needs our table (to recover it after a restart).
+                      GroupTableMessage table;
+                      if (st.peers[index].node->serves_backend()) table = st.table;
+                      self->request(handle, 5s, hello_atom::value, st.me->name, my_nonce, proof,
+                                    std::move(table))
+                          .then(
+                              [=](welcome_atom, const std::string& name, const std::string& reply) {
+                                auto& st = self->state;
+                                auto& peer = st.peers[index];
+                                peer.connecting = false;
+                                if (name != peer.node->name) {
+                                  fail("answered as '" + name + "', expected '" + peer.node->name +
+                                       "'");
+                                  return;
+                                }
+                                auto expected = handshake_proof(st.args.cluster->secret, "welcome",
+                                                                name, my_nonce, their_nonce);
+                                if (!same_secret(reply, expected)) {
+                                  st.args.federation->refused_peers.fetch_add(1);
+                                  fail("it does not know the cluster secret: refused");
+                                  return;
+                                }
+                                register_link(self, peer, handle);
+                                start_link(self, peer);
+                              },
+                              [=](const caf::error& error) {
+                                fail("handshake refused: " + self->system().render(error));
+                              });
                     },
                     [=](const caf::error& error) {
-                      fail("handshake refused: " + self->system().render(error));
+                      fail("handshake failed: " + self->system().render(error));
                     });
           },
           [=](const caf::error& error) { fail(self->system().render(error)); });
@@ -653,17 +660,40 @@ caf::behavior federation(Federation* self, FederationArgs args) {
     self->delayed_send(self, millis(cfg.regroup_interval_s), regroup_atom::value);
   return {
       // -- handshake (the only message accepted before it)
-      [=](hello_atom, const std::string& name, const std::string& secret,
+      [=](challenge_atom) -> caf::result<challenge_atom, std::string> {
+        auto& st = self->state;
+        auto sender = self->current_sender();
+        if (!sender) return caf::make_error(caf::sec::runtime_error, "anonymous challenge");
+        auto nonce = make_nonce();
+        if (st.challenges.size() > 256)  // strangers who never said hello
+          std::erase_if(st.challenges,
+                        [now = wall_seconds()](const auto& entry) { return entry.second.second < now; });
+        // One outstanding challenge per link; a handshake must follow promptly.
+        st.challenges[caf::actor_cast<caf::actor_addr>(sender)] = {nonce, wall_seconds() + 10};
+        return {challenge_atom::value, std::move(nonce)};
+      },
+      [=](hello_atom, const std::string& name, const std::string& their_nonce,
+          const std::string& proof,
           GroupTableMessage& table) -> caf::result<welcome_atom, std::string, std::string> {
         auto& st = self->state;
         auto sender = caf::actor_cast<caf::actor>(self->current_sender());
         auto* peer = peer_named(st, name);
+        std::string my_nonce;
+        if (sender) {
+          auto it = st.challenges.find(sender.address());
+          if (it != st.challenges.end() && it->second.second > wall_seconds())
+            my_nonce = it->second.first;
+          if (it != st.challenges.end()) st.challenges.erase(it);  // single use
+        }
         std::string refusal;
         if (!sender)
           refusal = "anonymous hello";
+        else if (my_nonce.empty())
+          refusal = "no pending challenge";
         else if (!peer)
           refusal = "'" + name + "' is not a node of this cluster";
-        else if (!same_secret(secret, st.args.cluster->secret))
+        else if (!same_secret(proof, handshake_proof(st.args.cluster->secret, "hello", name,
+                                                     my_nonce, their_nonce)))
           refusal = "wrong cluster secret";
         if (!refusal.empty()) {
           st.args.federation->refused_peers.fetch_add(1);
@@ -680,7 +710,9 @@ caf::behavior federation(Federation* self, FederationArgs args) {
                        name);
         }
         self->send(self, welcome_atom::value, index_of(st, *peer));  // start_link, after the reply
-        return {welcome_atom::value, st.me->name, st.args.cluster->secret};
+        return {welcome_atom::value, st.me->name,
+                handshake_proof(st.args.cluster->secret, "welcome", st.me->name, their_nonce,
+                                my_nonce)};
       },
       [=](welcome_atom, std::size_t index) {
         if (self->current_sender().get() != self->ctrl()) return;  // only our own reminder
@@ -802,7 +834,14 @@ std::string rendezvous_owner(const std::string& group, const std::vector<std::st
   std::string best;
   std::uint64_t best_score = 0;
   for (const auto& member : members) {
+    // FNV-1a mixes trailing bytes poorly ("fe-1" vs "fe-2"); a murmur3
+    // finalizer spreads them over all 64 bits.
     auto score = hash_decision(group + '\x1f' + member);
+    score ^= score >> 33;
+    score *= 0xff51afd7ed558ccdull;
+    score ^= score >> 33;
+    score *= 0xc4ceb9fe1a85ec53ull;
+    score ^= score >> 33;
     if (best.empty() || score > best_score || (score == best_score && member < best)) {
       best = member;
       best_score = score;

@@ -6,7 +6,8 @@
 //
 // Between nodes (all checked against the sender's handshake, see
 // actors/federation.hpp):
-//   (hello, name, secret, GroupTableMessage) -> (welcome, name, secret)   mutual handshake
+//   (challenge) -> (challenge, nonce)          handshake, see actors/peer_auth.hpp
+//   (hello, name, nonce, proof, GroupTableMessage) -> (welcome, name, proof)
 //   (heartbeat)                                liveness, both directions
 //   (samples, vector<SampledReport>)           frontend -> backend
 //   (table, GroupTableMessage)                 backend -> frontends (and back after a backend restart)
@@ -33,6 +34,7 @@ namespace pytheas {
 
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
 using welcome_atom = caf::atom_constant<caf::atom("welcome")>;
+using challenge_atom = caf::atom_constant<caf::atom("challenge")>;
 using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
 using samples_atom = caf::atom_constant<caf::atom("samples")>;
 using table_atom = caf::atom_constant<caf::atom("table")>;
