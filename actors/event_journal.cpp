@@ -64,9 +64,10 @@ std::string EventJournal::record(std::string_view group, std::string_view decisi
   auto& shard = shards_[id % kShards];
   {
     std::lock_guard lock(shard.mutex);
-    shard.entries.emplace(
-        id, Entry{{std::string(group), std::string(decision), std::move(features)}, now + window_s_,
-              false});
+    shard.entries.emplace(id,
+                          Entry{{std::string(group), std::string(decision), std::move(features)},
+                                now + window_s_,
+                                false});
     shard.order.push_back(id);
     trim(shard, now);
   }

@@ -7,14 +7,14 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <set>
 #include <unordered_set>
 
-#include "actors/federation_messages.hpp"
 #include "actors/federation_local.hpp"
+#include "actors/federation_messages.hpp"
 #include "actors/peer_auth.hpp"
 #include "actors/supervisor.hpp"
 #include "core/decision_snapshot.hpp"
@@ -28,8 +28,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr std::size_t kForwardBatch = 256;     // flush a peer's outbox at this size
-constexpr std::size_t kSampleBuffer = 10000;   // samples kept while the backend is away
+constexpr std::size_t kForwardBatch = 256;  // flush a peer's outbox at this size
+constexpr std::size_t kMaxBatch = 4096;     // reports per forward message at most
+// Forward batches in flight per peer: the window keeps the owner's mailbox
+// (and so its heartbeats) prompt under overload; beyond it reports wait in
+// the outbox, counted in the node's report queue, whose cap makes ingress
+// answer 503: back-pressure reaches the players instead of memory.
+constexpr std::size_t kMaxInFlight = 8;
+constexpr std::size_t kSampleBuffer = 10000;     // samples kept while the backend is away
 constexpr std::size_t kRetainPerGroup = 100000;  // acknowledged, not yet in a pushed state
 constexpr const char* kTableFile = "group-table.txt";
 
@@ -245,7 +251,7 @@ void recompute(Federation* self) {
     }
   }
   if (adopted) {
-    st.args.federation->adoptions.fetch_add(adopted);
+    st.args.federation->adoptions.fetch_add(from_failed);
     if (from_failed)
       spdlog::warn("federation: adopted {} group(s) of failed owners from their last pushed state",
                    adopted);
@@ -317,33 +323,43 @@ void mark_down(Federation* self, Peer& peer, const std::string& reason);
 void flush_outboxes(Federation* self) {
   auto& st = self->state;
   for (auto& peer : st.peers) {
-    if (!peer.up || peer.outbox.empty() || peer.handoffs_pending > 0) continue;
-    const auto id = peer.next_batch++;
-    const auto index = index_of(st, peer);
-    auto& batch = peer.unacked[id] = std::move(peer.outbox);
-    peer.outbox = {};
-    self->request(peer.handle, millis(st.args.cluster->forward_timeout_s), forward_atom::value, id,
-                  batch)
-        .then(
-            [=](ok_atom) {
-              auto& st = self->state;
-              auto& peer = st.peers[index];
-              auto it = peer.unacked.find(id);
-              if (it == peer.unacked.end()) return;  // re-routed after a failure already
-              st.args.shared->release(it->second.size());
-              st.args.federation->forwarded_out.fetch_add(it->second.size());
-              for (auto& item : it->second) {
-                auto& kept = st.retained[item.group];
-                if (kept.size() >= kRetainPerGroup) kept.pop_front();
-                kept.emplace_back(id, std::move(item));
-              }
-              peer.unacked.erase(it);
-            },
-            [=](const caf::error& error) {
-              auto& peer = self->state.peers[index];
-              if (!peer.unacked.count(id)) return;
-              mark_down(self, peer, "forward failed: " + self->system().render(error));
-            });
+    while (peer.up && !peer.outbox.empty() && peer.handoffs_pending == 0 &&
+           peer.unacked.size() < kMaxInFlight) {
+      const auto id = peer.next_batch++;
+      const auto index = index_of(st, peer);
+      std::vector<ForwardedReport> next;
+      if (peer.outbox.size() > kMaxBatch) {
+        next.assign(std::make_move_iterator(peer.outbox.begin() + kMaxBatch),
+                    std::make_move_iterator(peer.outbox.end()));
+        peer.outbox.resize(kMaxBatch);
+      }
+      auto& batch = peer.unacked[id] = std::move(peer.outbox);
+      peer.outbox = std::move(next);
+      self->request(peer.handle, millis(st.args.cluster->forward_timeout_s), forward_atom::value,
+                    id, batch)
+          .then(
+              [=](ok_atom) {
+                auto& st = self->state;
+                auto& peer = st.peers[index];
+                auto it = peer.unacked.find(id);
+                if (it == peer.unacked.end()) return;  // re-routed after a failure already
+                peer.last_seen = wall_seconds();       // any answer is a sign of life
+                st.args.shared->release(it->second.size());
+                st.args.federation->forwarded_out.fetch_add(it->second.size());
+                for (auto& item : it->second) {
+                  auto& kept = st.retained[item.group];
+                  if (kept.size() >= kRetainPerGroup) kept.pop_front();
+                  kept.emplace_back(id, std::move(item));
+                }
+                peer.unacked.erase(it);
+                if (!peer.outbox.empty()) flush_outboxes(self);  // the window moved
+              },
+              [=](const caf::error& error) {
+                auto& peer = self->state.peers[index];
+                if (!peer.unacked.count(id)) return;
+                mark_down(self, peer, "forward failed: " + self->system().render(error));
+              });
+    }
   }
   // Subscriptions ride along: one message per owner.
   std::map<Peer*, std::vector<std::string>> asks;
@@ -390,8 +406,8 @@ void mark_down(Federation* self, Peer& peer, const std::string& reason) {
   peer.unacked.clear();
   recompute(self);  // adopts its groups if its cluster has no one left
   if (!pending.empty()) {
-    spdlog::warn("federation: re-routing {} unacknowledged report(s) meant for {}",
-                 pending.size(), peer.node->name);
+    spdlog::warn("federation: re-routing {} unacknowledged report(s) meant for {}", pending.size(),
+                 peer.node->name);
     st.args.federation->forward_rerouted.fetch_add(pending.size());
     for (auto& item : pending) route_forward(self, std::move(item));
   }
@@ -440,7 +456,8 @@ void connect(Federation* self, Peer& peer) {
       spdlog::warn("federation: cannot link to {} at {}:{}: {}", peer.node->name, peer.node->host,
                    peer.node->caf_port, why);
     peer.last_error = why;
-    peer.backoff_s = std::min(peer.backoff_s * 2, self->state.args.cluster->reconnect_max_backoff_s);
+    peer.backoff_s =
+        std::min(peer.backoff_s * 2, self->state.args.cluster->reconnect_max_backoff_s);
     peer.next_attempt = wall_seconds() + peer.backoff_s;
   };
   self->request(peer.connector, 30s, connect_atom::value, peer.node->host, peer.node->caf_port)
@@ -453,7 +470,8 @@ void connect(Federation* self, Peer& peer) {
                       auto& st = self->state;
                       const auto& secret = st.args.cluster->secret;
                       auto my_nonce = make_nonce();
-                      auto proof = handshake_proof(secret, "hello", st.me->name, their_nonce, my_nonce);
+                      auto proof =
+                          handshake_proof(secret, "hello", st.me->name, their_nonce, my_nonce);
                       // Only the backend needs our table (to recover it after a restart).
                       GroupTableMessage table;
                       if (st.peers[index].node->serves_backend()) table = st.table;
@@ -539,7 +557,8 @@ void tick(Federation* self) {
         mark_down(self, peer, "no heartbeat for " + std::to_string(now - peer.last_seen) + " s");
         continue;
       }
-      self->send(peer.handle, heartbeat_atom::value);
+      // Urgent: liveness must not wait behind a backlog of reports.
+      self->send<caf::message_priority::high>(peer.handle, heartbeat_atom::value);
     } else if (peer.dial && !peer.connecting && now >= peer.next_attempt) {
       connect(self, peer);
     }
@@ -639,7 +658,12 @@ caf::behavior federation(Federation* self, FederationArgs args) {
     if (peer.dial) peer.connector = self->spawn<caf::detached>(connector, tls);
     st.peers.push_back(std::move(peer));
   }
-  if (st.me->serves_backend()) load_table(st);
+  if (st.me->serves_backend()) {
+    auto cluster = st.args.cluster;  // the lambda keeps the config alive
+    st.assignment.set_pins(
+        [cluster](const std::string& group) { return cluster->pinned_cluster(group); });
+    load_table(st);
+  }
   recompute(self);
   publish_status(self);
   self->set_down_handler([=](caf::down_msg& down) {
@@ -654,7 +678,7 @@ caf::behavior federation(Federation* self, FederationArgs args) {
     self->quit(exit.reason);
   });
   const auto& cfg = *st.args.cluster;
-  self->send(self, tick_atom::value);
+  self->send<caf::message_priority::high>(self, tick_atom::value);
   self->delayed_send(self, millis(cfg.snapshot_push_interval_s), push_atom::value);
   if (st.me->serves_backend())
     self->delayed_send(self, millis(cfg.regroup_interval_s), regroup_atom::value);
@@ -666,8 +690,9 @@ caf::behavior federation(Federation* self, FederationArgs args) {
         if (!sender) return caf::make_error(caf::sec::runtime_error, "anonymous challenge");
         auto nonce = make_nonce();
         if (st.challenges.size() > 256)  // strangers who never said hello
-          std::erase_if(st.challenges,
-                        [now = wall_seconds()](const auto& entry) { return entry.second.second < now; });
+          std::erase_if(st.challenges, [now = wall_seconds()](const auto& entry) {
+            return entry.second.second < now;
+          });
         // One outstanding challenge per link; a handshake must follow promptly.
         st.challenges[caf::actor_cast<caf::actor_addr>(sender)] = {nonce, wall_seconds() + 10};
         return {challenge_atom::value, std::move(nonce)};
@@ -801,7 +826,11 @@ caf::behavior federation(Federation* self, FederationArgs args) {
         }
       },
       // -- from this node's io threads (local-only types: a peer cannot forge them)
-      [=](LocalForward& forward) { route_forward(self, std::move(forward.report)); },
+      [=](LocalForward& forward) {
+        route_forward(self, std::move(forward.report));
+        // Batches grow with load: send as soon as the burst that filled them is read.
+        if (self->mailbox().empty()) flush_outboxes(self);
+      },
       [=](LocalSample& sample) { add_sample(self, std::move(sample.sample)); },
       [=](LocalSubscribe& subscribe) {
         auto& st = self->state;
@@ -811,8 +840,8 @@ caf::behavior federation(Federation* self, FederationArgs args) {
       // -- timers
       [=](tick_atom) {
         tick(self);
-        self->delayed_send(self, millis(self->state.args.cluster->heartbeat_interval_s),
-                           tick_atom::value);
+        self->delayed_send<caf::message_priority::high>(
+            self, millis(self->state.args.cluster->heartbeat_interval_s), tick_atom::value);
       },
       [=](push_atom) {
         flush_outboxes(self);
@@ -852,8 +881,9 @@ std::string rendezvous_owner(const std::string& group, const std::vector<std::st
 
 caf::actor start_federation(caf::actor_system& system, FederationArgs args) {
   const auto* me = args.cluster->find(args.self_name);
-  if (!me) throw std::runtime_error("--name: '" + args.self_name + "' is not a node of " +
-                                    args.cluster->source);
+  if (!me)
+    throw std::runtime_error("--name: '" + args.self_name + "' is not a node of " +
+                             args.cluster->source);
   const bool tls = args.cluster->tls.enabled();
   auto actor = system.spawn(federation, std::move(args));
   auto bound = tls ? caf::openssl::publish(actor, me->caf_port, me->host.c_str(), true)

@@ -10,8 +10,8 @@
 //   (hello, name, nonce, proof, GroupTableMessage) -> (welcome, name, proof)
 //   (heartbeat)                                liveness, both directions
 //   (samples, vector<SampledReport>)           frontend -> backend
-//   (table, GroupTableMessage)                 backend -> frontends (and back after a backend restart)
-//   (forward, batch_id, vector<ForwardedReport>) -> ok   frontend -> owner of the groups
+//   (table, GroupTableMessage)                 backend -> frontends (and back after a backend
+//   restart) (forward, batch_id, vector<ForwardedReport>) -> ok   frontend -> owner of the groups
 //   (subscribe, vector<string>)                frontend -> owner: push me these groups
 //   (mirror, covered_batch_id, GroupRecord)    owner -> subscribers: a group's state,
 //                                              including the subscriber's batches <= covered
@@ -76,8 +76,8 @@ struct SampledReport {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, SampledReport& x) {
-  return f(caf::meta::type_name("pytheas.sampled_report"), x.features, x.group, x.decision,
-           x.score, x.cluster);
+  return f(caf::meta::type_name("pytheas.sampled_report"), x.features, x.group, x.decision, x.score,
+           x.cluster);
 }
 
 /// The backend's group table: which frontend cluster owns each group. Newer

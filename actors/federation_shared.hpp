@@ -52,8 +52,8 @@ struct ClusterStatus {
   std::uint64_t table_version = 0;
   std::size_t table_groups = 0;  ///< groups in the group table
   std::size_t owned_elsewhere = 0;
-  std::size_t mirrored = 0;      ///< groups with a snapshot pushed by their owner
-  std::size_t subscribers = 0;   ///< (group, peer) pairs we push to
+  std::size_t mirrored = 0;     ///< groups with a snapshot pushed by their owner
+  std::size_t subscribers = 0;  ///< (group, peer) pairs we push to
   std::vector<PeerStatus> peers;
 };
 
@@ -63,8 +63,8 @@ struct FederationShared {
   GroupTable mirrors;
   SnapshotCell<ClusterStatus> status;
 
-  std::atomic<std::uint64_t> forwarded_out{0};   ///< reports acknowledged by their owner
-  std::atomic<std::uint64_t> forwarded_in{0};    ///< reports applied here for other nodes
+  std::atomic<std::uint64_t> forwarded_out{0};     ///< reports acknowledged by their owner
+  std::atomic<std::uint64_t> forwarded_in{0};      ///< reports applied here for other nodes
   std::atomic<std::uint64_t> forward_rerouted{0};  ///< unacknowledged, re-routed after a failure
   std::atomic<std::uint64_t> samples_sent{0};
   std::atomic<std::uint64_t> samples_dropped{0};  ///< backend unreachable and buffer full

@@ -87,7 +87,8 @@ caf::behavior group_actor(GroupActor* self, GroupActorArgs args) {
         try {
           st.args.policy = restore_policy(record.policy_state);
         } catch (const CorruptState& e) {
-          spdlog::error("group {}: adopted state unusable, keeping ours: {}", st.args.key, e.what());
+          spdlog::error("group {}: adopted state unusable, keeping ours: {}", st.args.key,
+                        e.what());
           return;
         }
         st.args.slot->reports.store(record.reports);

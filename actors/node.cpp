@@ -158,6 +158,10 @@ void Node::start() {
   im.config->set("scheduler.max-threads",
                  static_cast<size_t>(std::max(1, im.options.scheduler_threads)));
   im.config->set("logger.verbosity", caf::atom("quiet"));
+  // Fairness: an actor yields its worker after this many messages. Without
+  // it a flooded actor (the router under a report storm) keeps its thread
+  // for seconds and starves the rest, heartbeats included.
+  im.config->set("scheduler.max-throughput", static_cast<size_t>(500));
   const auto& cluster = im.options.cluster;
   if (cluster) {
     im.config->load<caf::io::middleman>();
@@ -327,7 +331,8 @@ ReportStatus Node::report_event(std::string_view event_id, double score) {
     case EventJournal::Claim::ok:
       break;
   }
-  if (!event.features.empty()) im.sample(std::move(event.features), event.group, event.decision, score);
+  if (!event.features.empty())
+    im.sample(std::move(event.features), event.group, event.decision, score);
   return im.route(std::move(event.group), std::move(event.decision), score);
 }
 
@@ -377,8 +382,8 @@ std::optional<GroupInfo> Node::group(std::string_view key) const {
   if (im.federation_shared) {
     auto ownership = im.federation_shared->ownership.load();
     if (const auto* owner = ownership->owner_of(std::string(key))) {
-      im.federation_shared->mirrors.visit(key,
-                                          [&](const GroupSlot& slot) { out = info_of(slot, *owner); });
+      im.federation_shared->mirrors.visit(
+          key, [&](const GroupSlot& slot) { out = info_of(slot, *owner); });
       return out;
     }
   }

@@ -521,9 +521,7 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
         return self->delegate(entry.actor, export_atom::value);
       },
       [=](adopt_atom, GroupRecord& record) { adopt(self, std::move(record)); },
-      [=](handoff_atom, const std::vector<std::string>& keys) {
-        return hand_over(self, keys);
-      },
+      [=](handoff_atom, const std::vector<std::string>& keys) { return hand_over(self, keys); },
       [=](shutdown_atom) -> caf::result<ok_atom> {
         auto& state = self->state;
         state.shutdown_promise = self->make_response_promise();

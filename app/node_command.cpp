@@ -10,8 +10,8 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/node.hpp"
-#include "config/cluster_config.hpp"
 #include "app/commands.hpp"
+#include "config/cluster_config.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
 

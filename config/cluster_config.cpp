@@ -57,10 +57,11 @@ ClusterNode read_node(const Context& ctx, const YAML::Node& node, const std::str
   } else if (out.role != NodeRole::backend) {
     ctx.fail(node, field + ".cluster", "required for role " + role);
   }
-  if (auto host = node["host"]) out.host = ctx.scalar<std::string>(host, field + ".host", "a string");
+  if (auto host = node["host"])
+    out.host = ctx.scalar<std::string>(host, field + ".host", "a string");
   if (out.host.empty()) ctx.fail(node["host"], field + ".host", "empty host");
-  out.http_port = static_cast<std::uint16_t>(
-      ctx.number(require("http_port"), field + ".http_port", 1, 65535));
+  out.http_port =
+      static_cast<std::uint16_t>(ctx.number(require("http_port"), field + ".http_port", 1, 65535));
   out.caf_port =
       static_cast<std::uint16_t>(ctx.number(require("caf_port"), field + ".caf_port", 1, 65535));
   if (out.http_port == out.caf_port)
@@ -125,19 +126,27 @@ std::vector<std::string> ClusterConfig::members(const std::string& cluster) cons
   return out;
 }
 
+const std::string* ClusterConfig::pinned_cluster(const std::string& group) const {
+  for (const auto& [glob, cluster] : pins)
+    if (glob_match(glob, group)) return &cluster;
+  return nullptr;
+}
+
 ClusterConfig parse_cluster_config(const std::string& yaml, const std::string& source,
                                    const std::string& base_dir) {
   Context ctx(source);
   YAML::Node root = load_yaml(yaml, source);
   if (!root.IsMap()) throw ConfigError(source + ": expected a mapping with `nodes` and `secret`");
-  ctx.only_keys(root, "",
-                {"nodes", "secret", "secret_file", "labels", "state_dir", "federation", "tls"});
+  ctx.only_keys(
+      root, "",
+      {"nodes", "secret", "secret_file", "labels", "state_dir", "federation", "tls", "pin"});
   ClusterConfig config;
   config.source = source;
 
   auto nodes = root["nodes"];
   if (!nodes) ctx.fail(root, "nodes", "required");
-  if (!nodes.IsSequence() || nodes.size() == 0) ctx.fail(nodes, "nodes", "expected a non-empty list");
+  if (!nodes.IsSequence() || nodes.size() == 0)
+    ctx.fail(nodes, "nodes", "expected a non-empty list");
   std::set<std::string> names;
   std::set<std::pair<std::string, std::uint16_t>> endpoints;
   int backends = 0;
@@ -160,7 +169,8 @@ ClusterConfig parse_cluster_config(const std::string& yaml, const std::string& s
 
   auto secret = root["secret"];
   auto secret_file = root["secret_file"];
-  if (secret && secret_file) ctx.fail(secret_file, "secret_file", "give secret or secret_file, not both");
+  if (secret && secret_file)
+    ctx.fail(secret_file, "secret_file", "give secret or secret_file, not both");
   if (secret) {
     config.secret = ctx.scalar<std::string>(secret, "secret", "a string");
   } else if (secret_file) {
@@ -182,13 +192,24 @@ ClusterConfig parse_cluster_config(const std::string& yaml, const std::string& s
   if (auto dir = root["state_dir"])
     config.state_dir = resolve(base_dir, ctx.scalar<std::string>(dir, "state_dir", "a path"));
   if (auto federation = root["federation"]) read_federation(ctx, federation, config);
+  if (auto pins = root["pin"]) {
+    if (!pins.IsMap()) ctx.fail(pins, "pin", "expected a mapping GLOB: CLUSTER");
+    for (const auto& item : pins) {
+      auto glob = ctx.scalar<std::string>(item.first, "pin", "a group glob");
+      auto cluster = ctx.scalar<std::string>(item.second, "pin." + glob, "a cluster name");
+      if (config.members(cluster).empty())
+        ctx.fail(item.second, "pin." + glob, "no frontend node is in cluster '" + cluster + "'");
+      config.pins.emplace_back(std::move(glob), std::move(cluster));
+    }
+  }
   if (auto tls = root["tls"]) {
     ctx.only_keys(tls, "tls", {"certificate", "key", "ca"});
-    for (auto [key, target] : {std::pair{"certificate", &config.tls.certificate},
-                               std::pair{"key", &config.tls.key}, std::pair{"ca", &config.tls.ca}}) {
+    for (auto [key, target] :
+         {std::pair{"certificate", &config.tls.certificate}, std::pair{"key", &config.tls.key},
+          std::pair{"ca", &config.tls.ca}}) {
       if (!tls[key]) ctx.fail(tls, std::string("tls.") + key, "required when tls is given");
-      *target = resolve(base_dir,
-                        ctx.scalar<std::string>(tls[key], std::string("tls.") + key, "a path"));
+      *target =
+          resolve(base_dir, ctx.scalar<std::string>(tls[key], std::string("tls.") + key, "a path"));
     }
   }
   return config;

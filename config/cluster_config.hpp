@@ -50,11 +50,14 @@ struct ClusterConfig {
   std::string state_dir;    ///< base folder; a node keeps its state in state_dir/NAME
   std::string secret;       ///< shared by every member; peers without it are refused
   ClusterTls tls;
+  /// Operator pins, first match wins: groups whose key matches the glob
+  /// always belong to that frontend cluster (regardless of traffic).
+  std::vector<std::pair<std::string, std::string>> pins;
 
-  double heartbeat_interval_s = 0.5;  ///< every link sends one this often
-  double peer_timeout_s = 3;          ///< silence longer than this marks a peer down
-  double sample_rate = 0.01;          ///< share of reports sampled to the backend
-  double regroup_interval_s = 10;     ///< backend: recompute the group table this often
+  double heartbeat_interval_s = 0.5;      ///< every link sends one this often
+  double peer_timeout_s = 3;              ///< silence longer than this marks a peer down
+  double sample_rate = 0.01;              ///< share of reports sampled to the backend
+  double regroup_interval_s = 10;         ///< backend: recompute the group table this often
   double snapshot_push_interval_s = 0.1;  ///< owners push changed groups to subscribers
   double reconnect_max_backoff_s = 5;     ///< reconnect delays double up to this
   double forward_timeout_s = 2;  ///< an unacknowledged forward batch is applied locally after this
@@ -64,6 +67,8 @@ struct ClusterConfig {
   const ClusterNode& backend() const;
   /// Names of the nodes in frontend cluster `cluster`.
   std::vector<std::string> members(const std::string& cluster) const;
+  /// The cluster `group` is pinned to, or null.
+  const std::string* pinned_cluster(const std::string& group) const;
 };
 
 /// Parses YAML text; relative paths resolve against `base_dir`. Throws

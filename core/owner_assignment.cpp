@@ -19,7 +19,14 @@ bool OwnerAssignment::regroup() {
     double best_count = 0;
     for (const auto& [cluster, count] : by_cluster)
       if (count > best_count) best = &cluster, best_count = count;
-    if (best) {
+    const std::string* pinned = pin_ ? pin_(group) : nullptr;
+    if (pinned) {
+      auto [owner, added] = owners_.try_emplace(group, *pinned);
+      if (added || owner->second != *pinned) {
+        owner->second = *pinned;
+        changed = true;
+      }
+    } else if (best) {
       auto owner = owners_.find(group);
       if (owner == owners_.end()) {
         owners_.emplace(group, *best);

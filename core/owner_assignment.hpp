@@ -10,6 +10,7 @@
 // Not thread-safe: the backend's federation actor owns it.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -35,8 +36,14 @@ class OwnerAssignment {
 
   const std::map<std::string, std::string>& owners() const { return owners_; }
 
+  /// Operator pins: the cluster a group must belong to (null: not pinned).
+  /// A pinned group is assigned when first sampled and never moves.
+  using PinFn = std::function<const std::string*(const std::string& group)>;
+  void set_pins(PinFn pin) { pin_ = std::move(pin); }
+
  private:
   double switch_margin_;
+  PinFn pin_;
   std::unordered_map<std::string, std::map<std::string, double>> counts_;
   std::map<std::string, std::string> owners_;
 };

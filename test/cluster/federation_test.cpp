@@ -24,8 +24,8 @@ const std::string kGroupPath = "/v1/groups/Asn%3D100";
 int report(LocalCluster& cluster, const std::string& node, const std::string& decision,
            double score) {
   return cluster.client(node)
-      .post("/v1/report", R"({"features":{"Asn":"100"},"decision":")" + decision +
-                              R"(","score":)" + std::to_string(score) + "}")
+      .post("/v1/report", R"({"features":{"Asn":"100"},"decision":")" + decision + R"(","score":)" +
+                              std::to_string(score) + "}")
       .status;
 }
 
@@ -159,10 +159,10 @@ TEST_CASE("a peer without the cluster secret is refused and logged", "[cluster][
   auto impostor_file = cluster.write_file("not-the-right-secret-at-all", "impostor.yaml");
   cluster.start("fe-b", impostor_file);
   // fe-b dials the backend (and fe-a dials fe-b): both handshakes fail.
-  CHECK(cluster.process("backend")
-            .wait_for_line("refused a peer claiming to be 'fe-b': wrong cluster secret", 10s));
-  CHECK(cluster.process("fe-b")
-            .wait_for_line("refused a peer claiming to be 'fe-a': wrong cluster secret", 10s));
+  CHECK(cluster.process("backend").wait_for_line(
+      "refused a peer claiming to be 'fe-b': wrong cluster secret", 10s));
+  CHECK(cluster.process("fe-b").wait_for_line(
+      "refused a peer claiming to be 'fe-a': wrong cluster secret", 10s));
   CHECK(cluster.process("fe-a").wait_for_line("cannot link to fe-b", 10s));
   CHECK(eventually([&] { return cluster.sees_healthy("fe-a", "backend"); }, 10s));
   std::this_thread::sleep_for(1s);

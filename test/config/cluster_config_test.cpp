@@ -51,15 +51,16 @@ TEST_CASE("a minimal cluster file gets the defaults", "[config][cluster]") {
 }
 
 TEST_CASE("cluster file errors name the file, line and field", "[config][cluster]") {
-  CHECK(error_of(kNodes) == "cluster.yaml:2: secret: required (or secret_file): peers without it "
-                            "are refused");
+  CHECK(error_of(kNodes) ==
+        "cluster.yaml:2: secret: required (or secret_file): peers without it "
+        "are refused");
   CHECK(error_of("secret: short\n" + kNodes) ==
         "cluster.yaml:1: secret: must be at least 16 characters");
   CHECK(error_of(kSecret) == "cluster.yaml:1: nodes: required");
   CHECK(error_of(kSecret + "nodes: []\n") == "cluster.yaml:2: nodes: expected a non-empty list");
   CHECK(error_of(kSecret + "nodez: []\n") ==
         "cluster.yaml:2: nodez: unknown key (expected one of: nodes, secret, secret_file, labels, "
-        "state_dir, federation, tls)");
+        "state_dir, federation, tls, pin)");
   CHECK(error_of(kSecret + R"(nodes:
   - {name: fe-a, role: frontend, cluster: A, http_port: 1, caf_port: 2}
 )") == "cluster.yaml:3: nodes: no node has role backend or all");
@@ -93,10 +94,19 @@ TEST_CASE("cluster file errors name the file, line and field", "[config][cluster
         "cluster.yaml:6: federation.sample_rate: must be in [0, 1], got 2");
   CHECK(error_of(kSecret + kNodes + "tls: {certificate: a.pem}\n") ==
         "cluster.yaml:6: tls.key: required when tls is given");
-  CHECK(error_of(kSecret + "nodes: [\n") .find("cluster.yaml:") == 0);
+  CHECK(error_of(kSecret + "nodes: [\n").find("cluster.yaml:") == 0);
 }
 
 TEST_CASE("secret_file is read and its newline dropped", "[config][cluster]") {
   CHECK(error_of("secret_file: /nonexistent/secret\n" + kNodes) ==
         "cluster.yaml:1: secret_file: /nonexistent/secret: cannot read file");
+}
+
+TEST_CASE("pins send matching groups to a named cluster", "[config][cluster]") {
+  auto config = parse_cluster_config(kSecret + kNodes + "pin: {\"Asn=7922*\": A}\n", "c.yaml", "");
+  REQUIRE(config.pinned_cluster("Asn=7922"));
+  CHECK(*config.pinned_cluster("Asn=7922") == "A");
+  CHECK(config.pinned_cluster("Asn=701") == nullptr);
+  CHECK(error_of(kSecret + kNodes + "pin: {\"Asn=1\": Z}\n") ==
+        "cluster.yaml:6: pin.Asn=1: no frontend node is in cluster 'Z'");
 }

@@ -28,7 +28,7 @@ TEST_CASE("ties go to the first cluster by name, on every run", "[assignment]") 
 TEST_CASE("an owner keeps its group until another cluster clearly dominates", "[assignment]") {
   OwnerAssignment assignment(1.25);
   assignment.add("g", "A", 100);
-  assignment.regroup();  // A owns g; counts halve to A=50
+  assignment.regroup();          // A owns g; counts halve to A=50
   assignment.add("g", "B", 60);  // B=60 vs A=50: within the margin
   CHECK_FALSE(assignment.regroup());
   CHECK(assignment.owners().at("g") == "A");
@@ -56,4 +56,19 @@ TEST_CASE("samples without a cluster or weight are ignored", "[assignment]") {
   CHECK(assignment.owners().empty());
   assignment.set_owners({{"h", "B"}});
   CHECK(assignment.owners().at("h") == "B");
+}
+
+TEST_CASE("a pinned group goes to its cluster whatever the traffic", "[assignment]") {
+  OwnerAssignment assignment;
+  const std::string b = "B";
+  assignment.set_pins(
+      [&](const std::string& group) { return group.rfind("pin-", 0) == 0 ? &b : nullptr; });
+  assignment.add("pin-1", "A", 100);
+  assignment.add("free", "A", 100);
+  CHECK(assignment.regroup());
+  CHECK(assignment.owners().at("pin-1") == "B");
+  CHECK(assignment.owners().at("free") == "A");
+  assignment.add("pin-1", "A", 1000);
+  CHECK_FALSE(assignment.regroup());
+  CHECK(assignment.owners().at("pin-1") == "B");
 }
