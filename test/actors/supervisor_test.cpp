@@ -176,7 +176,10 @@ TEST_CASE("a group that throws is restarted from its last persisted state",
     auto snap = f.snapshot("Asn=9");
     return snap && snap != before;
   }));
-  CHECK(arm_count(f.snapshot("Asn=9"), "a") == Approx(arm_count(before, "a")).epsilon(1e-3));
+  // The restored count is the persisted one, discounted by the time the
+  // restart took (half-life 60 s: under 1% for a busy box's half second); a
+  // fresh group would have 0.
+  CHECK(arm_count(f.snapshot("Asn=9"), "a") == Approx(arm_count(before, "a")).epsilon(1e-2));
   // It keeps learning after the restart.
   f.report("Asn=9", "a", 2);
   REQUIRE(eventually([&] { return f.drained(); }));

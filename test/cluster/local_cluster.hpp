@@ -46,8 +46,9 @@ class LocalCluster {
   };
 
   /// Writes the cluster file; `federation` is extra YAML under `federation:`.
-  explicit LocalCluster(std::string secret = "test-cluster-secret-0123")
-      : dir_("pytheas-cluster"), secret_(std::move(secret)) {
+  /// `extra`: more top-level YAML for the cluster file (e.g. a tls: block).
+  explicit LocalCluster(std::string extra = {}, std::string secret = "test-cluster-secret-0123")
+      : dir_("pytheas-cluster"), secret_(std::move(secret)), extra_(std::move(extra)) {
     for (const char* name : {"backend", "fe-a", "fe-b"}) {
       auto& member = members_[name];
       member.http_port = free_port();
@@ -57,9 +58,12 @@ class LocalCluster {
     file_ = write_file(secret_);
   }
 
-  /// A copy of the cluster file with another secret (an impostor's view).
-  std::string write_file(const std::string& secret, const std::string& name = "cluster.yaml") {
-    std::string yaml = "secret: " + secret +
+  const TempDir& dir() const { return dir_; }
+
+  /// A copy of the cluster file with another secret or extra YAML (an impostor's view).
+  std::string write_file(const std::string& secret, const std::string& name = "cluster.yaml",
+                         const std::string* extra = nullptr) {
+    std::string yaml = (extra ? *extra : extra_) + "\nsecret: " + secret +
                        "\n"
                        "federation: {heartbeat_interval_s: 0.1, peer_timeout_s: 1, "
                        "sample_rate: 1, regroup_interval_s: 1, snapshot_push_interval_s: 0.05, "
@@ -121,6 +125,7 @@ class LocalCluster {
  private:
   TempDir dir_;
   std::string secret_;
+  std::string extra_;
   std::string file_;
   std::map<std::string, Member> members_;
 };
