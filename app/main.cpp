@@ -211,6 +211,13 @@ int main(int argc, char** argv) {
   replay_cmd->add_option("--connections", replay.connections, "Keep-alive connections per URL")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000}));
+  replay_cmd->add_flag("--failover", replay.failover,
+                       "Retry a request that failed at the transport level on the next URL and "
+                       "avoid that URL for --failover-hold seconds");
+  replay_cmd
+      ->add_option("--failover-hold", replay.failover_hold_s, "Seconds a failed URL is avoided")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
   replay_cmd->add_flag("--allow-remote", replay.allow_remote,
                        "Allow non-loopback targets (default: only 127.0.0.0/8 and [::1])");
   replay_cmd->add_option("--out", replay.out, "Output directory")->required();

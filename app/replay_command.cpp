@@ -61,6 +61,8 @@ int run_replay_command(const ReplayCommand& command) {
   options.timeout = std::chrono::milliseconds(command.timeout_ms);
   options.connections = command.connections;
   options.allow_remote = command.allow_remote;
+  options.failover = command.failover;
+  options.failover_hold_s = command.failover_hold_s;
   try {
     options.validate();
   } catch (const InvalidInput& e) {

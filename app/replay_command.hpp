@@ -21,6 +21,8 @@ struct ReplayCommand {
   int timeout_ms = 3000;
   std::size_t connections = 32;
   bool allow_remote = false;
+  bool failover = false;       ///< retry on the next URL after a transport failure
+  double failover_hold_s = 2;  ///< seconds a failed URL is avoided
   std::string out;
   bool plot = true;
   bool quiet = false;

@@ -52,6 +52,7 @@ struct Session {
   std::shared_ptr<Minute> minute;
   std::uint64_t index = 0;
   std::size_t target = 0;
+  bool retried = false;  ///< failover: the decide already moved to another URL
 };
 
 struct DueReport {
@@ -123,6 +124,7 @@ class ReplayRun {
     result.sending_s = std::chrono::duration<double>(last_sent_ - start_).count();
     result.answering_s = std::chrono::duration<double>(last_settled_ - start_).count();
     result.abandoned = abandoned_;
+    result.failovers = failovers_;
     for (const auto& pool : pools_) result.connections_opened.push_back(pool->connections_opened());
     return result;
   }
@@ -194,18 +196,41 @@ class ReplayRun {
     asio::post(io_, [this] { pace(); });
   }
 
+  /// `preferred`, or with failover the next URL not marked down.
+  std::size_t live_target(std::size_t preferred) {
+    if (!options_.failover) return preferred;
+    if (down_until_.size() != pools_.size()) down_until_.assign(pools_.size(), Clock::time_point{});
+    const auto now = Clock::now();
+    for (std::size_t i = 0; i < pools_.size(); ++i) {
+      auto candidate = (preferred + i) % pools_.size();
+      if (down_until_[candidate] <= now) return candidate;
+    }
+    return preferred;  // all down: keep trying the planned one
+  }
+
+  void mark_down(std::size_t target) {
+    live_target(target);  // sizes down_until_
+    down_until_[target] =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double>(options_.failover_hold_s));
+  }
+
   void send_decide(std::shared_ptr<Session> session) {
     session->index = sent_++;
-    session->target = session->index % pools_.size();
+    session->target = live_target(session->index % pools_.size());
     trace_position_s_ = double(session->trace.time_ms - first_ms_) / 1e3;
     last_sent_ = Clock::now();
+    stats_.on_sent(second_now());
+    post_decide(std::move(session));
+  }
+
+  void post_decide(std::shared_ptr<Session> session) {
     ReplayRequest request;
     try {
       request = protocol_.decide_request(session->trace);
     } catch (const InvalidInput& e) {
       throw InvalidInput("trace session " + std::to_string(session->index + 1) + ": " + e.what());
     }
-    stats_.on_sent(second_now());
     ++outstanding_decides_;
     auto& pool = *pools_[session->target];
     pool.post(targets_[session->target].prefix + request.path, std::move(request.content_type),
@@ -216,6 +241,15 @@ class ReplayRun {
   }
 
   void on_decided(const std::shared_ptr<Session>& session, HttpOutcome outcome) {
+    if (options_.failover && !outcome.transport_ok && !session->retried && pools_.size() > 1) {
+      // Failover: this URL is down; the same session tries the next one.
+      mark_down(session->target);
+      session->retried = true;
+      session->target = live_target((session->target + 1) % pools_.size());
+      ++failovers_;
+      post_decide(session);
+      return;
+    }
     std::string why;
     std::optional<ReplayDecision> decision;
     if (outcome.transport_ok)
@@ -264,20 +298,37 @@ class ReplayRun {
       reports_.pop_front();
       auto request = protocol_.report_request(report.session->trace, report.decision, report.cost);
       stats_.on_report_sent(second_now());
-      ++outstanding_reports_;
-      pools_[report.session->target]->post(
-          targets_[report.session->target].prefix + request.path, std::move(request.content_type),
-          std::move(request.body), [this](HttpOutcome&& outcome) {
-            --outstanding_reports_;
-            const bool ok =
-                outcome.transport_ok && outcome.status == protocol_.report_success_status();
-            stats_.on_report_done(
-                second_now(), ok,
-                outcome.transport_ok ? "http_" + std::to_string(outcome.status) : outcome.error);
-            maybe_finish();
-          });
+      post_report(report.session, std::move(request), false);
     }
     if (!reports_.empty()) arm_report_timer();
+  }
+
+  void post_report(std::shared_ptr<Session> session, ReplayRequest request, bool retried) {
+    // With failover a report avoids a URL marked down (a protocol that
+    // reports by features can be reported anywhere; one by event id fails).
+    if (options_.failover) session->target = live_target(session->target);
+    ++outstanding_reports_;
+    auto target = session->target;
+    auto retry = request;
+    pools_[target]->post(
+        targets_[target].prefix + request.path, std::move(request.content_type),
+        std::move(request.body),
+        [this, session, retry = std::move(retry), retried](HttpOutcome&& outcome) mutable {
+          --outstanding_reports_;
+          if (options_.failover && !outcome.transport_ok && !retried && pools_.size() > 1) {
+            mark_down(session->target);
+            session->target = (session->target + 1) % pools_.size();
+            ++failovers_;
+            post_report(session, std::move(retry), true);
+            return;
+          }
+          const bool ok =
+              outcome.transport_ok && outcome.status == protocol_.report_success_status();
+          stats_.on_report_done(
+              second_now(), ok,
+              outcome.transport_ok ? "http_" + std::to_string(outcome.status) : outcome.error);
+          maybe_finish();
+        });
   }
 
   // After the last decide: its answer may take a timeout, its report is due
@@ -350,6 +401,8 @@ class ReplayRun {
   std::uint64_t outstanding_decides_ = 0;  // in a pool, not answered yet
   std::uint64_t outstanding_reports_ = 0;
   std::uint64_t abandoned_ = 0;
+  std::uint64_t failovers_ = 0;
+  std::vector<Clock::time_point> down_until_;  ///< failover: per URL
   double trace_position_s_ = 0;
   bool sending_done_ = false;
   bool stopped_ = false;

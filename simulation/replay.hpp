@@ -46,6 +46,12 @@ struct ReplayOptions {
   std::size_t connections = 32;    ///< per URL
   std::size_t max_queue = 100000;  ///< per URL; beyond: the request fails "queue_full"
   bool allow_remote = false;       ///< else only loopback targets are accepted
+  /// Client-side failover, as a load balancer or a multi-URL player would do:
+  /// a request that fails at the transport level (refused, reset, timeout)
+  /// marks its URL down for `failover_hold_s` and is retried once on the next
+  /// URL; while down, a URL gets no new sessions and no reports.
+  bool failover = false;
+  double failover_hold_s = 2;
   FeatureSchema schema = FeatureSchema::original();
 
   /// Throws InvalidInput naming the first bad value: no URL, a malformed
@@ -69,6 +75,7 @@ struct ReplayResult {
   double sending_s = 0;         ///< wall time from the start to the last decide sent
   double answering_s = 0;       ///< wall time from the start to the last decide settled
   std::uint64_t abandoned = 0;  ///< requests still outstanding at the hard stop
+  std::uint64_t failovers = 0;  ///< requests retried on another URL (with failover)
   std::vector<std::size_t> connections_opened;  ///< per URL
 };
 

@@ -50,7 +50,8 @@ std::string format_replay_keys(const ReplayStats& stats, const ReplayResult& res
       rate(t.decide_ok, answer_window));
   out += fmt::format("p50_ms={:.3f}\np90_ms={:.3f}\np99_ms={:.3f}\nmax_ms={:.3f}\n", latency.p50,
                      latency.p90, latency.p99, latency.max);
-  out += fmt::format("mean_cost={:.4f}\nabandoned={}\n", t.mean_cost(), result.abandoned);
+  out += fmt::format("mean_cost={:.4f}\nabandoned={}\nfailovers={}\n", t.mean_cost(),
+                     result.abandoned, result.failovers);
   for (const auto& [reason, count] : t.decide_failures)
     out += fmt::format("decide_failed.{}={}\n", reason, count);
   for (const auto& [reason, count] : t.report_failures)

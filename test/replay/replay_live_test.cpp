@@ -215,6 +215,30 @@ TEST_CASE("a closed port gets the fallback decision, counted as failures; the re
   CHECK(key(dead_summary, "reports_sent") == 0);
 }
 
+TEST_CASE("with --failover, sessions of a closed port move to the living URL",
+          "[replay][live][fault]") {
+  TempDir dir("pytheas-replay");
+  const auto trace = generate_trace(dir, 300);
+  auto node = pytheas::test::start_node(PYTHEAS_BINARY);
+  auto run = run_to_completion({PYTHEAS_BINARY, "replay", "--trace", trace, "--url", url(node.port),
+                                "--url", url(closed_port()), "--rps", "600", "--report-delay",
+                                "0.2", "--failover", "--failover-hold", "60", "--out",
+                                path_in(dir, "out"), "--no-plot"},
+                               60s);
+  INFO(run.err);
+  REQUIRE(run.exit_code == 0);
+  const auto summary = read_summary(path_in(dir, "out/summary.txt"));
+  CHECK(key(summary, "sessions") == 300);
+  CHECK(key(summary, "decide_ok") == 300);
+  CHECK(key(summary, "decide_failed") == 0);
+  // The closed port is tried once, then avoided for the hold time (a few
+  // sessions in flight at that moment may each try it once).
+  CHECK(key(summary, "failovers") >= 1);
+  CHECK(key(summary, "failovers") <= 20);
+  CHECK(key(summary, "reports_ok") == 300);
+  CHECK(wait_for_node_reports(node.port, 300) == 300);
+}
+
 TEST_CASE("a node that accepts but never answers: each request times out, the run ends",
           "[replay][live][fault]") {
   // Listening but never accepting: the kernel completes the handshakes, the
