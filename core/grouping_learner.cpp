@@ -40,6 +40,11 @@ class Interner {
     if (inserted) names_.push_back(value);
     return it->second;
   }
+  std::optional<std::uint32_t> find(std::string_view value) const {
+    auto it = ids_.find(value);
+    if (it == ids_.end()) return std::nullopt;
+    return it->second;
+  }
 
  private:
   std::vector<std::string_view>& names_;
@@ -83,6 +88,90 @@ double chi_square_z(double statistic, double df) {
   return (std::cbrt(statistic / df) - (1.0 - a)) / std::sqrt(a);
 }
 
+// Which group of the previous grouping each sample falls in, so a new group
+// with (nearly) the same members can keep its old name.
+struct PreviousGroups {
+  std::vector<std::uint32_t> group_of_row;  // empty: the previous rules cannot be applied
+  std::vector<std::string> names;           // by group id
+  std::vector<std::size_t> rows;            // samples per group id
+};
+
+// Applies the previous rule tree to the interned samples. It can only when
+// every feature it splits on is a candidate (whose values are interned).
+class PreviousMapper {
+ public:
+  PreviousMapper(const FeatureSchema& schema, const std::vector<std::size_t>& candidates,
+                 const Columns& columns, const std::vector<Interner>& interners)
+      : schema_(schema), candidates_(candidates), columns_(columns), interners_(interners) {}
+
+  PreviousGroups map(const RuleNode& root) {
+    PreviousGroups out;
+    if (!compile(root, 0)) return out;
+    out.group_of_row.resize(columns_.rows);
+    out.rows.assign(names_.size(), 0);
+    for (std::size_t row = 0; row < columns_.rows; ++row) {
+      std::size_t at = 0;
+      while (!nodes_[at].is_leaf) {
+        const auto& node = nodes_[at];
+        at = node.child_of_code[columns_.codes[node.candidate][row]];
+      }
+      out.group_of_row[row] = nodes_[at].group;
+      ++out.rows[nodes_[at].group];
+    }
+    out.names = std::move(names_);
+    return out;
+  }
+
+ private:
+  struct Node {
+    bool is_leaf = false;
+    std::uint32_t group = 0;
+    std::size_t candidate = 0;
+    std::vector<std::size_t> child_of_code;  // by value code; unlisted: the default
+  };
+
+  // Appends `source` (and its subtree) to nodes_; false when unmappable.
+  bool compile(const RuleNode& source, std::size_t depth) {
+    if (depth > kMaxDepthLimit) return false;
+    const std::size_t at = nodes_.size();
+    nodes_.emplace_back();
+    if (const auto* group = std::get_if<std::string>(&source.node)) {
+      auto [it, inserted] = group_ids_.try_emplace(*group, names_.size());
+      if (inserted) names_.push_back(*group);
+      nodes_[at].is_leaf = true;
+      nodes_[at].group = static_cast<std::uint32_t>(it->second);
+      return true;
+    }
+    const auto& split = std::get<RuleNode::Split>(source.node);
+    auto index = schema_.index_of(split.feature);
+    if (!index || !split.otherwise) return false;
+    auto candidate = std::find(candidates_.begin(), candidates_.end(), *index);
+    if (candidate == candidates_.end()) return false;
+    const auto c = static_cast<std::size_t>(candidate - candidates_.begin());
+    nodes_[at].candidate = c;
+    std::vector<std::pair<std::uint32_t, std::size_t>> listed;
+    for (const auto& [value, child] : split.table) {
+      const std::size_t child_at = nodes_.size();
+      if (!compile(child, depth + 1)) return false;
+      if (auto code = interners_[c].find(value)) listed.emplace_back(*code, child_at);
+    }
+    const std::size_t otherwise_at = nodes_.size();
+    if (!compile(*split.otherwise, depth + 1)) return false;
+    auto& table = nodes_[at].child_of_code;
+    table.assign(columns_.values[c].size(), otherwise_at);
+    for (const auto& [code, child_at] : listed) table[code] = child_at;
+    return true;
+  }
+
+  const FeatureSchema& schema_;
+  const std::vector<std::size_t>& candidates_;
+  const Columns& columns_;
+  const std::vector<Interner>& interners_;
+  std::vector<Node> nodes_;
+  std::vector<std::string> names_;
+  std::unordered_map<std::string, std::size_t> group_ids_;
+};
+
 // A candidate split of one node.
 struct SplitPlan {
   std::size_t candidate = 0;
@@ -96,12 +185,13 @@ class TreeBuilder {
  public:
   TreeBuilder(const FeatureSchema& schema, const GroupingLearnerOptions& options,
               const std::vector<std::size_t>& candidates, const Columns& columns,
-              const LearnedGrouping* previous)
+              const LearnedGrouping* previous, PreviousGroups previous_groups)
       : schema_(schema),
         options_(options),
         candidates_(candidates),
         columns_(columns),
         previous_(previous),
+        previous_groups_(std::move(previous_groups)),
         used_(candidates.size(), false),
         order_(columns.rows),
         buffer_(columns.rows) {
@@ -111,11 +201,15 @@ class TreeBuilder {
       branch_of_.emplace_back(values.size(), kNone);
     }
     cluster_counts_.assign(columns.cluster_names.size(), 0);
+    overlap_.assign(previous_groups_.names.size(), 0);
   }
 
   LearnedGrouping build() {
     const RuleNode* previous_root = previous_ ? previous_->rules.get() : nullptr;
-    result_.rules = std::make_shared<const RuleNode>(grow(0, columns_.rows, 0, previous_root));
+    RuleNode root = grow(0, columns_.rows, 0, previous_root);
+    for (const auto& leaf : leaves_) path_names_.insert(leaf.path_name);
+    name_leaves(root);
+    result_.rules = std::make_shared<const RuleNode>(std::move(root));
     result_.samples = columns_.rows;
     for (std::size_t c = 0; c < candidates_.size(); ++c)
       if (split_on_[c]) result_.split_features.push_back(schema_.name(candidates_[c]));
@@ -324,21 +418,66 @@ class TreeBuilder {
     return RuleNode{std::move(node)};
   }
 
+  // Leaves get their final names in name_leaves(), once all path names are
+  // known; until then a leaf holds its index in leaves_.
   RuleNode leaf(std::size_t begin, std::size_t end) {
-    std::string name;
+    Leaf info;
+    info.begin = begin;
+    info.end = end;
     if (path_.empty()) {
-      name = "global";
+      info.path_name = "global";
     } else {
       auto conditions = path_;
       std::sort(conditions.begin(), conditions.end());
       for (const auto& [index, condition] : conditions) {
-        if (!name.empty()) name += ';';
-        name += condition;
+        if (!info.path_name.empty()) info.path_name += ';';
+        info.path_name += condition;
       }
     }
-    result_.sizes[name] = end - begin;
-    assign_owner(name, begin, end);
-    return RuleNode{name};
+    info.previous_name = previous_name(begin, end);
+    leaves_.push_back(std::move(info));
+    return RuleNode{std::to_string(leaves_.size() - 1)};
+  }
+
+  // A leaf keeps the name of the previous group it nearly coincides with,
+  // unless another leaf's path gives that name (a name always means the same
+  // path when it can); else its path name.
+  void name_leaves(RuleNode& node) {
+    if (auto* split = std::get_if<RuleNode::Split>(&node.node)) {
+      for (auto& [value, child] : split->table) name_leaves(child);
+      name_leaves(*split->otherwise);
+      return;
+    }
+    auto& leaf = leaves_[std::stoul(std::get<std::string>(node.node))];
+    std::string name = leaf.path_name;
+    if (leaf.previous_name && !path_names_.contains(*leaf.previous_name) &&
+        !result_.sizes.contains(*leaf.previous_name))
+      name = *leaf.previous_name;
+    if (result_.sizes.contains(name)) {  // not expected: path names are unique
+      std::size_t suffix = 2;
+      while (result_.sizes.contains(name + "~" + std::to_string(suffix))) ++suffix;
+      name += "~" + std::to_string(suffix);
+    }
+    result_.sizes[name] = leaf.end - leaf.begin;
+    assign_owner(name, leaf.begin, leaf.end);
+    node.node = std::move(name);
+  }
+
+  // The previous group this leaf's samples (nearly) coincide with: each
+  // holds at least 1 - rename_tolerance of the other's samples (more than
+  // half, so at most one leaf can claim a previous group).
+  std::optional<std::string> previous_name(std::size_t begin, std::size_t end) {
+    if (previous_groups_.group_of_row.empty() || end == begin) return std::nullopt;
+    std::fill(overlap_.begin(), overlap_.end(), 0);
+    for (std::size_t i = begin; i < end; ++i) ++overlap_[previous_groups_.group_of_row[order_[i]]];
+    const auto best = static_cast<std::size_t>(
+        std::max_element(overlap_.begin(), overlap_.end()) - overlap_.begin());
+    const double keep = 1 - options_.rename_tolerance;
+    const auto overlap = static_cast<double>(overlap_[best]);
+    if (overlap >= keep * static_cast<double>(end - begin) &&
+        overlap >= keep * static_cast<double>(previous_groups_.rows[best]))
+      return previous_groups_.names[best];
+    return std::nullopt;
   }
 
   // Owner: the cluster with most of the group's samples (ties: the smallest
@@ -386,6 +525,15 @@ class TreeBuilder {
   const std::vector<std::size_t>& candidates_;
   const Columns& columns_;
   const LearnedGrouping* previous_;
+  PreviousGroups previous_groups_;
+  struct Leaf {
+    std::size_t begin = 0, end = 0;  // its rows: order_[begin, end)
+    std::string path_name;
+    std::optional<std::string> previous_name;
+  };
+  std::vector<Leaf> leaves_;
+  std::set<std::string> path_names_;
+  std::vector<std::size_t> overlap_;  // by previous group: samples in the current leaf
   LearnedGrouping result_;
   std::vector<bool> used_;  // by candidate: split on above
   std::vector<bool> split_on_ = std::vector<bool>(candidates_.size(), false);
@@ -431,6 +579,8 @@ void GroupingLearnerOptions::validate() const {
   check_share(min_relative_gain, "min_relative_gain");
   check_share(sticky_split_margin, "sticky_split_margin");
   check_share(owner_switch_margin, "owner_switch_margin");
+  if (!(rename_tolerance >= 0 && rename_tolerance < 0.5))
+    throw InvalidInput("grouping learner: rename_tolerance must be in [0, 0.5)");
   if (!(new_branch_margin >= 0 && std::isfinite(new_branch_margin)))
     throw InvalidInput("grouping learner: new_branch_margin must be a finite number >= 0");
 }
@@ -498,7 +648,12 @@ LearnedGrouping GroupingLearner::learn(std::span<const GroupingSample> samples,
     const double mean = score_sum / static_cast<double>(samples.size());
     for (auto& score : columns.score) score -= mean;
   }
-  TreeBuilder builder(schema_, options_, candidates_, columns, previous);
+  PreviousGroups previous_groups;
+  if (previous && previous->rules)
+    previous_groups =
+        PreviousMapper(schema_, candidates_, columns, feature_ids).map(*previous->rules);
+  TreeBuilder builder(schema_, options_, candidates_, columns, previous,
+                      std::move(previous_groups));
   return builder.build();
 }
 

@@ -21,9 +21,11 @@
 // split). Values are escaped as in feature-list keys, plus '*' as %2A. Given a
 // `previous` grouping, the learner keeps its shape where the data allows it
 // (same split feature when nearly as good, known values keep their branch,
-// new values need a margin more samples) and keeps each group's owner unless
-// another cluster clearly dominates: names, and so learned policy state,
-// survive a regrouping when membership hardly changes.
+// new values need a margin more samples), a group whose members are nearly
+// those of a previous group keeps that group's name whatever its path, and
+// each group keeps its owner unless another cluster clearly dominates: names,
+// and so learned policy state, survive a regrouping when membership hardly
+// changes. (Hence a name is a stable label; read the rules for its meaning.)
 //
 // Immutable after construction; learn() is const and may run on many threads
 // at once.
@@ -63,6 +65,12 @@ struct GroupingLearnerOptions {
   /// With a previous grouping: a value that had no branch there needs
   /// min_group_size x (1 + margin) samples to get one.
   double new_branch_margin = 0.25;
+  /// With a previous grouping: a group keeps the name of a previous group
+  /// when each holds at least 1 - tolerance of the other's samples (the
+  /// previous rules applied to today's samples), even if the path changed,
+  /// e.g. "Asn=7922;City=Boston" staying so after a split on City alone.
+  /// In [0, 0.5).
+  double rename_tolerance = 0.1;
   /// With a previous grouping: the previous owner keeps a group unless
   /// another cluster's share of its sessions exceeds the owner's by this.
   double owner_switch_margin = 0.1;
