@@ -82,12 +82,12 @@ int run_simulate(const SimulateCommand& command) {
       double learn_seconds = 0;
       for (const auto& regroup : result.regroups) learn_seconds += regroup.seconds;
       std::string features;
-      for (const auto& name : last.split_features)
-        features += (features.empty() ? "" : ",") + name;
-      std::printf("learned grouping: %zu regroupings (%.2f s CPU); last at %.0f s: %zu groups "
-                  "from %zu samples, split on [%s] (rules in learned_rules.txt)\n",
-                  result.regroups.size(), learn_seconds, last.time_s, last.groups, last.samples,
-                  features.c_str());
+      for (const auto& name : last.split_features) features += (features.empty() ? "" : ",") + name;
+      std::printf(
+          "learned grouping: %zu regroupings (%.2f s CPU); last at %.0f s: %zu groups "
+          "from %zu samples, split on [%s] (rules in learned_rules.txt)\n",
+          result.regroups.size(), learn_seconds, last.time_s, last.groups, last.samples,
+          features.c_str());
     }
     std::printf("results in %s\n", command.out.c_str());
   }

@@ -470,8 +470,8 @@ class TreeBuilder {
     if (previous_groups_.group_of_row.empty() || end == begin) return std::nullopt;
     std::fill(overlap_.begin(), overlap_.end(), 0);
     for (std::size_t i = begin; i < end; ++i) ++overlap_[previous_groups_.group_of_row[order_[i]]];
-    const auto best = static_cast<std::size_t>(
-        std::max_element(overlap_.begin(), overlap_.end()) - overlap_.begin());
+    const auto best = static_cast<std::size_t>(std::max_element(overlap_.begin(), overlap_.end()) -
+                                               overlap_.begin());
     const double keep = 1 - options_.rename_tolerance;
     const auto overlap = static_cast<double>(overlap_[best]);
     if (overlap >= keep * static_cast<double>(end - begin) &&

@@ -131,8 +131,7 @@ void GeneratorConfig::validate() const {
   for (const auto& b : bitrates)
     check(!b.name.empty() && b.name.find_first_of(",\t\n@") == std::string::npos, "bitrates",
           "bad bitrate name '" + b.name + "'");
-  check(group_spread >= 0 && conn_type_spread >= 0 && city_spread >= 0 && noise >= 0 &&
-            drift >= 0,
+  check(group_spread >= 0 && conn_type_spread >= 0 && city_spread >= 0 && noise >= 0 && drift >= 0,
         "group_spread/conn_type_spread/city_spread/noise/drift", "must be >= 0");
   check(city_spread == 0 || double(asns) * double(cities_per_asn) <= 1e7, "city_spread",
         "asns x cities_per_asn is too large for a city offset table (max 1e7)");
@@ -177,17 +176,27 @@ GeneratorConfig load_generator_config(const std::string& path) {
     throw InvalidInput(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
   if (!root.IsMap()) throw InvalidInput(path + ": expected a YAML map at the top level");
-  static const std::vector<std::string> known = {"seed",         "sessions",
-                                                 "duration_s",   "start_ms",
-                                                 "diurnal",      "asns",
-                                                 "asn_zipf",     "cities_per_asn",
-                                                 "conn_types",   "oses",
-                                                 "decisions",    "bitrates",
-                                                 "group_spread", "conn_type_spread",
+  static const std::vector<std::string> known = {"seed",
+                                                 "sessions",
+                                                 "duration_s",
+                                                 "start_ms",
+                                                 "diurnal",
+                                                 "asns",
+                                                 "asn_zipf",
+                                                 "cities_per_asn",
+                                                 "conn_types",
+                                                 "oses",
+                                                 "decisions",
+                                                 "bitrates",
+                                                 "group_spread",
+                                                 "conn_type_spread",
                                                  "city_spread",
-                                                 "noise",        "drift",
-                                                 "min_cost",     "candidates_per_session",
-                                                 "switches",     "load"};
+                                                 "noise",
+                                                 "drift",
+                                                 "min_cost",
+                                                 "candidates_per_session",
+                                                 "switches",
+                                                 "load"};
   YamlReader yaml(path);
   for (const auto& item : root) {
     const auto key = item.first.as<std::string>();

@@ -56,7 +56,8 @@ TraceLoader::TraceLoader(TraceSource& source, FeatureSchema schema,
       std::vector<std::size_t> sampled;
       for (const auto& name : learner.options().candidate_features)
         sampled.push_back(*schema_.index_of(name));
-      learning_ = std::make_unique<Learning>(Learning{learned, std::move(learner),
+      learning_ = std::make_unique<Learning>(Learning{learned,
+                                                      std::move(learner),
                                                       GroupingSampleWindow(learned.window),
                                                       {},
                                                       false,
@@ -107,8 +108,7 @@ void TraceLoader::regroup(double time_s) {
                                             learning.have_current ? &learning.current : nullptr);
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end);
   learning.have_current = true;
-  use_grouping(groupings_[learning.slot],
-               make_rule_tree_grouping(schema_, learning.current.rules),
+  use_grouping(groupings_[learning.slot], make_rule_tree_grouping(schema_, learning.current.rules),
                learning.current.split_features);
   RegroupRecord record;
   record.time_s = time_s;

@@ -75,8 +75,8 @@ struct GroupingSpec {
 /// How the simulator learns the "learned" grouping, as the backend would:
 /// it samples sessions into a bounded window and regroups periodically, first
 /// `warmup_s` after the trace start, then every `regroup_interval_s` (each at
-/// the start of the first trace minute at or after its due time). Until the first regrouping every session is in
-/// "global". A sample is the session's features, one of its candidates drawn
+/// the start of the first trace minute at or after its due time). Until the first regrouping every
+/// session is in "global". A sample is the session's features, one of its candidates drawn
 /// uniformly (as exploration traffic would try it) and score = -(that
 /// candidate's DecisionMap cost): the learner sees what each decision gives
 /// each kind of session, without the lanes' load effects. Groups keep their
@@ -106,8 +106,7 @@ class TraceLoader {
  public:
   /// `schema` must match the trace's feature count (checked on the first
   /// session). Throws InvalidInput on a grouping naming an unknown feature.
-  TraceLoader(TraceSource& source, FeatureSchema schema,
-              const std::vector<GroupingSpec>& groupings,
+  TraceLoader(TraceSource& source, FeatureSchema schema, const std::vector<GroupingSpec>& groupings,
               const LearnedGroupingConfig& learned = {}, std::uint64_t seed = 1);
 
   /// Fills `batch` with the next minute; false at the end of the trace.
@@ -187,8 +186,8 @@ class TraceLoader {
     LearnedGrouping current;
     bool have_current = false;
     std::vector<std::size_t> sampled_features;  // candidate indices
-    std::size_t slot = 0;                        // its GroupingSlot
-    double next_regroup_s = 0;  // from the trace's first minute
+    std::size_t slot = 0;                       // its GroupingSlot
+    double next_regroup_s = 0;                  // from the trace's first minute
     Rng rng;
   };
   std::unique_ptr<Learning> learning_;

@@ -102,10 +102,10 @@ TEST_CASE("simulate reports bad input precisely", "[cli][simulate]") {
   CHECK(short_trace.exit_code == 1);
   CHECK(short_trace.err.find("line 1: expected 15 features, found 2") != std::string::npos);
 
-  auto learned = run_to_completion({PYTHEAS_BINARY, "simulate", "--trace", dir / "bad.trace",
-                                    "--grouping", "learned", "--learn-sample-rate", "0", "--out",
-                                    dir / "out"},
-                                   30s);
+  auto learned =
+      run_to_completion({PYTHEAS_BINARY, "simulate", "--trace", dir / "bad.trace", "--grouping",
+                         "learned", "--learn-sample-rate", "0", "--out", dir / "out"},
+                        30s);
   CHECK(learned.exit_code == 2);
   CHECK(learned.err.find("--learn-sample-rate") != std::string::npos);
 
@@ -147,11 +147,11 @@ TEST_CASE("simulate --grouping learned regroups and writes the learned rules", "
                              "--out", dir / "t.trace"},
                             30s)
               .exit_code == 0);
-  auto sim = run_to_completion({PYTHEAS_BINARY, "simulate", "--trace", dir / "t.trace", "--policy",
-                                "ducb,ducb@Asn", "--grouping", "learned", "--regroup-warmup", "60",
-                                "--regroup-interval", "300", "--min-group-size", "50", "--out",
-                                dir / "out", "--no-plot"},
-                               60s);
+  auto sim = run_to_completion(
+      {PYTHEAS_BINARY, "simulate", "--trace", dir / "t.trace", "--policy", "ducb,ducb@Asn",
+       "--grouping", "learned", "--regroup-warmup", "60", "--regroup-interval", "300",
+       "--min-group-size", "50", "--out", dir / "out", "--no-plot"},
+      60s);
   INFO(sim.err);
   REQUIRE(sim.exit_code == 0);
   const auto regroups = slurp(dir / "out/regroups.csv");

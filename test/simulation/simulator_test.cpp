@@ -308,6 +308,5 @@ TEST_CASE("the learned grouping finds (Asn, City) groups and beats Asn-only and 
 
   // Deterministic under the seed.
   const auto again = run(trace, options);
-  CHECK(lane(again, "ducb@learned").session_costs ==
-        lane(result, "ducb@learned").session_costs);
+  CHECK(lane(again, "ducb@learned").session_costs == lane(result, "ducb@learned").session_costs);
 }
