@@ -110,11 +110,11 @@ int main(int argc, char** argv) {
       ->add_option("--policy", sim.policies,
                    "Policies, comma-separated: ducb ducb-original swucb ucb egreedy thompson "
                    "random cfa oracle; POLICY@GROUPING overrides --grouping (e.g. ucb@global, "
-                   "ducb@Asn+City)")
+                   "ducb@Asn+City, ducb@learned)")
       ->capture_default_str();
   simulate_cmd
       ->add_option("--grouping", sim.grouping,
-                   "global | FEATURE[,FEATURE...] (learned: not available yet)")
+                   "global | learned | FEATURE[,FEATURE...] (e.g. Asn,City)")
       ->capture_default_str();
   simulate_cmd->add_option("--out", sim.out, "Output directory")->required();
   simulate_cmd->add_option("--seed", sim.seed, "Random seed")->capture_default_str();
@@ -150,6 +150,31 @@ int main(int argc, char** argv) {
   simulate_cmd->add_option("--cfa-explore", sim.cfa_explore, "cfa: share of random sessions")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  simulate_cmd
+      ->add_option("--regroup-warmup", sim.regroup_warmup_s,
+                   "learned: first regrouping this long after the trace start (s)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e9));
+  simulate_cmd
+      ->add_option("--regroup-interval", sim.regroup_interval_s,
+                   "learned: time between regroupings (s)")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e9));
+  simulate_cmd
+      ->add_option("--learn-window", sim.learn_window,
+                   "learned: samples kept for regrouping (the most recent)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
+  simulate_cmd
+      ->add_option("--learn-sample-rate", sim.learn_sample_rate,
+                   "learned: share of sessions sampled for the learner")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-9, 1.0));
+  simulate_cmd
+      ->add_option("--min-group-size", sim.min_group_size,
+                   "learned: fewest samples a learned group may hold")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
   bool sim_no_plot = false;
   simulate_cmd->add_flag("--no-plot", sim_no_plot, "Do not run scripts/plot-simulation");
   simulate_cmd->add_flag("--quiet", sim.quiet, "Print nothing on success");

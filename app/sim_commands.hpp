@@ -24,6 +24,12 @@ struct SimulateCommand {
   double cfa_refresh_s = 60;
   double cfa_window_s = 300;
   double cfa_explore = 0.1;
+  // The learned grouping (sim::LearnedGroupingConfig).
+  double regroup_warmup_s = 120;
+  double regroup_interval_s = 600;
+  std::size_t learn_window = 200000;
+  double learn_sample_rate = 1;
+  std::size_t min_group_size = 100;
   bool plot = true;
   bool quiet = false;
 };

@@ -50,17 +50,11 @@ int run_simulate(const SimulateCommand& command) {
   options.cfa.refresh_s = command.cfa_refresh_s;
   options.cfa.window_s = command.cfa_window_s;
   options.cfa.explore = command.cfa_explore;
-  // `learned` is a valid grouping that this build cannot run yet: a runtime
-  // failure (1), not a usage error (2).
-  bool wants_learned = options.grouping == "learned";
-  for (const auto& lane : options.lanes)
-    wants_learned |= lane.size() > 8 && lane.ends_with("@learned");
-  if (wants_learned) {
-    std::fprintf(stderr,
-                 "pytheas: error: learned grouping is not available yet (it needs the backend "
-                 "grouping learner); use --grouping global or a feature list such as Asn,City\n");
-    return 1;
-  }
+  options.learned.warmup_s = command.regroup_warmup_s;
+  options.learned.regroup_interval_s = command.regroup_interval_s;
+  options.learned.window = command.learn_window;
+  options.learned.sample_rate = command.learn_sample_rate;
+  options.learned.learner.min_group_size = command.min_group_size;
   try {
     options.validate();
   } catch (const InvalidInput& e) {
@@ -83,6 +77,18 @@ int run_simulate(const SimulateCommand& command) {
                 result.sessions, result.decisions, result.load_seconds,
                 result.load_seconds > 0 ? double(result.sessions) / result.load_seconds : 0.0);
     std::printf("%s", sim::format_summary(result).c_str());
+    if (!result.regroups.empty()) {
+      const auto& last = result.regroups.back();
+      double learn_seconds = 0;
+      for (const auto& regroup : result.regroups) learn_seconds += regroup.seconds;
+      std::string features;
+      for (const auto& name : last.split_features) features += (features.empty() ? "" : ",") + name;
+      std::printf(
+          "learned grouping: %zu regroupings (%.2f s CPU); last at %.0f s: %zu groups "
+          "from %zu samples, split on [%s] (rules in learned_rules.txt)\n",
+          result.regroups.size(), learn_seconds, last.time_s, last.groups, last.samples,
+          features.c_str());
+    }
     std::printf("results in %s\n", command.out.c_str());
   }
   std::fflush(stdout);  // the table before the plot script's own messages

@@ -7,22 +7,6 @@
 namespace pytheas {
 namespace {
 
-// Appends `text` to `out`, %XX-escaping the key's separators (';', '='), the
-// escape character itself and every byte outside printable ASCII, so two
-// different feature values can never produce the same key.
-void append_escaped(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (unsigned char byte : text) {
-    if (byte == ';' || byte == '=' || byte == '%' || byte < 0x20 || byte > 0x7E) {
-      out.push_back('%');
-      out.push_back(kHex[byte >> 4]);
-      out.push_back(kHex[byte & 0xF]);
-    } else {
-      out.push_back(static_cast<char>(byte));
-    }
-  }
-}
-
 void check_arity(const FeatureSchema& schema, FeatureView features) {
   if (features.size() != schema.size())
     throw InvalidInput("grouping: got " + std::to_string(features.size()) +
@@ -42,7 +26,7 @@ class FeatureGrouping final : public Grouping {
       if (!seen.insert(name).second)
         throw InvalidInput("grouping: feature '" + name + "' listed twice");
       std::string prefix;
-      append_escaped(prefix, name);
+      append_group_key_escaped(prefix, name);
       prefix.push_back('=');
       fields_.push_back({*index, std::move(prefix), name});
     }
@@ -56,7 +40,7 @@ class FeatureGrouping final : public Grouping {
     for (const auto& field : fields_) {
       if (!key.empty()) key.push_back(';');
       key += field.prefix;
-      append_escaped(key, features[field.index]);
+      append_group_key_escaped(key, features[field.index]);
     }
     return key;
   }
@@ -158,6 +142,22 @@ class RuleTreeGrouping final : public Grouping {
 };
 
 }  // namespace
+
+// Appends `text` to `out`, %XX-escaping the key's separators (';', '='), the
+// escape character itself and every byte outside printable ASCII, so two
+// different feature values can never produce the same key.
+void append_group_key_escaped(std::string& out, std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (unsigned char byte : text) {
+    if (byte == ';' || byte == '=' || byte == '%' || byte < 0x20 || byte > 0x7E) {
+      out.push_back('%');
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xF]);
+    } else {
+      out.push_back(static_cast<char>(byte));
+    }
+  }
+}
 
 std::unique_ptr<Grouping> make_feature_grouping(const FeatureSchema& schema,
                                                 const std::vector<std::string>& features) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -34,6 +35,11 @@ class Grouping {
   /// A one-line human description, e.g. "features [Asn, City]".
   virtual std::string describe() const = 0;
 };
+
+/// Appends `text` to `out` escaped as in group keys: ';', '=', '%' and bytes
+/// outside printable ASCII become %XX. Shared by every producer of group keys
+/// (feature lists here, learned rule trees in core/grouping_learner).
+void append_group_key_escaped(std::string& out, std::string_view text);
 
 /// Builds a feature-list grouping. Throws InvalidInput naming any feature not
 /// in `schema`, or a feature listed twice.

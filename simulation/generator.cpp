@@ -131,8 +131,10 @@ void GeneratorConfig::validate() const {
   for (const auto& b : bitrates)
     check(!b.name.empty() && b.name.find_first_of(",\t\n@") == std::string::npos, "bitrates",
           "bad bitrate name '" + b.name + "'");
-  check(group_spread >= 0 && conn_type_spread >= 0 && noise >= 0 && drift >= 0,
-        "group_spread/conn_type_spread/noise/drift", "must be >= 0");
+  check(group_spread >= 0 && conn_type_spread >= 0 && city_spread >= 0 && noise >= 0 && drift >= 0,
+        "group_spread/conn_type_spread/city_spread/noise/drift", "must be >= 0");
+  check(city_spread == 0 || double(asns) * double(cities_per_asn) <= 1e7, "city_spread",
+        "asns x cities_per_asn is too large for a city offset table (max 1e7)");
   check(std::isfinite(min_cost), "min_cost", "must be finite");
   const std::size_t arms = decisions.size() * std::max<std::size_t>(1, bitrates.size());
   check(candidates_per_session <= arms, "candidates_per_session",
@@ -174,16 +176,27 @@ GeneratorConfig load_generator_config(const std::string& path) {
     throw InvalidInput(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
   if (!root.IsMap()) throw InvalidInput(path + ": expected a YAML map at the top level");
-  static const std::vector<std::string> known = {"seed",         "sessions",
-                                                 "duration_s",   "start_ms",
-                                                 "diurnal",      "asns",
-                                                 "asn_zipf",     "cities_per_asn",
-                                                 "conn_types",   "oses",
-                                                 "decisions",    "bitrates",
-                                                 "group_spread", "conn_type_spread",
-                                                 "noise",        "drift",
-                                                 "min_cost",     "candidates_per_session",
-                                                 "switches",     "load"};
+  static const std::vector<std::string> known = {"seed",
+                                                 "sessions",
+                                                 "duration_s",
+                                                 "start_ms",
+                                                 "diurnal",
+                                                 "asns",
+                                                 "asn_zipf",
+                                                 "cities_per_asn",
+                                                 "conn_types",
+                                                 "oses",
+                                                 "decisions",
+                                                 "bitrates",
+                                                 "group_spread",
+                                                 "conn_type_spread",
+                                                 "city_spread",
+                                                 "noise",
+                                                 "drift",
+                                                 "min_cost",
+                                                 "candidates_per_session",
+                                                 "switches",
+                                                 "load"};
   YamlReader yaml(path);
   for (const auto& item : root) {
     const auto key = item.first.as<std::string>();
@@ -209,6 +222,7 @@ GeneratorConfig load_generator_config(const std::string& path) {
   if (root["bitrates"]) config.bitrates = yaml.decisions(root["bitrates"], "bitrates");
   yaml.get(root, "group_spread", config.group_spread);
   yaml.get(root, "conn_type_spread", config.conn_type_spread);
+  yaml.get(root, "city_spread", config.city_spread);
   yaml.get(root, "noise", config.noise);
   yaml.get(root, "drift", config.drift);
   yaml.get(root, "min_cost", config.min_cost);
@@ -274,6 +288,13 @@ std::size_t generate_trace(const GeneratorConfig& config,
   std::vector<double> asn_offset(n_asns * n_arms), conn_offset(n_conn * n_arms);
   for (auto& x : asn_offset) x = config.group_spread * normal(rng);
   for (auto& x : conn_offset) x = config.conn_type_spread * normal(rng);
+  // Drawn only when used, so configs without it keep their exact bytes.
+  const auto n_cities = static_cast<std::size_t>(config.cities_per_asn);
+  std::vector<double> city_offset;
+  if (config.city_spread > 0) {
+    city_offset.resize(n_asns * n_cities * n_arms);
+    for (auto& x : city_offset) x = config.city_spread * normal(rng);
+  }
   const auto minutes = static_cast<std::size_t>(config.duration_s / 60) + 1;
   std::vector<double> drift;
   if (config.drift > 0) {
@@ -375,6 +396,7 @@ std::size_t generate_trace(const GeneratorConfig& config,
     for (std::size_t k = 0; k < chosen.size(); ++k) {
       const std::size_t i = chosen[k];
       double cost = arms[i].cost + asn_offset[asn * n_arms + i] + conn_offset[conn * n_arms + i];
+      if (!city_offset.empty()) cost += city_offset[(asn * n_cities + city) * n_arms + i];
       if (!drift.empty()) cost += drift[(asn * n_arms + i) * minutes + minute];
       for (std::size_t s = 0; s < config.switches.size(); ++s) {
         const auto& sw = config.switches[s];

@@ -6,7 +6,8 @@
 // the cost every candidate would give it (DecisionMap):
 //
 //   cost = base(decision) + offset(Asn, decision) + offset(ConnType, decision)
-//        + drift(Asn, decision, minute) + switches active at t + noise,
+//        + offset(Asn, City, decision) + drift(Asn, decision, minute)
+//        + switches active at t + noise,
 //
 // floored at min_cost, where offsets are drawn once per trace, drift is a
 // random walk per minute, and a switch degrades one decision from a time on
@@ -66,6 +67,7 @@ struct GeneratorConfig {
 
   double group_spread = 20;
   double conn_type_spread = 0;
+  double city_spread = 0;  ///< sd of the per-(ASN, city, decision) offset
   double noise = 10;
   double drift = 0;
   double min_cost = 1;

@@ -142,6 +142,14 @@ void write_simulation_outputs(const std::string& dir, const SimulationResult& re
     write_output_file(root / "summary.csv", text);
   }
   write_output_file(root / "summary.txt", format_summary(result));
+  if (!result.regroups.empty()) {
+    std::string text = "time_s,samples,groups,split_features,learn_seconds\n";
+    for (const auto& regroup : result.regroups)
+      text += fmt::format("{:.0f},{},{},{},{:.4f}\n", regroup.time_s, regroup.samples,
+                          regroup.groups, fmt::join(regroup.split_features, "+"), regroup.seconds);
+    write_output_file(root / "regroups.csv", text);
+    write_output_file(root / "learned_rules.txt", result.regroups.back().rules);
+  }
 }
 
 }  // namespace pytheas::sim

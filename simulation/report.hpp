@@ -5,6 +5,9 @@
 //   cdf.csv          quantile,<lane>...  (per-session cost quantiles, 0..1)
 //   summary.csv      one row per lane: mean, p90, improvement vs random and cfa
 //   summary.txt      the same as an aligned table (also what `simulate` prints)
+//   regroups.csv     with a learned grouping: time_s,samples,groups,
+//                    split_features,learn_seconds (one row per regrouping)
+//   learned_rules.txt  with a learned grouping: its last rules (format_rules)
 // Improvement vs X = (cost_X - cost) / cost_X * 100: positive means cheaper
 // than X. Columns are empty when the trace had no such baseline lane.
 

@@ -216,7 +216,7 @@ void SimulatorOptions::validate() const {
   if (lanes.empty()) throw InvalidInput("no policy given");
   for (std::size_t i = 0; i < lanes.size(); ++i) {
     auto spec = parse_lane(lanes[i], grouping);
-    GroupingSpec::parse(spec.grouping);
+    if (GroupingSpec::parse(spec.grouping).learned) learned.validate();
     for (std::size_t j = 0; j < i; ++j)
       if (lanes[j] == lanes[i]) throw InvalidInput("policy '" + lanes[i] + "' given twice");
   }
@@ -254,7 +254,7 @@ SimulationResult simulate(TraceSource& source, const SimulatorOptions& options) 
     specs.push_back(parse_lane(text, options.grouping));
     auto grouping = GroupingSpec::parse(specs.back().grouping);
     std::size_t index = 0;
-    while (index < groupings.size() && groupings[index].features != grouping.features) ++index;
+    while (index < groupings.size() && !groupings[index].same_as(grouping)) ++index;
     if (index == groupings.size()) groupings.push_back(grouping);
     grouping_of_lane.push_back(index);
   }
@@ -263,7 +263,7 @@ SimulationResult simulate(TraceSource& source, const SimulatorOptions& options) 
       if (!options.schema.index_of(feature))
         throw InvalidInput("grouping: unknown feature '" + feature + "'");
 
-  TraceLoader loader(source, options.schema, groupings);
+  TraceLoader loader(source, options.schema, groupings, options.learned, options.seed);
   std::vector<std::unique_ptr<Lane>> lanes;
   for (std::size_t i = 0; i < specs.size(); ++i)
     lanes.push_back(
@@ -296,6 +296,7 @@ SimulationResult simulate(TraceSource& source, const SimulatorOptions& options) 
   result.load_seconds = load_seconds;
   result.first_time_s =
       static_cast<double>(std::max<std::int64_t>(loader.first_time_ms(), 0)) / 1000.0;
+  result.regroups = loader.regroups();
   std::vector<float> scratch;
   for (std::size_t l = 0; l < lanes.size(); ++l) {
     auto lane = lanes[l]->finish(loader.group_keys(grouping_of_lane[l]).size());

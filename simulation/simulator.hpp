@@ -28,15 +28,18 @@
 #include "core/policy.hpp"
 #include "core/trace_source.hpp"
 #include "simulation/cfa_controller.hpp"
+#include "simulation/trace_loader.hpp"
 
 namespace pytheas::sim {
 
 struct SimulatorOptions {
   /// Lane specs: POLICY or POLICY@GROUPING, e.g. "ducb", "ucb@global",
-  /// "ducb@Asn+City". Policies: ducb, ducb-original, swucb, ucb, egreedy,
-  /// thompson, random, cfa, oracle.
+  /// "ducb@Asn+City", "ducb@learned". Policies: ducb, ducb-original, swucb,
+  /// ucb, egreedy, thompson, random, cfa, oracle.
   std::vector<std::string> lanes = {"ducb"};
   std::string grouping = "Asn";  ///< lanes without @GROUPING use this
+  /// How "learned" is learned (all lanes using it share one learned grouping).
+  LearnedGroupingConfig learned;
   double report_delay_s = 2;
   double snapshot_interval_s = 0;
   double interval_s = 60;  ///< width of the per-interval statistics
@@ -77,6 +80,7 @@ struct SimulationResult {
   std::size_t decisions = 0;  ///< distinct decisions in the trace
   double load_seconds = 0;    ///< CPU time reading + interning the trace
   double first_time_s = 0;
+  std::vector<RegroupRecord> regroups;  ///< of the learned grouping, if used
 };
 
 /// Runs the simulation over `source`. Throws InvalidInput on bad options or a

@@ -1,6 +1,9 @@
 #include "simulation/trace_loader.hpp"
 
+#include <time.h>
+
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/errors.hpp"
@@ -11,10 +14,10 @@ GroupingSpec GroupingSpec::parse(std::string_view text) {
   GroupingSpec spec;
   spec.text = std::string(text);
   if (text.empty()) throw InvalidInput("grouping: empty grouping");
-  if (text == "learned")
-    throw InvalidInput(
-        "grouping: learned grouping is not available yet (it needs the backend grouping learner); "
-        "use global or a feature list such as Asn or Asn,City");
+  if (text == "learned") {
+    spec.learned = true;
+    return spec;
+  }
   if (text == "global") return spec;
   std::size_t start = 0;
   while (start <= text.size()) {
@@ -28,17 +31,94 @@ GroupingSpec GroupingSpec::parse(std::string_view text) {
   return spec;
 }
 
+void LearnedGroupingConfig::validate() const {
+  learner.validate();
+  if (!(warmup_s >= 0) || !std::isfinite(warmup_s))
+    throw InvalidInput("learned grouping: warm-up must be a finite number >= 0");
+  if (!(regroup_interval_s > 0) || !std::isfinite(regroup_interval_s))
+    throw InvalidInput("learned grouping: regroup interval must be a positive number");
+  if (window == 0) throw InvalidInput("learned grouping: sample window must be positive");
+  if (!(sample_rate > 0 && sample_rate <= 1))
+    throw InvalidInput("learned grouping: sample rate must be in (0, 1]");
+}
+
 TraceLoader::TraceLoader(TraceSource& source, FeatureSchema schema,
-                         const std::vector<GroupingSpec>& groupings)
+                         const std::vector<GroupingSpec>& groupings,
+                         const LearnedGroupingConfig& learned, std::uint64_t seed)
     : source_(source), schema_(std::move(schema)) {
   for (const auto& spec : groupings) {
-    GroupingSlot slot;
-    slot.grouping = make_feature_grouping(schema_, spec.features);
-    for (const auto& name : spec.features) slot.feature_indices.push_back(*schema_.index_of(name));
-    groupings_.push_back(std::move(slot));
+    groupings_.emplace_back();
+    // A learned grouping starts as one global group.
+    use_grouping(groupings_.back(), make_feature_grouping(schema_, spec.features), spec.features);
+    if (spec.learned && !learning_) {
+      learned.validate();
+      GroupingLearner learner(schema_, learned.learner);
+      std::vector<std::size_t> sampled;
+      for (const auto& name : learner.options().candidate_features)
+        sampled.push_back(*schema_.index_of(name));
+      learning_ = std::make_unique<Learning>(Learning{learned,
+                                                      std::move(learner),
+                                                      GroupingSampleWindow(learned.window),
+                                                      {},
+                                                      false,
+                                                      std::move(sampled),
+                                                      groupings_.size() - 1,
+                                                      learned.warmup_s,
+                                                      Rng(seed ^ 0x6C6561726E6564ull)});
+    }
   }
   loads_.emplace_back();  // id 0: no LoadMap entry, factor 1
   feature_views_.resize(schema_.size());
+}
+
+void TraceLoader::use_grouping(GroupingSlot& slot, std::unique_ptr<Grouping> grouping,
+                               const std::vector<std::string>& features) {
+  slot.grouping = std::move(grouping);
+  slot.feature_indices.clear();
+  for (const auto& name : features) {
+    auto index = schema_.index_of(name);
+    if (!index) throw InvalidInput("grouping: unknown feature '" + name + "'");
+    slot.feature_indices.push_back(*index);
+  }
+  // The value cache belongs to the old grouping; ids by key stay, so a group
+  // that keeps its name keeps its id.
+  slot.by_values.clear();
+}
+
+void TraceLoader::sample(const TraceSession& session) {
+  auto& learning = *learning_;
+  if (session.decisions.empty()) return;
+  if (learning.config.sample_rate < 1 && !(learning.rng.uniform() < learning.config.sample_rate))
+    return;
+  GroupingSample sample;
+  // Only the features the learner may split on: the others stay empty.
+  sample.features.resize(schema_.size());
+  for (auto index : learning.sampled_features) sample.features[index] = session.features[index];
+  const auto& tried = session.decisions[learning.rng.below(session.decisions.size())];
+  sample.decision = tried.decision;
+  sample.score = -tried.cost.value;
+  learning.window.add(std::move(sample));
+}
+
+void TraceLoader::regroup(double time_s) {
+  auto& learning = *learning_;
+  timespec start{}, end{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+  learning.current = learning.learner.learn(learning.window.samples(),
+                                            learning.have_current ? &learning.current : nullptr);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end);
+  learning.have_current = true;
+  use_grouping(groupings_[learning.slot], make_rule_tree_grouping(schema_, learning.current.rules),
+               learning.current.split_features);
+  RegroupRecord record;
+  record.time_s = time_s;
+  record.samples = learning.window.size();
+  for (const auto& [name, size] : learning.current.sizes) record.groups += size > 0;
+  record.split_features = learning.current.split_features;
+  record.seconds = static_cast<double>(end.tv_sec - start.tv_sec) +
+                   static_cast<double>(end.tv_nsec - start.tv_nsec) * 1e-9;
+  record.rules = format_rules(*learning.current.rules);
+  regroups_.push_back(std::move(record));
 }
 
 std::uint32_t TraceLoader::intern_decision(std::string_view name) {
@@ -111,6 +191,7 @@ void TraceLoader::add(const TraceSession& session, MinuteBatch& batch) {
     batch.options.push_back(option);
   }
   batch.sessions.push_back(sim);
+  if (learning_) sample(session);
 
   for (auto& slot : groupings_) {
     scratch_.clear();
@@ -146,6 +227,17 @@ bool TraceLoader::next_minute(MinuteBatch& batch) {
     if (first_time_ms_ < 0) first_time_ms_ = lookahead_.time_ms;
   }
   const auto minute = minute_of(lookahead_);
+  if (learning_) {
+    // Regroup between minutes, from the samples of the minutes before: at the
+    // start of the first minute at or after each due time.
+    auto& learning = *learning_;
+    const double minute_start_s = static_cast<double>(minute) * 60;
+    if (minute_start_s >= learning.next_regroup_s) {
+      regroup(minute_start_s);
+      while (learning.next_regroup_s <= minute_start_s)
+        learning.next_regroup_s += learning.config.regroup_interval_s;
+    }
+  }
   batch.minute = minute;
   do {
     add(lookahead_, batch);

@@ -4,7 +4,10 @@
 // keys are interned once, so simulating a session touches only integers and
 // doubles. Group keys come from core Grouping objects (the node's grouping
 // code); because a feature-list key depends only on the listed features, the
-// loader caches key lookups by those features' values.
+// loader caches key lookups by those features' values. The "learned"
+// grouping is a rule tree the loader relearns between minutes (see
+// LearnedGroupingConfig); its keys depend only on the features it splits on,
+// so the same cache works, keyed by those.
 //
 // A batch holds exactly the sessions of one trace minute (minute = (time_s -
 // first_time_s) / 60, in whole seconds, as the original trace player counts
@@ -22,6 +25,9 @@
 
 #include "core/features.hpp"
 #include "core/grouping.hpp"
+#include "core/grouping_learner.hpp"
+#include "core/grouping_sample_window.hpp"
+#include "core/rng.hpp"
 #include "core/trace_format.hpp"
 #include "core/trace_source.hpp"
 
@@ -53,21 +59,55 @@ struct MinuteBatch {
   }
 };
 
-/// A grouping spec as the CLI takes it: "global", or feature names joined by
-/// ',' or '+' (e.g. "Asn", "Asn,City", "Asn+City").
+/// A grouping spec as the CLI takes it: "global", "learned", or feature names
+/// joined by ',' or '+' (e.g. "Asn", "Asn,City", "Asn+City").
 struct GroupingSpec {
   std::string text;
   std::vector<std::string> features;
-  /// Throws InvalidInput on an empty spec or "learned" (not available yet).
+  bool learned = false;  ///< "learned": rules from the GroupingLearner
+  /// Throws InvalidInput on an empty spec or an empty feature name.
   static GroupingSpec parse(std::string_view text);
+  bool same_as(const GroupingSpec& other) const {
+    return learned == other.learned && features == other.features;
+  }
+};
+
+/// How the simulator learns the "learned" grouping, as the backend would:
+/// it samples sessions into a bounded window and regroups periodically, first
+/// `warmup_s` after the trace start, then every `regroup_interval_s` (each at
+/// the start of the first trace minute at or after its due time). Until the first regrouping every
+/// session is in "global". A sample is the session's features, one of its candidates drawn
+/// uniformly (as exploration traffic would try it) and score = -(that
+/// candidate's DecisionMap cost): the learner sees what each decision gives
+/// each kind of session, without the lanes' load effects. Groups keep their
+/// ids (and so their learned policy state) across regroupings when their name
+/// stays.
+struct LearnedGroupingConfig {
+  GroupingLearnerOptions learner;
+  double warmup_s = 120;
+  double regroup_interval_s = 600;
+  std::size_t window = 200000;  ///< samples kept (the most recent)
+  double sample_rate = 1;       ///< share of sessions sampled, (0, 1]
+  /// Throws InvalidInput naming the first bad value.
+  void validate() const;
+};
+
+/// One regrouping during a simulation.
+struct RegroupRecord {
+  double time_s = 0;        ///< trace time, from the trace's first session
+  std::size_t samples = 0;  ///< window size it learned from
+  std::size_t groups = 0;   ///< groups that hold samples
+  std::vector<std::string> split_features;
+  double seconds = 0;  ///< CPU time learn() took
+  std::string rules;   ///< format_rules() of the result
 };
 
 class TraceLoader {
  public:
   /// `schema` must match the trace's feature count (checked on the first
   /// session). Throws InvalidInput on a grouping naming an unknown feature.
-  TraceLoader(TraceSource& source, FeatureSchema schema,
-              const std::vector<GroupingSpec>& groupings);
+  TraceLoader(TraceSource& source, FeatureSchema schema, const std::vector<GroupingSpec>& groupings,
+              const LearnedGroupingConfig& learned = {}, std::uint64_t seed = 1);
 
   /// Fills `batch` with the next minute; false at the end of the trace.
   /// Throws what the source throws, or InvalidInput on a feature-count mismatch.
@@ -85,6 +125,9 @@ class TraceLoader {
       if (share > threshold) return factor;
     return 1;
   }
+
+  /// Regroupings of the learned grouping so far (empty without one).
+  const std::vector<RegroupRecord>& regroups() const { return regroups_; }
 
   std::size_t sessions_read() const { return sessions_read_; }
   std::int64_t first_time_ms() const { return first_time_ms_; }
@@ -107,6 +150,10 @@ class TraceLoader {
   };
 
   void add(const TraceSession& session, MinuteBatch& batch);
+  void sample(const TraceSession& session);
+  void regroup(double time_s);
+  void use_grouping(GroupingSlot& slot, std::unique_ptr<Grouping> grouping,
+                    const std::vector<std::string>& features);
   std::uint32_t intern_decision(std::string_view name);
   std::uint32_t intern_load(std::uint32_t decision, const DecisionLoad& load);
   std::uint32_t intern_load_slow(std::uint32_t decision, const DecisionLoad& load);
@@ -130,6 +177,21 @@ class TraceLoader {
   std::size_t sessions_read_ = 0;
   std::vector<std::string_view> feature_views_;
   std::string scratch_;
+
+  // The learned grouping, when a lane uses it.
+  struct Learning {
+    LearnedGroupingConfig config;
+    GroupingLearner learner;
+    GroupingSampleWindow window;
+    LearnedGrouping current;
+    bool have_current = false;
+    std::vector<std::size_t> sampled_features;  // candidate indices
+    std::size_t slot = 0;                       // its GroupingSlot
+    double next_regroup_s = 0;                  // from the trace's first minute
+    Rng rng;
+  };
+  std::unique_ptr<Learning> learning_;
+  std::vector<RegroupRecord> regroups_;
 };
 
 }  // namespace pytheas::sim

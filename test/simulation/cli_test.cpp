@@ -102,11 +102,12 @@ TEST_CASE("simulate reports bad input precisely", "[cli][simulate]") {
   CHECK(short_trace.exit_code == 1);
   CHECK(short_trace.err.find("line 1: expected 15 features, found 2") != std::string::npos);
 
-  auto learned = run_to_completion({PYTHEAS_BINARY, "simulate", "--trace", dir / "bad.trace",
-                                    "--grouping", "learned", "--out", dir / "out"},
-                                   30s);
-  CHECK(learned.exit_code == 1);
-  CHECK(learned.err.find("learned grouping is not available yet") != std::string::npos);
+  auto learned =
+      run_to_completion({PYTHEAS_BINARY, "simulate", "--trace", dir / "bad.trace", "--grouping",
+                         "learned", "--learn-sample-rate", "0", "--out", dir / "out"},
+                        30s);
+  CHECK(learned.exit_code == 2);
+  CHECK(learned.err.find("--learn-sample-rate") != std::string::npos);
 
   auto policy = run_to_completion({PYTHEAS_BINARY, "simulate", "--trace", dir / "bad.trace",
                                    "--policy", "ducb,bandit", "--out", dir / "out"},
@@ -133,4 +134,33 @@ TEST_CASE("simulate without a plotter still writes its CSVs and says why there a
   CHECK(sim.err.find("no PNG plots") != std::string::npos);
   CHECK(fs::exists(dir / "out/summary.csv"));
   CHECK_FALSE(fs::exists(dir / "out/cost_over_time.png"));
+}
+
+TEST_CASE("simulate --grouping learned regroups and writes the learned rules", "[cli][simulate]") {
+  TempDir dir;
+  // City matters within each ASN; the learner should find the 6 (Asn, City)
+  // groups (City names are unique per ASN, so City alone is enough).
+  std::ofstream(dir / "gen.yaml") << "seed: 5\nsessions: 6000\nduration_s: 900\nasns: 2\n"
+                                     "cities_per_asn: 3\ngroup_spread: 5\ncity_spread: 30\n"
+                                     "noise: 5\n";
+  REQUIRE(run_to_completion({PYTHEAS_BINARY, "trace", "generate", "--config", dir / "gen.yaml",
+                             "--out", dir / "t.trace"},
+                            30s)
+              .exit_code == 0);
+  auto sim = run_to_completion(
+      {PYTHEAS_BINARY, "simulate", "--trace", dir / "t.trace", "--policy", "ducb,ducb@Asn",
+       "--grouping", "learned", "--regroup-warmup", "60", "--regroup-interval", "300",
+       "--min-group-size", "50", "--out", dir / "out", "--no-plot"},
+      60s);
+  INFO(sim.err);
+  REQUIRE(sim.exit_code == 0);
+  const auto regroups = slurp(dir / "out/regroups.csv");
+  CHECK(regroups.rfind("time_s,samples,groups,split_features,learn_seconds\n60,", 0) == 0);
+  CHECK(count_lines(regroups) == 4);  // at 60, 360 and 660 s
+  const auto rules = slurp(dir / "out/learned_rules.txt");
+  CHECK(rules.find("City = AS1000-city0: ") != std::string::npos);
+  CHECK(rules.find("Os") == std::string::npos);
+  const auto summary = slurp(dir / "out/summary.csv");
+  CHECK(summary.find("\nducb,learned,") != std::string::npos);
+  CHECK(summary.find("\nducb@Asn,Asn,2,") != std::string::npos);
 }

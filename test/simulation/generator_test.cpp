@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "core/errors.hpp"
 
@@ -92,6 +93,32 @@ TEST_CASE("a switch degrades one decision from its time on, only in its ASNs", "
   CHECK(mean(0, true) == Approx(100).margin(1));
   CHECK(mean(1, false) == Approx(100).margin(1));
   CHECK(mean(1, true) == Approx(160).margin(1));
+}
+
+TEST_CASE("city_spread gives each (ASN, city) its own offset per decision", "[generator]") {
+  GeneratorConfig c;
+  c.seed = 8;
+  c.sessions = 2000;
+  c.asns = 2;
+  c.cities_per_asn = 3;
+  c.noise = 0;
+  c.group_spread = 0;
+  c.city_spread = 30;
+  c.default_load.clear();
+  // cost of cdn-a by City (City names carry the ASN): one value per city.
+  std::map<std::string, std::set<double>> costs;
+  generate_trace(c, [&](const TraceSession& s) {
+    for (const auto& d : s.decisions)
+      if (d.decision == "cdn-a") costs[s.features[5]].insert(d.cost.value);
+  });
+  REQUIRE(costs.size() == 6);
+  std::set<double> distinct;
+  for (const auto& [city, values] : costs) {
+    INFO(city);
+    CHECK(values.size() == 1);
+    distinct.insert(*values.begin());
+  }
+  CHECK(distinct.size() == 6);
 }
 
 TEST_CASE("the example generator configs load", "[generator]") {
