@@ -105,6 +105,10 @@ class DecisionService {
 
   /// This node's view of its cluster; null on an all-in-one node.
   virtual std::shared_ptr<const ClusterStatus> cluster_status() const { return nullptr; }
+
+  /// The cluster's grouping as the backend computes it; null unless this
+  /// node is a cluster's backend.
+  virtual std::shared_ptr<const GroupingStatus> grouping_status() const { return nullptr; }
 };
 
 }  // namespace pytheas

@@ -5,11 +5,15 @@
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <deque>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_set>
 
@@ -17,8 +21,11 @@
 #include "actors/federation_messages.hpp"
 #include "actors/peer_auth.hpp"
 #include "actors/supervisor.hpp"
+#include "config/label_config.hpp"
 #include "core/decision_snapshot.hpp"
 #include "core/errors.hpp"
+#include "core/grouping_learner.hpp"
+#include "core/grouping_sample_window.hpp"
 #include "core/owner_assignment.hpp"
 #include "core/policy.hpp"
 
@@ -88,7 +95,12 @@ struct FederationState {
   std::unordered_map<std::string, std::uint64_t> pushed;  ///< reports count at the last push
 
   std::vector<SampledReport> sample_outbox;
-  OwnerAssignment assignment;  ///< backend only
+  OwnerAssignment assignment;  ///< backend, grouping: labels
+  // Backend, grouping: learned.
+  std::unique_ptr<GroupingLearner> learner;
+  std::unique_ptr<GroupingSampleWindow> window;
+  std::optional<LearnedGrouping> learned;
+  std::string installed_rules;  ///< the learned rules this node groups by
   std::uint64_t unauthenticated = 0;
   /// Nonces we issued, per dialling actor, with their expiry (wall seconds).
   std::unordered_map<caf::actor_addr, std::pair<std::string, double>> challenges;
@@ -128,7 +140,8 @@ void save_table(const FederationState& st) {
   auto temp = path + ".tmp";
   {
     std::ofstream out(temp, std::ios::trunc);
-    out << "pytheas-group-table 1\n" << st.table.version << '\n';
+    // Rules are one line (rules_to_yaml escapes control characters).
+    out << "pytheas-group-table 2\n" << st.table.version << '\n' << st.table.rules << '\n';
     for (const auto& [group, cluster] : st.table.owners) out << group << '\t' << cluster << '\n';
     if (!out) {
       spdlog::error("federation: cannot write {}", temp);
@@ -146,11 +159,14 @@ void load_table(FederationState& st) {
   if (!in) return;
   std::string magic, line;
   GroupTableMessage table;
-  if (!std::getline(in, magic) || magic != "pytheas-group-table 1" || !(in >> table.version)) {
+  const bool known = std::getline(in, magic) &&
+                     (magic == "pytheas-group-table 1" || magic == "pytheas-group-table 2");
+  if (!known || !(in >> table.version)) {
     spdlog::error("federation: {} is not a group table; starting with an empty one", path);
     return;
   }
   std::getline(in, line);
+  if (magic == "pytheas-group-table 2") std::getline(in, table.rules);
   while (std::getline(in, line)) {
     auto tab = line.find('\t');
     if (tab == std::string::npos || tab == 0 || tab + 1 == line.size()) {
@@ -287,6 +303,29 @@ void recompute(Federation* self) {
   st.args.federation->ownership_version.fetch_add(1, std::memory_order_release);
 }
 
+/// Switches this node's grouping to the table's learned rules (or back to
+/// the label config's when it has none). Bad rules are logged and ignored.
+void install_rules(Federation* self) {
+  auto& st = self->state;
+  if (st.table.rules == st.installed_rules) return;
+  std::shared_ptr<const Grouping> grouping;
+  if (!st.table.rules.empty()) {
+    try {
+      grouping = make_rule_tree_grouping(
+          st.args.schema, parse_rules(st.table.rules, st.args.schema, "group table rules"));
+    } catch (const std::exception& e) {
+      spdlog::error("federation: learned rules of table version {} unusable, keeping ours: {}",
+                    st.table.version, e.what());
+      return;
+    }
+  }
+  spdlog::info("federation: grouping now {}",
+               grouping ? grouping->describe() : "the label config's");
+  st.installed_rules = st.table.rules;
+  st.args.federation->grouping.store(std::move(grouping));
+  st.args.federation->grouping_version.fetch_add(1, std::memory_order_release);
+}
+
 void install_table(Federation* self, GroupTableMessage table, const std::string& from) {
   auto& st = self->state;
   if (table.version <= st.table.version) return;
@@ -297,6 +336,7 @@ void install_table(Federation* self, GroupTableMessage table, const std::string&
     st.assignment.set_owners(st.table.owners);
     save_table(st);
   }
+  install_rules(self);
   recompute(self);
 }
 
@@ -611,25 +651,79 @@ void push_snapshots(Federation* self) {
   }
 }
 
+void publish_grouping_status(Federation* self, double seconds) {
+  auto& st = self->state;
+  auto status = std::make_shared<GroupingStatus>();
+  status->mode = st.args.cluster->grouping;
+  status->table_version = st.table.version;
+  status->owners = st.table.owners;
+  status->learned_at = wall_seconds();
+  status->learn_seconds = seconds;
+  if (st.learned) {
+    status->samples = st.window->size();
+    status->rules = format_rules(*st.learned->rules);
+    status->sizes = st.learned->sizes;
+  }
+  st.args.federation->grouping_status.store(std::move(status));
+}
+
 void regroup(Federation* self) {
   auto& st = self->state;
-  if (!st.assignment.regroup()) return;
   GroupTableMessage table;
+  if (st.learner) {
+    if (st.window->size() == 0) return;  // nothing learned from yet: keep what we have
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      st.learned = st.learner->learn(st.window->samples(), st.learned ? &*st.learned : nullptr);
+    } catch (const std::exception& e) {
+      spdlog::error("federation: regrouping failed, keeping the table: {}", e.what());
+      return;
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    auto rules = rules_to_yaml(*st.learned->rules);
+    if (rules == st.table.rules && st.learned->owner == st.table.owners) {
+      publish_grouping_status(self, seconds);
+      return;
+    }
+    table.rules = std::move(rules);
+    table.owners = st.learned->owner;
+    for (const auto& [group, owner] : st.table.owners)  // pins and known owners stay
+      if (auto* pinned = st.args.cluster->pinned_cluster(group)) table.owners[group] = *pinned;
+    spdlog::info("federation: learned {} group(s) from {} samples in {:.3f} s; split on {}",
+                 st.learned->sizes.size(), st.window->size(), seconds,
+                 st.learned->split_features.empty()
+                     ? std::string("nothing")
+                     : fmt::format("{}", fmt::join(st.learned->split_features, ", ")));
+  } else {
+    if (!st.assignment.regroup()) return;
+    table.owners = st.assignment.owners();
+  }
   table.version = st.table.version + 1;
-  table.owners = st.assignment.owners();
   spdlog::info("federation: regrouped: group table version {} ({} groups)", table.version,
                table.owners.size());
   st.table = table;
   save_table(st);
   for (auto& peer : st.peers)
     if (peer.up && peer.node->serves_frontend()) self->send(peer.handle, table_atom::value, table);
+  install_rules(self);
   recompute(self);
+  publish_grouping_status(self, 0);
+}
+
+/// Backend: one sampled session for the learner (learned grouping).
+void learn_from(FederationState& st, SampledReport& sample, const std::string& cluster) {
+  if (!st.window || sample.features.size() != st.args.schema.size() || !std::isfinite(sample.score))
+    return;
+  st.window->add(GroupingSample{std::move(sample.features), std::move(sample.decision),
+                                sample.score, cluster});
 }
 
 void add_sample(Federation* self, SampledReport sample) {
   auto& st = self->state;
   if (st.me->serves_backend()) {
     st.assignment.add(sample.group, st.me->cluster);  // role all: we are a frontend too
+    learn_from(st, sample, st.me->cluster);
     return;
   }
   if (st.sample_outbox.size() >= kSampleBuffer) {
@@ -662,7 +756,13 @@ caf::behavior federation(Federation* self, FederationArgs args) {
     auto cluster = st.args.cluster;  // the lambda keeps the config alive
     st.assignment.set_pins(
         [cluster](const std::string& group) { return cluster->pinned_cluster(group); });
+    if (st.args.cluster->grouping == "learned") {
+      st.learner = std::make_unique<GroupingLearner>(st.args.schema, st.args.cluster->learner);
+      st.window = std::make_unique<GroupingSampleWindow>(st.args.cluster->learner_window);
+    }
     load_table(st);
+    install_rules(self);
+    publish_grouping_status(self, 0);
   }
   recompute(self);
   publish_status(self);
@@ -751,7 +851,10 @@ caf::behavior federation(Federation* self, FederationArgs args) {
         auto* peer = sender_peer(self);
         if (!peer || !self->state.me->serves_backend()) return;
         peer->last_seen = wall_seconds();
-        for (auto& sample : samples) self->state.assignment.add(sample.group, peer->node->cluster);
+        for (auto& sample : samples) {
+          self->state.assignment.add(sample.group, peer->node->cluster);
+          learn_from(self->state, sample, peer->node->cluster);
+        }
       },
       [=](table_atom, GroupTableMessage& table) {
         auto* peer = sender_peer(self);

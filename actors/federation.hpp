@@ -43,6 +43,7 @@ struct FederationArgs {
   std::shared_ptr<FederationShared> federation;
   caf::actor supervisor;
   std::string state_dir;  ///< backend: where the group table is kept (may be empty)
+  FeatureSchema schema = FeatureSchema::original();  ///< the label config's (learned rules)
 };
 
 /// Spawns the federation actor and publishes it on this node's CAF port.

@@ -85,11 +85,14 @@ typename Inspector::result_type inspect(Inspector& f, SampledReport& x) {
 struct GroupTableMessage {
   std::uint64_t version = 0;
   std::map<std::string, std::string> owners;  ///< group -> frontend cluster
+  /// Learned grouping rules (rules_to_yaml); empty: each node groups by its
+  /// label config.
+  std::string rules;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, GroupTableMessage& x) {
-  return f(caf::meta::type_name("pytheas.group_table"), x.version, x.owners);
+  return f(caf::meta::type_name("pytheas.group_table"), x.version, x.owners, x.rules);
 }
 
 /// Registers every type that crosses a node boundary. Call on the config of

@@ -81,6 +81,27 @@ struct Node::Impl {
     return cache.ownership;
   }
 
+  /// The group key of a session: by the learned rules the backend pushed,
+  /// else by the label config's grouping.
+  std::string group_key(const Routing& routing, FeatureView features) {
+    if (federation_shared) {
+      struct Cache {
+        const Impl* owner = nullptr;
+        std::uint64_t version = ~0ull;
+        std::shared_ptr<const Grouping> grouping;
+      };
+      thread_local Cache cache;
+      auto version = federation_shared->grouping_version.load(std::memory_order_acquire);
+      if (cache.owner != this || cache.version != version) {
+        cache.owner = this;
+        cache.grouping = federation_shared->grouping.load();
+        cache.version = version;
+      }
+      if (cache.grouping) return cache.grouping->key(features);
+    }
+    return routing.grouping->key(features);
+  }
+
   /// Whether this report is one the backend should see.
   bool sampled(Rng& rng) const { return sample_rate > 0 && rng.uniform() < sample_rate; }
 
@@ -197,6 +218,7 @@ void Node::start() {
     federation_args.federation = im.federation_shared;
     federation_args.supervisor = im.supervisor;
     federation_args.state_dir = im.options.state_dir;
+    federation_args.schema = im.current_routing()->config->schema;
     im.federation = start_federation(*im.system, std::move(federation_args));
     im.sample_rate = cluster->sample_rate;
     const auto* me = cluster->find(im.options.node_name);
@@ -278,7 +300,7 @@ DecideResult Node::decide(const DecideRequest& request) {
     throw InvalidInput("decide: expected " + std::to_string(routing->config->schema.size()) +
                        " feature values");
   DecideResult result;
-  result.group = routing->grouping->key(request.features);
+  result.group = im.group_key(*routing, request.features);
   const double now = wall_seconds();
   auto& rng = thread_rng();
   // A group another node owns is decided from the snapshot its owner pushed.
@@ -344,7 +366,7 @@ ReportStatus Node::report(const ReportByFeatures& report) {
   if (report.features.size() != routing->config->schema.size())
     throw InvalidInput("report: expected " + std::to_string(routing->config->schema.size()) +
                        " feature values");
-  auto key = routing->grouping->key(report.features);
+  auto key = im.group_key(*routing, report.features);
   if (!im.shared->admit()) return ReportStatus::overloaded;
   if (im.federation && im.sampled(thread_rng()))
     im.sample({report.features.begin(), report.features.end()}, key, std::string(report.decision),
@@ -405,6 +427,11 @@ NodeStats Node::stats() const {
   stats.freshness = &shared.freshness;
   stats.federation = impl_->federation_shared.get();
   return stats;
+}
+
+std::shared_ptr<const GroupingStatus> Node::grouping_status() const {
+  if (!impl_->federation_shared) return nullptr;
+  return impl_->federation_shared->grouping_status.load();
 }
 
 std::shared_ptr<const ClusterStatus> Node::cluster_status() const {

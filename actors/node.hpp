@@ -54,6 +54,7 @@ class Node final : public DecisionService {
   NodeStats stats() const override;
   bool ready() const override;
   std::shared_ptr<const ClusterStatus> cluster_status() const override;
+  std::shared_ptr<const GroupingStatus> grouping_status() const override;
 
  private:
   struct Impl;

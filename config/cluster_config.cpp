@@ -137,9 +137,9 @@ ClusterConfig parse_cluster_config(const std::string& yaml, const std::string& s
   Context ctx(source);
   YAML::Node root = load_yaml(yaml, source);
   if (!root.IsMap()) throw ConfigError(source + ": expected a mapping with `nodes` and `secret`");
-  ctx.only_keys(
-      root, "",
-      {"nodes", "secret", "secret_file", "labels", "state_dir", "federation", "tls", "pin"});
+  ctx.only_keys(root, "",
+                {"nodes", "secret", "secret_file", "labels", "state_dir", "federation", "tls",
+                 "pin", "grouping", "learner"});
   ClusterConfig config;
   config.source = source;
 
@@ -192,6 +192,28 @@ ClusterConfig parse_cluster_config(const std::string& yaml, const std::string& s
   if (auto dir = root["state_dir"])
     config.state_dir = resolve(base_dir, ctx.scalar<std::string>(dir, "state_dir", "a path"));
   if (auto federation = root["federation"]) read_federation(ctx, federation, config);
+  if (auto grouping = root["grouping"]) {
+    config.grouping = ctx.scalar<std::string>(grouping, "grouping", "labels or learned");
+    if (config.grouping != "labels" && config.grouping != "learned")
+      ctx.fail(grouping, "grouping", "expected labels or learned, got '" + config.grouping + "'");
+  }
+  if (auto learner = root["learner"]) {
+    ctx.only_keys(learner, "learner",
+                  {"min_group_size", "max_depth", "significance_z", "min_relative_gain", "window",
+                   "features"});
+    auto& o = config.learner;
+    if (auto n = learner["min_group_size"])
+      o.min_group_size = static_cast<std::size_t>(ctx.number(n, "learner.min_group_size", 1, 1e9));
+    if (auto n = learner["max_depth"])
+      o.max_depth = static_cast<std::size_t>(ctx.number(n, "learner.max_depth", 0, 16));
+    if (auto n = learner["significance_z"])
+      o.significance_z = ctx.number(n, "learner.significance_z", 0, 100);
+    if (auto n = learner["min_relative_gain"])
+      o.min_relative_gain = ctx.number(n, "learner.min_relative_gain", 0, 1);
+    if (auto n = learner["window"])
+      config.learner_window = static_cast<std::size_t>(ctx.number(n, "learner.window", 1, 1e8));
+    if (auto n = learner["features"]) o.candidate_features = ctx.string_list(n, "learner.features");
+  }
   if (auto pins = root["pin"]) {
     if (!pins.IsMap()) ctx.fail(pins, "pin", "expected a mapping GLOB: CLUSTER");
     for (const auto& item : pins) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/label_config.hpp"  // ConfigError
+#include "core/grouping_learner.hpp"
 
 namespace pytheas {
 
@@ -50,6 +51,13 @@ struct ClusterConfig {
   std::string state_dir;    ///< base folder; a node keeps its state in state_dir/NAME
   std::string secret;       ///< shared by every member; peers without it are refused
   ClusterTls tls;
+  /// `labels`: groups come from the label config's grouping (the backend only
+  /// assigns them to clusters). `learned`: the backend learns the grouping
+  /// from sampled sessions (core/grouping_learner.hpp) and pushes its rules.
+  std::string grouping = "labels";
+  GroupingLearnerOptions learner;
+  std::size_t learner_window = 200000;  ///< samples the backend learns from at most
+
   /// Operator pins, first match wins: groups whose key matches the glob
   /// always belong to that frontend cluster (regardless of traffic).
   std::vector<std::pair<std::string, std::string>> pins;

@@ -231,6 +231,63 @@ LabelConfig load_label_config(const std::string& path) {
   return parse_label_config(read_config_file(path), path);
 }
 
+namespace {
+
+void quote(const std::string& text, std::string& out) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  out += '"';
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20 || c >= 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '"';
+}
+
+void rules_yaml(const RuleNode& node, std::string& out) {
+  if (const auto* name = std::get_if<std::string>(&node.node)) {
+    quote(*name, out);
+    return;
+  }
+  const auto& split = std::get<RuleNode::Split>(node.node);
+  out += "{feature: ";
+  quote(split.feature, out);
+  out += ", table: {";
+  bool first = true;
+  for (const auto& [value, child] : split.table) {
+    if (!first) out += ", ";
+    first = false;
+    quote(value, out);
+    out += ": ";
+    rules_yaml(child, out);
+  }
+  out += "}, default: ";
+  rules_yaml(*split.otherwise, out);
+  out += '}';
+}
+
+}  // namespace
+
+std::string rules_to_yaml(const RuleNode& root) {
+  std::string out;
+  rules_yaml(root, out);
+  return out;
+}
+
+std::shared_ptr<const RuleNode> parse_rules(const std::string& yaml, const FeatureSchema& schema,
+                                            const std::string& source) {
+  Context ctx(source);
+  auto root = load_yaml(yaml, source);
+  return std::make_shared<const RuleNode>(read_rule(ctx, root, "rules", schema, 0));
+}
+
 bool glob_match(std::string_view pattern, std::string_view text) {
   std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
   while (t < text.size()) {

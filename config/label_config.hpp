@@ -71,6 +71,15 @@ LabelConfig parse_label_config(const std::string& yaml, const std::string& sourc
 /// Reads and parses a file. Throws ConfigError (also when unreadable).
 LabelConfig load_label_config(const std::string& path);
 
+/// A rule tree as one line of YAML (flow style, every scalar double-quoted),
+/// which parse_rules() reads back: how learned rules travel between nodes.
+std::string rules_to_yaml(const RuleNode& root);
+
+/// Parses a rule tree (the `grouping.rules` shape, or rules_to_yaml output)
+/// against `schema`. Throws ConfigError naming `source`.
+std::shared_ptr<const RuleNode> parse_rules(const std::string& yaml, const FeatureSchema& schema,
+                                            const std::string& source);
+
 /// Glob match with '*' (any run) and '?' (one char).
 bool glob_match(std::string_view pattern, std::string_view text);
 

@@ -212,6 +212,18 @@ class ApiHandler final : public Handler {
       JsonCodec::write_cluster(*status, body);
       return json_response(request, 200, std::move(body));
     }
+    if (path == "/v1/grouping") {
+      route = Route::cluster;
+      if (method != bhttp::verb::get) return method_not_allowed(request, "GET");
+      if (auto refusal = admin_refusal(request, context)) return std::move(*refusal);
+      auto status = service_.grouping_status();
+      if (!status)
+        return error(request, 404, "not_found",
+                     "only a cluster's backend computes the grouping (see /v1/cluster)");
+      std::string body;
+      JsonCodec::write_grouping(*status, body);
+      return json_response(request, 200, std::move(body));
+    }
     if (path == "/metrics") {
       route = Route::metrics;
       if (method != bhttp::verb::get) return method_not_allowed(request, "GET");

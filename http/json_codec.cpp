@@ -397,6 +397,44 @@ void JsonCodec::write_groups(const std::vector<GroupInfo>& groups, std::size_t l
   out = w.take();
 }
 
+void JsonCodec::write_grouping(const GroupingStatus& status, std::string& out) {
+  JsonWriter w(std::move(out));
+  w.raw("{\"mode\":");
+  w.string(status.mode);
+  w.raw(",\"table_version\":");
+  w.number(status.table_version);
+  w.raw(",\"samples\":");
+  w.number(static_cast<std::uint64_t>(status.samples));
+  w.raw(",\"learned_at\":");
+  w.number(status.learned_at);
+  w.raw(",\"learn_seconds\":");
+  w.number(status.learn_seconds);
+  w.raw(",\"rules\":");
+  w.string(status.rules);
+  w.raw(",\"groups\":[");
+  // Every group with an owner or a size: learned groups first by name.
+  std::map<std::string, std::pair<std::string, std::size_t>> groups;
+  for (const auto& [group, size] : status.sizes) groups[group].second = size;
+  for (const auto& [group, owner] : status.owners) groups[group].first = owner;
+  bool first = true;
+  for (const auto& [group, info] : groups) {
+    if (!first) w.raw(",");
+    first = false;
+    w.raw("{\"name\":");
+    w.string(group);
+    w.raw(",\"owner\":");
+    if (info.first.empty())
+      w.raw("null");
+    else
+      w.string(info.first);
+    w.raw(",\"samples\":");
+    w.number(static_cast<std::uint64_t>(info.second));
+    w.raw("}");
+  }
+  w.raw("]}\n");
+  out = w.take();
+}
+
 void JsonCodec::write_cluster(const ClusterStatus& status, std::string& out) {
   JsonWriter w(std::move(out));
   w.raw("{\"node\":");

@@ -58,6 +58,8 @@ class JsonCodec {
   static void write_group(const GroupInfo& group, std::string& out);
   /// GET /v1/cluster: this node's view of its cluster.
   static void write_cluster(const ClusterStatus& status, std::string& out);
+  /// GET /v1/grouping (backend): rules, per group its owner and sample count.
+  static void write_grouping(const GroupingStatus& status, std::string& out);
 
   /// {"groups":[...], "count":N, "truncated":bool} with at most `limit` groups.
   static void write_groups(const std::vector<GroupInfo>& groups, std::size_t limit,

@@ -137,7 +137,8 @@ TEST_CASE("passivation writes state; reactivation restores it exactly",
   REQUIRE(after->arms().size() == before->arms().size());
   for (std::size_t i = 0; i < before->arms().size(); ++i) {
     const auto& arm = before->arms()[i];
-    CHECK(arm_count(after, arm.name) == Approx(arm.count).epsilon(1e-3));
+    // Discounted by the (sub-second) time the round trip took, half-life 60 s.
+    CHECK(arm_count(after, arm.name) == Approx(arm.count).epsilon(1e-2));
   }
   CHECK(f.shared->table.find("Asn=7")->reports == 50);
 }

@@ -245,3 +245,56 @@ TEST_CASE("with TLS, members link with certificates of the cluster's CA and refu
   cluster.kill("fe-b", SIGKILL);
   CHECK(eventually([&] { return cluster.sees_healthy("fe-a", "backend"); }, 10s));
 }
+
+TEST_CASE("grouping: learned: the backend learns the rules from samples and frontends use them",
+          "[cluster][process][learned]") {
+  LocalCluster cluster("grouping: learned\nlearner: {min_group_size: 30, max_depth: 2}\n");
+  cluster.start_all();
+  REQUIRE(eventually([&] { return cluster.sees_healthy("fe-b", "backend"); }, 15s));
+  // City decides which CDN is good; Os is noise.
+  auto client = cluster.client("fe-b");
+  for (int i = 0; i < 400; ++i) {
+    const bool boston = i % 2 == 0;
+    const bool good_a = (i / 2) % 2 == 0;
+    const std::string decision = good_a ? "a" : "b";
+    const int score = (boston == good_a) ? 90 : 10;
+    const std::string os = i % 3 == 0 ? "linux" : "ios";
+    REQUIRE(client
+                .post("/v1/report", R"({"features":{"Asn":"100","City":")" +
+                                        std::string(boston ? "Boston" : "Miami") + R"(","Os":")" +
+                                        os + R"("},"decision":")" + decision + R"(","score":)" +
+                                        std::to_string(score) + "}")
+                .status == 202);
+  }
+  Json grouping;
+  REQUIRE(eventually(
+      [&] {
+        grouping = cluster.get_json("backend", "/v1/grouping");
+        return !grouping.is_null() && grouping["table_version"].get<int>() >= 1;
+      },
+      10s));
+  CHECK(grouping["mode"] == "learned");
+  const auto rules = grouping["rules"].get<std::string>();
+  INFO(rules);
+  CHECK(rules.find("City") != std::string::npos);
+  CHECK(rules.find("Os") == std::string::npos);
+  bool boston_group = false;
+  for (const auto& group : grouping["groups"]) {
+    if (group["name"].get<std::string>().find("City=Boston") != std::string::npos) {
+      boston_group = true;
+      CHECK(group["owner"] == "B");
+      CHECK(group["samples"].get<int>() >= 30);
+    }
+  }
+  CHECK(boston_group);
+  // fe-a now groups by the learned rules.
+  CHECK(eventually(
+      [&] {
+        auto reply = cluster.client("fe-a").post(
+            "/v1/decide", R"({"features":{"Asn":"100","City":"Boston"},"candidates":["a","b"]})");
+        return reply.status == 200 && Json::parse(reply.body)["group"].get<std::string>().find(
+                                          "City=Boston") != std::string::npos;
+      },
+      10s));
+  CHECK(cluster.client("fe-a").get("/v1/grouping").status == 404);  // only the backend has it
+}

@@ -60,7 +60,7 @@ TEST_CASE("cluster file errors name the file, line and field", "[config][cluster
   CHECK(error_of(kSecret + "nodes: []\n") == "cluster.yaml:2: nodes: expected a non-empty list");
   CHECK(error_of(kSecret + "nodez: []\n") ==
         "cluster.yaml:2: nodez: unknown key (expected one of: nodes, secret, secret_file, labels, "
-        "state_dir, federation, tls, pin)");
+        "state_dir, federation, tls, pin, grouping, learner)");
   CHECK(error_of(kSecret + R"(nodes:
   - {name: fe-a, role: frontend, cluster: A, http_port: 1, caf_port: 2}
 )") == "cluster.yaml:3: nodes: no node has role backend or all");
@@ -109,4 +109,17 @@ TEST_CASE("pins send matching groups to a named cluster", "[config][cluster]") {
   CHECK(config.pinned_cluster("Asn=701") == nullptr);
   CHECK(error_of(kSecret + kNodes + "pin: {\"Asn=1\": Z}\n") ==
         "cluster.yaml:6: pin.Asn=1: no frontend node is in cluster 'Z'");
+}
+
+TEST_CASE("grouping: learned with learner knobs", "[config][cluster]") {
+  auto config = parse_cluster_config(
+      kSecret + kNodes +
+          "grouping: learned\nlearner: {min_group_size: 20, max_depth: 2, window: 500}\n",
+      "c.yaml", "");
+  CHECK(config.grouping == "learned");
+  CHECK(config.learner.min_group_size == 20);
+  CHECK(config.learner.max_depth == 2);
+  CHECK(config.learner_window == 500);
+  CHECK(error_of(kSecret + kNodes + "grouping: smart\n") ==
+        "cluster.yaml:6: grouping: expected labels or learned, got 'smart'");
 }

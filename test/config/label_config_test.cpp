@@ -138,3 +138,31 @@ TEST_CASE("glob patterns", "[config]") {
   CHECK(glob_match("*;City=Boston", "Asn=1;City=Boston"));
   CHECK_FALSE(glob_match("a*b", "ac"));
 }
+
+TEST_CASE("rules survive rules_to_yaml and parse_rules, odd characters included", "[config]") {
+  auto config = parse_label_config(R"(
+grouping:
+  rules:
+    feature: Asn
+    table:
+      "7922": {feature: City, table: {"Bos\"ton": a, "x\\y": "b;c=*"}, default: "Asn=7922;City=*"}
+    default: global
+)",
+                                   "r.yaml");
+  REQUIRE(config.rules);
+  auto text = rules_to_yaml(*config.rules);
+  auto back = parse_rules(text, config.schema, "wire");
+  CHECK(rules_to_yaml(*back) == text);
+  auto grouping = make_rule_tree_grouping(config.schema, back);
+  std::vector<std::string> values(config.schema.size());
+  values[*config.schema.index_of("Asn")] = "7922";
+  values[*config.schema.index_of("City")] = "Bos\"ton";
+  auto key = [&] {
+    std::vector<std::string_view> view(values.begin(), values.end());
+    return grouping->key(view);
+  };
+  CHECK(key() == "a");
+  values[*config.schema.index_of("City")] = "x\\y";
+  CHECK(key() == "b;c=*");
+  CHECK_THROWS_AS(parse_rules("{feature: Nope, default: x}", config.schema, "wire"), ConfigError);
+}
