@@ -39,6 +39,29 @@ Rng& thread_rng() {
   return rng;
 }
 
+/// `cell`'s value as of `version`, cached per thread: io threads pay one
+/// atomic load per request instead of shared reference-count traffic, and
+/// reload only after a writer bumped `version`. One cache per value type and
+/// thread, keyed by `owner` (the node), so two nodes in a process (tests) do
+/// not see each other's values.
+template <class T>
+std::shared_ptr<const T> cached(const void* owner, const SnapshotCell<T>& cell,
+                                const std::atomic<std::uint64_t>& version) {
+  struct Cache {
+    const void* owner = nullptr;
+    std::uint64_t version = ~0ull;
+    std::shared_ptr<const T> value;
+  };
+  thread_local Cache cache;
+  const auto now = version.load(std::memory_order_acquire);
+  if (cache.owner != owner || cache.version != now) {
+    cache.owner = owner;
+    cache.value = cell.load();
+    cache.version = now;
+  }
+  return cache.value;
+}
+
 void check_score(double score) {
   if (!std::isfinite(score)) throw InvalidInput("score must be a finite number");
 }
@@ -66,38 +89,16 @@ struct Node::Impl {
 
   /// The current ownership, cached per thread like the routing.
   std::shared_ptr<const Ownership> current_ownership() {
-    struct Cache {
-      const Impl* owner = nullptr;
-      std::uint64_t version = ~0ull;
-      std::shared_ptr<const Ownership> ownership;
-    };
-    thread_local Cache cache;
-    auto version = federation_shared->ownership_version.load(std::memory_order_acquire);
-    if (cache.owner != this || cache.version != version) {
-      cache.owner = this;
-      cache.ownership = federation_shared->ownership.load();
-      cache.version = version;
-    }
-    return cache.ownership;
+    return cached(this, federation_shared->ownership, federation_shared->ownership_version);
   }
 
   /// The group key of a session: by the learned rules the backend pushed,
   /// else by the label config's grouping.
   std::string group_key(const Routing& routing, FeatureView features) {
     if (federation_shared) {
-      struct Cache {
-        const Impl* owner = nullptr;
-        std::uint64_t version = ~0ull;
-        std::shared_ptr<const Grouping> grouping;
-      };
-      thread_local Cache cache;
-      auto version = federation_shared->grouping_version.load(std::memory_order_acquire);
-      if (cache.owner != this || cache.version != version) {
-        cache.owner = this;
-        cache.grouping = federation_shared->grouping.load();
-        cache.version = version;
-      }
-      if (cache.grouping) return cache.grouping->key(features);
+      if (auto learned =
+              cached(this, federation_shared->grouping, federation_shared->grouping_version))
+        return learned->key(features);
     }
     return routing.grouping->key(features);
   }
@@ -108,19 +109,7 @@ struct Node::Impl {
   /// The current routing, cached per thread and refreshed only when a reload
   /// bumped the version: no shared refcount traffic per request.
   std::shared_ptr<const Routing> current_routing() {
-    struct Cache {
-      const Impl* owner = nullptr;
-      std::uint64_t version = ~0ull;
-      std::shared_ptr<const Routing> routing;
-    };
-    thread_local Cache cache;
-    auto version = routing_version.load(std::memory_order_acquire);
-    if (cache.owner != this || cache.version != version) {
-      cache.owner = this;
-      cache.routing = routing.load();
-      cache.version = version;
-    }
-    return cache.routing;
+    return cached(this, routing, routing_version);
   }
 
   void install(LabelConfigPtr config) {
