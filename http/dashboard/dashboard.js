@@ -121,7 +121,7 @@
     $('queue-sub').textContent = 'of ' + formatCount(stats.queue_capacity) + ' (503 beyond)';
     $('restarts').textContent = formatCount(stats.restarts);
     $('lost-sub').textContent = formatCount(stats.passivations) + ' passivated · ' +
-                                formatCount(stats.reports_lost) + ' reports lost';
+                                formatCount(stats.reports_lost) + ' lost';
   }
 
   // x positions for n points spread over `width` (a short history fills the
@@ -149,6 +149,8 @@
         chart.append(label);
       }
     }
+    $('rate-note').textContent = data.length < 2 ? 'collecting…'
+        : data.length < HISTORY ? `last ${data.length} s` : `last ${HISTORY} s`;
     if (data.length < 2) return;
     const x = xs(data.length, width);
     const points = data.map((v, i) => [x[i], top + (height - top - 1) * (1 - v / max)]);
@@ -160,7 +162,7 @@
   // 1, 2 or 5 times a power of ten, at least `x`: round axis labels.
   function niceCeiling(x) {
     const power = Math.pow(10, Math.floor(Math.log10(x)));
-    for (const m of [1, 2, 5, 10]) if (m * power >= x) return m * power;
+    for (const m of [1, 1.5, 2, 3, 4, 5, 6, 8, 10]) if (m * power >= x) return m * power;
     return 10 * power;
   }
 
