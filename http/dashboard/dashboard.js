@@ -255,18 +255,21 @@
                      fact('node', cluster.node), fact('role', cluster.role),
                      fact('cluster', cluster.cluster || '–'),
                      fact('table version', cluster.table_version),
-                     fact('owned groups', cluster.owned_groups),
-                     fact('mirrored groups', cluster.mirrored_groups));
+                     fact('groups in table', cluster.table_groups),
+                     fact('owned elsewhere', cluster.owned_elsewhere),
+                     fact('mirrored', cluster.mirrored_groups),
+                     fact('subscribers', cluster.subscribers));
     const rows = (cluster.members || []).map((m) => el('tr', {class: 'member'},
         el('td', {}, el('span', {class: 'dot ' + (m.healthy ? 'dot-good' : 'dot-bad')}),
            m.healthy ? 'healthy' : 'unreachable'),
         el('td', {}, m.name), el('td', {}, m.role || '–'), el('td', {}, m.cluster || '–'),
         el('td', {}, m.last_seen_ms === undefined || m.last_seen_ms === null
-                         ? '–' : formatSeconds(m.last_seen_ms / 1000) + ' ago')));
+                         ? 'never' : formatSeconds(m.last_seen_ms / 1000) + ' ago'),
+        el('td', {class: 'muted'}, m.last_error || '')));
     const table = el('table', {},
                      el('thead', {}, el('tr', {}, el('th', {}, 'Health'), el('th', {}, 'Member'),
                                          el('th', {}, 'Role'), el('th', {}, 'Cluster'),
-                                         el('th', {}, 'Last seen'))),
+                                         el('th', {}, 'Last seen'), el('th', {}, 'Last error'))),
                      el('tbody', {}, ...rows));
     box.replaceChildren(facts, rows.length ? table : el('p', {class: 'muted'}, 'no members'));
     const healthy = (cluster.members || []).filter((m) => m.healthy).length;

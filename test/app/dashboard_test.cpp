@@ -2,12 +2,13 @@
 // then headless Chromium loads http://127.0.0.1:PORT/, runs the page's
 // JavaScript (virtual time: several one-second polls in a moment) and dumps
 // the rendered DOM, which must show the node's groups, their decisions and
-// the report count.
+// the report count; on a cluster frontend, the members and their health.
 //
 // Chromium comes from scripts/deps. Where it is not installed the test exits
 // with kSkipExitCode, which ctest reports as skipped (SKIP_RETURN_CODE), and
 // says why on stderr.
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -15,9 +16,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 
+#include "test/cluster/local_cluster.hpp"
 #include "test/support/http_client.hpp"
 #include "test/support/process.hpp"
 #include "test/support/temp_dir.hpp"
@@ -68,6 +71,36 @@ std::string element_text(const std::string& dom, const std::string& id) {
   return dom.substr(open_end + 1, close - open_end - 1);
 }
 
+// Loads http://127.0.0.1:PORT/ in headless Chromium and returns the DOM after
+// the page's script ran (virtual time: a few one-second polls in a moment).
+std::string render_dashboard(const std::string& chromium, unsigned short port) {
+  TempDir dir("pytheas-chromium");
+  const auto dom_file = dir.path() / "dom.html";
+  const auto log_file = dir.path() / "chromium.log";
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
+  // A private profile dir per run: parallel tests never share a Chromium profile.
+  const std::string command = "exec '" + chromium +
+                              "' --headless --disable-gpu --no-sandbox --disable-dev-shm-usage "
+                              "--no-first-run --user-data-dir='" +
+                              (dir.path() / "profile").string() +
+                              "' --virtual-time-budget=6000 --dump-dom '" + url + "' > '" +
+                              dom_file.string() + "' 2> '" + log_file.string() + "'";
+  const auto run = run_to_completion({"/bin/sh", "-c", command}, 120s);
+  INFO("chromium exit code " << run.exit_code << "; its log:\n" << read_file(log_file));
+  REQUIRE(run.exit_code == 0);
+  return read_file(dom_file);
+}
+
+// The chromium binary, or exits kSkipExitCode (ctest: skipped) saying why.
+std::string chromium_or_skip() {
+  const std::string chromium = find_chromium();
+  if (chromium.empty())
+    skip(
+        "Chromium is not installed (scripts/deps installs it; or set PYTHEAS_CHROMIUM): "
+        "the dashboard was not rendered");
+  return chromium;
+}
+
 std::size_t occurrences(const std::string& text, const std::string& needle) {
   std::size_t count = 0;
   for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
@@ -79,12 +112,7 @@ std::size_t occurrences(const std::string& text, const std::string& needle) {
 
 TEST_CASE("headless Chromium renders the node's groups and reports on the dashboard",
           "[dashboard][process][chromium]") {
-  const std::string chromium = find_chromium();
-  if (chromium.empty())
-    skip(
-        "Chromium is not installed (scripts/deps installs it; or set PYTHEAS_CHROMIUM): "
-        "the dashboard was not rendered");
-
+  const std::string chromium = chromium_or_skip();
   auto node = start_node(PYTHEAS_BINARY);
   HttpClient client("127.0.0.1", node.port);
   // Three groups; cdn-b scores best, so the shares drift towards it.
@@ -113,22 +141,8 @@ TEST_CASE("headless Chromium renders the node's groups and reports on the dashbo
   }
   REQUIRE(settled);
 
-  TempDir dir("pytheas-chromium");
-  const auto dom_file = dir.path() / "dom.html";
-  const auto log_file = dir.path() / "chromium.log";
-  const std::string url = "http://127.0.0.1:" + std::to_string(node.port) + "/";
-  // A private profile dir per run: parallel tests never share a Chromium profile.
-  const std::string command = "exec '" + chromium +
-                              "' --headless --disable-gpu --no-sandbox --disable-dev-shm-usage "
-                              "--no-first-run --user-data-dir='" +
-                              (dir.path() / "profile").string() +
-                              "' --virtual-time-budget=4000 --dump-dom '" + url + "' > '" +
-                              dom_file.string() + "' 2> '" + log_file.string() + "'";
-  const auto run = run_to_completion({"/bin/sh", "-c", command}, 120s);
-  const std::string dom = read_file(dom_file);
-  INFO("chromium exit code " << run.exit_code << "; its log:\n" << read_file(log_file));
+  const std::string dom = render_dashboard(chromium, node.port);
   INFO("DOM:\n" << dom.substr(0, 4000));
-  REQUIRE(run.exit_code == 0);
 
   // The data arrived and was rendered by the page's script, not just the HTML shell.
   CHECK(element_text(dom, "status") == "ready");
@@ -147,4 +161,38 @@ TEST_CASE("headless Chromium renders the node's groups and reports on the dashbo
   // An all-in-one node has no /v1/cluster (404): the page says so.
   CHECK(dom.find("id=\"standalone\"") != std::string::npos);
   CHECK(element_text(dom, "error").empty());
+}
+
+TEST_CASE("headless Chromium renders a frontend's cluster members and their health",
+          "[dashboard][process][chromium][cluster]") {
+  const std::string chromium = chromium_or_skip();
+  LocalCluster cluster;
+  cluster.start_all();
+  const auto until = [](const std::function<bool()>& condition) {
+    for (int i = 0; i < 750; ++i) {  // 15 s
+      if (condition()) return true;
+      usleep(20'000);
+    }
+    return false;
+  };
+  REQUIRE(until([&] {
+    return cluster.sees_healthy("fe-a", "backend") && cluster.sees_healthy("fe-a", "fe-b");
+  }));
+  // fe-b goes away: fe-a declares it down after the peer timeout (1 s here).
+  cluster.kill("fe-b", SIGKILL);
+  REQUIRE(until([&] { return !cluster.sees_healthy("fe-a", "fe-b"); }));
+
+  const std::string dom = render_dashboard(chromium, cluster.http_port("fe-a"));
+  INFO("DOM:\n" << dom.substr(0, 6000));
+  CHECK(dom.find("id=\"standalone\"") == std::string::npos);
+  CHECK(dom.find("node <b>fe-a</b>") != std::string::npos);
+  CHECK(dom.find("role <b>frontend</b>") != std::string::npos);
+  CHECK(dom.find("cluster <b>A</b>") != std::string::npos);
+  CHECK(occurrences(dom, "<tr class=\"member\">") == 2);
+  // One row per member: its health dot and word, then its name.
+  CHECK(dom.find("<span class=\"dot dot-good\"></span>healthy</td><td>backend</td>") !=
+        std::string::npos);
+  CHECK(dom.find("<span class=\"dot dot-bad\"></span>unreachable</td><td>fe-b</td>") !=
+        std::string::npos);
+  CHECK(element_text(dom, "cluster-note") == "1 of 2 members healthy");
 }
