@@ -33,6 +33,11 @@ void write_group(const GroupInfo& group, double now, JsonWriter& w) {
   w.number(group.reports);
   w.raw(",\"last_activity\":");
   w.number(group.last_activity);
+  w.raw(",\"owner\":");
+  if (group.owner.empty())
+    w.raw("null");
+  else
+    w.string(group.owner);
   if (!group.snapshot) {
     w.raw(
         ",\"policy\":null,\"snapshot_version\":null,\"snapshot_age_s\":null,"

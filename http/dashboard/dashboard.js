@@ -223,7 +223,10 @@
       const age = group.snapshot_age_s;
       const ageClass = age === null ? '' : age < 5 ? 'age-fresh' : 'age-stale';
       rows.push(el('tr', {class: 'group', 'data-key': group.key},
-                   el('td', {class: 'key'}, group.key),
+                   el('td', {class: 'key'}, group.key,
+                      ...(group.owner ? [el('span', {class: 'owner', title: 'a mirror: ' +
+                                                 group.owner + ' owns this group and learns for it'},
+                                            'owned by ' + group.owner)] : [])),
                    el('td', {class: 'policy'}, group.policy || '–'),
                    el('td', {class: 'num'}, formatCount(group.decisions)),
                    el('td', {class: 'num group-reports'}, formatCount(group.reports)),

@@ -78,6 +78,7 @@ TEST_CASE("/v1/stats counts the traffic and lists the busiest groups first", "[h
   CHECK(json.str("/groups/2/key") == "Asn=quiet");
   CHECK(json.num("/groups/0/reports") == 40);
   CHECK(json.str("/groups/0/policy") == "ducb");
+  CHECK(json.root().at_pointer("/groups/0/owner").is_null());  // not a cluster member
   CHECK(json.num("/groups/0/snapshot_age_s") >= 0);
   CHECK(json.num("/groups/0/snapshot_age_s") < 60);
   // Decision shares: weights of a snapshot sum to 1, and the expected score
