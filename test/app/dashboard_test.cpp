@@ -72,7 +72,8 @@ std::string element_text(const std::string& dom, const std::string& id) {
 }
 
 // Loads http://127.0.0.1:PORT/ in headless Chromium and returns the DOM after
-// the page's script ran (virtual time: a few one-second polls in a moment).
+// the page's script ran (virtual time: 20 s of polls in a moment; enough for
+// several even when a loaded machine makes the page back off).
 std::string render_dashboard(const std::string& chromium, unsigned short port) {
   TempDir dir("pytheas-chromium");
   const auto dom_file = dir.path() / "dom.html";
@@ -83,7 +84,7 @@ std::string render_dashboard(const std::string& chromium, unsigned short port) {
                               "' --headless --disable-gpu --no-sandbox --disable-dev-shm-usage "
                               "--no-first-run --user-data-dir='" +
                               (dir.path() / "profile").string() +
-                              "' --virtual-time-budget=6000 --dump-dom '" + url + "' > '" +
+                              "' --virtual-time-budget=20000 --dump-dom '" + url + "' > '" +
                               dom_file.string() + "' 2> '" + log_file.string() + "'";
   const auto run = run_to_completion({"/bin/sh", "-c", command}, 120s);
   INFO("chromium exit code " << run.exit_code << "; its log:\n" << read_file(log_file));
