@@ -13,6 +13,7 @@
 #include "actors/store_actor.hpp"
 #include "core/decision_snapshot.hpp"
 #include "core/errors.hpp"
+#include "logging/log_fields.hpp"
 
 namespace pytheas {
 
@@ -165,6 +166,8 @@ Entry& activate(Supervisor* self, const std::string& key,
   st.key_of[actor.address()] = key;
   touch_lru(st, entry);
   st.args.shared->spawns.fetch_add(1, std::memory_order_relaxed);
+  log_event(spdlog::level::debug, LogFields{.group = key}, "group activated{}",
+            record ? " from its persisted state" : "");
   enforce_cap(self);
   return st.groups.at(key);
 }
@@ -203,6 +206,7 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
   auto& entry = it->second;
   st.key_of.erase(entry.actor.address());
   st.args.shared->passivations.fetch_add(1, std::memory_order_relaxed);
+  log_event(spdlog::level::debug, LogFields{.group = key}, "group passivated");
   if (st.shutting_down) {
     st.shutdown_records.push_back(std::move(record));
     --st.passivating;
@@ -276,10 +280,10 @@ void on_down(Supervisor* self, const caf::down_msg& down) {
   st.args.shared->release(lost);
   st.args.shared->reports_lost.fetch_add(lost, std::memory_order_relaxed);
   st.args.shared->restarts.fetch_add(1, std::memory_order_relaxed);
-  spdlog::error(
-      "group {}: actor failed ({}); restarting from its last persisted state; "
-      "{} unapplied report(s) lost",
-      key, self->system().render(down.reason), lost);
+  log_event(spdlog::level::err, LogFields{.group = key},
+            "group {}: actor failed ({}); restarting from its last persisted state; "
+            "{} unapplied report(s) lost",
+            key, self->system().render(down.reason), lost);
   if (st.shutting_down && entry.passivating) {
     --st.passivating;
     st.groups.erase(it);

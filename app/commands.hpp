@@ -27,6 +27,7 @@ struct NodeCommand {
   std::string admin_token;  ///< empty: admin routes only for loopback peers
   int drain_timeout_ms = 10'000;
   std::string log_level = "info";
+  std::string log_format = "text";  ///< text | json (one JSON object per line)
 };
 
 int run_node(const NodeCommand& command);

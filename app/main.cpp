@@ -99,7 +99,15 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 600'000));
   node_cmd->add_option("--log-level", node.log_level, "trace|debug|info|warn|error")
       ->capture_default_str()
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->envname("PYTHEAS_LOG_LEVEL");
+  node_cmd
+      ->add_option("--log-format", node.log_format,
+                   "text, or json: one object per line with ts, level, msg and, where they "
+                   "apply, event_id, group, decision, propensity (docs/OPERATIONS.md)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"text", "json"}))
+      ->envname("PYTHEAS_LOG_FORMAT");
 
   auto* simulate_cmd = app.add_subcommand("simulate", "Replay a trace through the E2 policies");
   pytheas::app::SimulateCommand sim;

@@ -6,7 +6,7 @@
 #include <csignal>
 #include <cstdio>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "actors/node.hpp"
@@ -14,6 +14,7 @@
 #include "config/cluster_config.hpp"
 #include "http/api.hpp"
 #include "http/server.hpp"
+#include "logging/log_setup.hpp"
 
 namespace pytheas::app {
 
@@ -54,9 +55,7 @@ int run_node(const NodeCommand& command) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // Logs go to stderr (stdout stays free for tools that pipe the node).
-  auto logger = spdlog::stderr_color_mt("pytheas");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(command.log_level));
+  configure_logging(command.log_level, command.log_format);
 
   NodeOptions node_options;
   node_options.state_dir = command.state_dir;
@@ -109,8 +108,7 @@ int run_node(const NodeCommand& command) {
     node.start();
     http::HttpServer server(server_options, http::make_api_handler(node, api_options));
     server.start();
-    std::fprintf(stderr, "pytheas: node listening on http://%s:%u\n", server_options.host.c_str(),
-                 static_cast<unsigned>(server.port()));
+    log_notice(fmt::format("node listening on http://{}:{}", server_options.host, server.port()));
 
     for (;;) {
       int signal = 0;
@@ -118,24 +116,25 @@ int run_node(const NodeCommand& command) {
       if (signal == SIGHUP) {
         std::string message;
         bool ok = node.reload(message);
-        std::fprintf(stderr, "pytheas: SIGHUP: %s%s\n",
-                     ok ? "" : "reload failed, keeping the old config: ", message.c_str());
+        if (ok)
+          spdlog::info("SIGHUP: {}", message);
+        else
+          spdlog::error("SIGHUP: reload failed, keeping the old config: {}", message);
         continue;
       }
-      std::fprintf(stderr, "pytheas: %s received, stopping\n",
-                   signal == SIGINT ? "SIGINT" : "SIGTERM");
+      log_notice(signal == SIGINT ? "SIGINT received, stopping" : "SIGTERM received, stopping");
       break;
     }
     // Drain: stop accepting and let requests in flight finish; only then stop
     // the node, which applies every accepted report and persists state.
     if (const auto left = server.stop(); left > 0)
-      std::fprintf(stderr, "pytheas: drain deadline passed with %zu connections open\n", left);
+      spdlog::warn("drain deadline passed with {} connections open", left);
     node.stop();
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "pytheas: error: %s\n", e.what());
+    spdlog::error("{}", e.what());
     return 1;
   }
-  std::fprintf(stderr, "pytheas: stopped\n");
+  log_notice("stopped");
   return 0;
 }
 

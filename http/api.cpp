@@ -8,10 +8,13 @@
 
 #include "actors/decision_service.hpp"
 #include "core/errors.hpp"
+#include "http/dashboard_assets.hpp"
 #include "http/errors.hpp"
 #include "http/json_codec.hpp"
 #include "http/legacy_protocol.hpp"
 #include "http/metrics.hpp"
+#include "http/stats_json.hpp"
+#include "logging/log_fields.hpp"
 
 namespace pytheas::http {
 
@@ -80,6 +83,20 @@ std::string_view query_param(std::string_view query, std::string_view name) {
       return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
   }
   return {};
+}
+
+std::string_view report_status_name(ReportStatus status) {
+  switch (status) {
+    case ReportStatus::accepted:
+      return "accepted";
+    case ReportStatus::unknown_event:
+      return "unknown_event";
+    case ReportStatus::duplicate:
+      return "duplicate";
+    case ReportStatus::overloaded:
+      return "overloaded";
+  }
+  return "invalid";
 }
 
 ReportOutcome outcome_of(ReportStatus status) {
@@ -242,8 +259,59 @@ class ApiHandler final : public Handler {
       if (service_.ready()) return text_response(request, 200, "ready\n");
       return error(request, 503, "not_ready", "restoring state");
     }
+    if (path == "/v1/stats") {
+      route = Route::stats;
+      if (method != bhttp::verb::get) return method_not_allowed(request, "GET");
+      if (auto refusal = admin_refusal(request, context)) return std::move(*refusal);
+      return stats(request, query);
+    }
+    if (path == "/" || path == "/dashboard" || path.starts_with("/dashboard/")) {
+      route = Route::dashboard;
+      if (method != bhttp::verb::get) return method_not_allowed(request, "GET");
+      return dashboard(request, context, path);
+    }
     return error(request, 404, "not_found", "no route " + std::string(path));
   }
+
+  // The dashboard's static files hold no data (it comes from /v1/stats, an
+  // admin route). Without an admin token they follow the loopback rule; with
+  // one, a browser cannot send the header on page load, so the page loads
+  // and asks for the token before fetching anything.
+  Response dashboard(const Request& request, const RequestContext& context, std::string_view path) {
+    if (options_.admin_token.empty())
+      if (auto refusal = admin_refusal(request, context)) return std::move(*refusal);
+    const bool page = path == "/" || path == "/dashboard" || path == "/dashboard/";
+    const DashboardAsset* asset = find_dashboard_asset(page ? "/dashboard/" : path);
+    if (!asset) return error(request, 404, "not_found", "no route " + std::string(path));
+    auto response = text_response(request, 200, std::string(asset->body),
+                                  std::string(asset->content_type).c_str());
+    response.set(bhttp::field::cache_control, "no-cache");
+    response.set("X-Content-Type-Options", "nosniff");
+    response.set("Content-Security-Policy",
+                 "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                 "connect-src 'self'; frame-ancestors 'none'");
+    return response;
+  }
+
+  Response stats(const Request& request, std::string_view query) {
+    StatsOptions stats_options;
+    if (const auto text = query_param(query, "groups"); !text.empty()) {
+      std::size_t value = 0;
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+      if (ec != std::errc() || end != text.data() + text.size() || value > kMaxStatsGroups)
+        return error(request, 400, "invalid_field", "'groups' must be an integer in 0..100");
+      stats_options.max_groups = value;
+    }
+    stats_options.now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    std::string body;
+    write_stats(service_, metrics_, stats_options, body);
+    auto response = json_response(request, 200, std::move(body));
+    response.set(bhttp::field::cache_control, "no-store");
+    return response;
+  }
+
+  static constexpr std::size_t kMaxStatsGroups = 100;
 
   Response decide(const Request& request) {
     DecideRequest decide_request;
@@ -253,6 +321,13 @@ class ApiHandler final : public Handler {
     const DecideResult result = service_.decide(decide_request);
     if (result.index >= decide_request.candidates.size())
       return error(request, 500, "internal", "decision index out of range");
+    log_event(spdlog::level::debug,
+              LogFields{.event_id = result.event_id,
+                        .group = result.group,
+                        .decision = decide_request.candidates[result.index],
+                        .policy = result.policy,
+                        .propensity = result.propensity},
+              "decide");
     std::string body;
     JsonCodec::write_decide(result, decide_request.candidates[result.index], body);
     return json_response(request, 200, std::move(body));
@@ -276,6 +351,12 @@ class ApiHandler final : public Handler {
       throw;
     }
     metrics_.record_report(outcome_of(status));
+    log_event(spdlog::level::debug,
+              LogFields{.event_id = parsed.event_id,
+                        .decision = parsed.decision,
+                        .outcome = report_status_name(status),
+                        .score = parsed.score},
+              "report");
     switch (status) {
       case ReportStatus::accepted:
         return json_response(request, 202, "{\"status\":\"accepted\"}\n");
@@ -319,6 +400,12 @@ class ApiHandler final : public Handler {
       const DecideResult result = service_.decide(decide_request);
       if (result.index >= decide_request.candidates.size())
         return error(request, 500, "internal", "decision index out of range");
+      log_event(spdlog::level::debug,
+                LogFields{.group = result.group,
+                          .decision = decide_request.candidates[result.index],
+                          .policy = result.policy,
+                          .propensity = result.propensity},
+                "legacy decide");
       return legacy_reply(request, std::string(decide_request.candidates[result.index]));
     }
     if (s.fields.size() != kLegacyFeatureCount + 2)

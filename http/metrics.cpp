@@ -9,8 +9,9 @@ namespace pytheas::http {
 namespace {
 
 constexpr std::array<std::string_view, kRouteCount> kRouteLabels = {
-    "/v1/decide", "/v1/report", "/player.php", "/v1/groups", "/v1/groups/{key}", "/v1/cluster",
-    "/metrics",   "/livez",     "/readyz",     "unknown",    "rejected"};
+    "/v1/decide",  "/v1/report", "/player.php", "/v1/groups", "/v1/groups/{key}",
+    "/v1/cluster", "/metrics",   "/livez",      "/readyz",    "/v1/stats",
+    "/dashboard",  "unknown",    "rejected"};
 
 constexpr std::array<std::string_view, kReportOutcomeCount> kOutcomeLabels = {
     "accepted", "unknown_event", "duplicate", "overloaded", "invalid"};

@@ -28,10 +28,12 @@ enum class Route : std::uint8_t {
   metrics,
   livez,
   readyz,
+  stats,
+  dashboard,
   unknown,
   rejected,
 };
-inline constexpr std::size_t kRouteCount = 11;
+inline constexpr std::size_t kRouteCount = 13;
 std::string_view route_label(Route route);
 
 /// What became of a report (POST /v1/report and legacy update).
