@@ -136,15 +136,19 @@ struct Node::Impl {
 
   /// Logs the report, then routes it under the log's lock (so each group
   /// applies its reports in log order); with --wal always, returns once durable.
-  ReportStatus route_logged(std::string key, std::string decision, double score) {
+  ReportStatus route_logged(std::string key, std::string decision, double score,
+                            bool await_sync = true) {
     const double accepted_at = wall_seconds();
     bool routed = false;
     try {
-      report_log->append(key, decision, score, accepted_at, [&](std::uint64_t seq) {
-        caf::anon_send(supervisor, report_atom::value, std::move(key), std::move(decision), score,
-                       accepted_at, seq);
-        routed = true;
-      });
+      report_log->append(
+          key, decision, score, accepted_at,
+          [&](std::uint64_t seq) {
+            caf::anon_send(supervisor, report_atom::value, std::move(key), std::move(decision),
+                           score, accepted_at, seq);
+            routed = true;
+          },
+          await_sync);
     } catch (...) {
       if (!routed) shared->release();
       throw;
@@ -156,9 +160,9 @@ struct Node::Impl {
   void replay(WalRecovery& recovery) {
     for (auto& report : recovery.replay) {
       shared->queued.fetch_add(1, std::memory_order_relaxed);  // past the ingress limit: owed
-      route_logged(std::move(report.group), std::move(report.decision), report.score);
+      route_logged(std::move(report.group), std::move(report.decision), report.score, false);
     }
-    report_log->sync();
+    report_log->sync();  // one sync for the whole replay
     report_log->drop_recovered_segments();
     spdlog::info(
         "write-ahead log: {} report(s) found, {} already in persisted state, {} replayed, {} for "

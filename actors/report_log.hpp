@@ -89,15 +89,16 @@ class ReportLog {
 
   /// Appends one report and calls `route(seq)` while holding the log's lock,
   /// so routing order equals sequence order. With `always`, returns once the
-  /// record is durable. Throws std::runtime_error if the log cannot be
-  /// written (then `route` was not called, unless only the sync failed).
+  /// record is durable (unless `await_sync` is false: a caller that appends
+  /// many and calls sync() once). Throws std::runtime_error if the log cannot
+  /// be written (then `route` was not called, unless only the sync failed).
   template <class Route>
   std::uint64_t append(std::string_view group, std::string_view decision, double score,
-                       double accepted_at, Route&& route) {
+                       double accepted_at, Route&& route, bool await_sync = true) {
     std::unique_lock lock(mutex_);
     const auto seq = stage(lock, group, decision, score, accepted_at);
     route(seq);
-    if (options_.sync == WalSync::always) wait_durable(lock, seq);
+    if (await_sync && options_.sync == WalSync::always) wait_durable(lock, seq);
     return seq;
   }
 
