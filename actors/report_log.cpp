@@ -25,7 +25,7 @@ constexpr std::uint32_t kVersion = 1;
 constexpr std::size_t kHeaderBytes = sizeof kMagic + 4 + 8 + 4;
 constexpr std::size_t kMinBody = 8 + 8 + 8 + 4 + 4;
 constexpr std::size_t kMaxBody = 1u << 20;  // keys and decisions are far shorter
-/// Batch mode: appenders wake the flusher early beyond this much buffered data.
+/// Batch mode: appenders wake the writer early beyond this much buffered data.
 constexpr std::size_t kEarlyFlushBytes = 4u << 20;
 
 template <class T>
@@ -218,9 +218,12 @@ ReportLog::ReportLog(ReportLogOptions options, std::uint64_t next_seq)
     throw std::runtime_error("write-ahead log dir " + options_.dir.string() + ": " + ec.message());
   for (const auto& file : fs::directory_iterator(options_.dir))
     if (file.path().extension() == ".wal") recovered_.push_back(file.path());
-  durable_seq_ = next_seq_ - 1;
+  written_seq_ = durable_seq_ = next_seq_ - 1;
   open_segment(next_seq_);
-  if (options_.sync == WalSync::batch) flusher_ = std::thread([this] { run_flusher(); });
+  if (options_.sync == WalSync::batch) {
+    writer_ = std::thread([this] { run_writer(); });
+    syncer_ = std::thread([this] { run_syncer(); });
+  }
 }
 
 ReportLog::~ReportLog() {
@@ -228,8 +231,10 @@ ReportLog::~ReportLog() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  wake_flusher_.notify_all();
-  if (flusher_.joinable()) flusher_.join();
+  wake_writer_.notify_all();
+  progress_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  if (syncer_.joinable()) syncer_.join();
   try {
     sync();
   } catch (const std::exception& e) {
@@ -272,10 +277,10 @@ std::uint64_t ReportLog::stage(std::unique_lock<std::mutex>& lock, std::string_v
                                std::string_view decision, double score, double accepted_at) {
   if (!error_.empty()) {
     // Retry once inline so a transient failure (disk full, then freed) heals.
-    if (!flushing_) flush(lock);
+    if (!writing_) write_step(lock);
     if (!error_.empty()) throw std::runtime_error(error_);
   }
-  if (open_bytes_ >= options_.segment_bytes) rotate(lock);
+  if (open_bytes_ >= options_.segment_bytes && next_seq_ > open_->first_seq) rotate(lock);
   const auto seq = next_seq_++;
   const auto before = buffer_.size();
   encode(buffer_, seq, group, decision, score, accepted_at);
@@ -283,26 +288,27 @@ std::uint64_t ReportLog::stage(std::unique_lock<std::mutex>& lock, std::string_v
   auto [it, inserted] = open_->uncovered.try_emplace(std::string(group), seq);
   if (!inserted) it->second = seq;
   if (options_.sync == WalSync::batch && buffer_.size() >= kEarlyFlushBytes)
-    wake_flusher_.notify_one();
+    wake_writer_.notify_one();
   return seq;
 }
 
 void ReportLog::wait_durable(std::unique_lock<std::mutex>& lock, std::uint64_t seq) {
-  // Group commit: whoever finds no flush running writes and syncs everything
-  // staged so far; the others wait for a flush that includes their record.
+  // Group commit: whoever finds no write (sync) running writes (syncs)
+  // everything staged (written) so far; the others wait for one that includes
+  // their record. A write can run while the previous sync is still going.
   while (durable_seq_ < seq) {
-    if (!flushing_) {
-      flush(lock);
-      if (durable_seq_ < seq && !error_.empty()) throw std::runtime_error(error_);
+    if (written_seq_ < seq && !writing_) {
+      if (!write_step(lock) && written_seq_ < seq) throw std::runtime_error(error_);
+    } else if (written_seq_ >= seq && !syncing_) {
+      if (!sync_step(lock) && durable_seq_ < seq) throw std::runtime_error(error_);
     } else {
-      flushed_.wait(lock);
+      progress_.wait(lock);
     }
   }
 }
 
-void ReportLog::flush(std::unique_lock<std::mutex>& lock) {
-  if (flushing_) return;
-  flushing_ = true;
+bool ReportLog::write_step(std::unique_lock<std::mutex>& lock) {
+  writing_ = true;
   std::string out;
   out.swap(buffer_);
   const auto upto = next_seq_ - 1;
@@ -314,8 +320,6 @@ void ReportLog::flush(std::unique_lock<std::mutex>& lock) {
   try {
     good_size = ::lseek(fd, 0, SEEK_END);
     write_all(fd, out, path);
-    if (::fdatasync(fd) != 0)
-      throw std::runtime_error("write-ahead log " + path.string() + ": " + errno_text());
   } catch (const std::exception& e) {
     failure = e.what();
     // Never leave a half-written record in the middle of the segment: cut the
@@ -325,33 +329,70 @@ void ReportLog::flush(std::unique_lock<std::mutex>& lock) {
                     errno_text());
   }
   lock.lock();
-  flushing_ = false;
+  writing_ = false;
   if (failure.empty()) {
-    durable_seq_ = std::max(durable_seq_, upto);
+    written_seq_ = std::max(written_seq_, upto);
+  } else {
+    out += buffer_;
+    buffer_.swap(out);
+  }
+  note_result(failure);
+  return failure.empty();
+}
+
+bool ReportLog::sync_step(std::unique_lock<std::mutex>& lock) {
+  syncing_ = true;
+  const auto target = written_seq_;
+  const int fd = fd_;
+  const auto path = open_->path;
+  lock.unlock();
+  std::string failure;
+  if (::fdatasync(fd) != 0) failure = "write-ahead log " + path.string() + ": " + errno_text();
+  lock.lock();
+  syncing_ = false;
+  if (failure.empty()) durable_seq_ = std::max(durable_seq_, target);
+  note_result(failure);
+  return failure.empty();
+}
+
+void ReportLog::note_result(const std::string& failure) {
+  if (failure.empty()) {
     if (!error_.empty()) spdlog::info("write-ahead log: writing works again");
     error_.clear();
   } else {
     if (error_.empty()) spdlog::error("{}", failure);
     error_ = failure;
-    out += buffer_;
-    buffer_.swap(out);
   }
-  flushed_.notify_all();
+  progress_.notify_all();
 }
 
 void ReportLog::rotate(std::unique_lock<std::mutex>& lock) {
-  while (flushing_) flushed_.wait(lock);
+  while (writing_ || syncing_) progress_.wait(lock);
   // Rare (once per segment): do the I/O under the lock, which keeps every
   // staged record in the segment whose map names its group.
-  write_all(fd_, buffer_, open_->path);
+  const off_t good_size = ::lseek(fd_, 0, SEEK_END);
+  try {
+    write_all(fd_, buffer_, open_->path);
+    if (::fdatasync(fd_) != 0)
+      throw std::runtime_error("write-ahead log " + open_->path.string() + ": " + errno_text());
+  } catch (...) {
+    // As in write_step(): no half record mid-segment; the records stay staged.
+    if (good_size >= 0 && ::ftruncate(fd_, good_size) == 0) ::lseek(fd_, good_size, SEEK_SET);
+    throw;
+  }
   buffer_.clear();
-  if (::fdatasync(fd_) != 0)
-    throw std::runtime_error("write-ahead log " + open_->path.string() + ": " + errno_text());
-  durable_seq_ = next_seq_ - 1;
-  ::close(fd_);
-  fd_ = -1;
-  closed_.push_back(std::move(open_));
-  open_segment(next_seq_);
+  written_seq_ = durable_seq_ = next_seq_ - 1;
+  const int old_fd = fd_;
+  auto old = std::move(open_);
+  try {
+    open_segment(next_seq_);
+  } catch (...) {
+    open_ = std::move(old);  // keep appending to the full segment rather than to nothing
+    fd_ = old_fd;
+    throw;
+  }
+  ::close(old_fd);
+  closed_.push_back(std::move(old));
   delete_covered_closed_segments();
 }
 
@@ -395,12 +436,23 @@ void ReportLog::drop_recovered_segments() {
   recovered_.clear();
 }
 
-void ReportLog::run_flusher() {
+void ReportLog::run_writer() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    wake_flusher_.wait_for(lock, options_.batch_interval,
-                           [&] { return stopping_ || buffer_.size() >= kEarlyFlushBytes; });
-    if (!buffer_.empty()) flush(lock);
+    wake_writer_.wait_for(lock, options_.batch_interval,
+                          [&] { return stopping_ || buffer_.size() >= kEarlyFlushBytes; });
+    if (!buffer_.empty() && !writing_) write_step(lock);
+  }
+}
+
+void ReportLog::run_syncer() {
+  // Separate from the writer so a slow sync never delays the next write: a
+  // kill -9 loses only what was not yet written, at most one batch interval.
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    progress_.wait_for(lock, options_.batch_interval,
+                       [&] { return stopping_ || written_seq_ > durable_seq_; });
+    if (written_seq_ > durable_seq_ && !syncing_) sync_step(lock);
   }
 }
 

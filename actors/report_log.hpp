@@ -24,8 +24,9 @@
 //
 // Sync policies: `always` makes append() return only once the record is on
 // disk (fdatasync; concurrent appenders share one sync: group commit);
-// `batch` writes and syncs from a background thread every `batch_interval`,
-// so a crash loses at most that window.
+// `batch` writes from a background thread every `batch_interval` and syncs
+// from another, so a kill -9 loses at most one interval of reports (what was
+// not yet written) and a power cut at most an interval plus a sync.
 //
 // Thread-safety: append(), sync(), covered() and the accessors are safe from
 // any thread; read_segments() is a pure function of the directory.
@@ -129,16 +130,19 @@ class ReportLog {
   std::uint64_t stage(std::unique_lock<std::mutex>& lock, std::string_view group,
                       std::string_view decision, double score, double accepted_at);
   void wait_durable(std::unique_lock<std::mutex>& lock, std::uint64_t seq);
-  void flush(std::unique_lock<std::mutex>& lock);
+  bool write_step(std::unique_lock<std::mutex>& lock);
+  bool sync_step(std::unique_lock<std::mutex>& lock);
+  void note_result(const std::string& failure);
   void rotate(std::unique_lock<std::mutex>& lock);
   void open_segment(std::uint64_t first_seq);
   void delete_covered_closed_segments();
-  void run_flusher();
+  void run_writer();
+  void run_syncer();
 
   const ReportLogOptions options_;
   mutable std::mutex mutex_;
-  std::condition_variable flushed_;  ///< a flush finished (durable_seq_ moved or it failed)
-  std::condition_variable wake_flusher_;
+  std::condition_variable progress_;  ///< a write or sync finished (or failed)
+  std::condition_variable wake_writer_;
   int fd_ = -1;  ///< the open segment
   std::unique_ptr<Segment> open_;
   std::vector<std::unique_ptr<Segment>> closed_;  ///< oldest first
@@ -146,11 +150,14 @@ class ReportLog {
   std::string buffer_;          ///< staged records not yet written
   std::size_t open_bytes_ = 0;  ///< written + buffered bytes of the open segment
   std::uint64_t next_seq_ = 1;
+  std::uint64_t written_seq_ = 0;  ///< every record <= this is in the file (page cache)
   std::uint64_t durable_seq_ = 0;  ///< every record <= this is synced
-  bool flushing_ = false;          ///< one flusher at a time does I/O outside the lock
-  std::string error_;              ///< last write/sync failure; appends fail while set
+  bool writing_ = false;           ///< one write and one sync at a time, outside the lock
+  bool syncing_ = false;
+  std::string error_;  ///< last write/sync failure; appends fail while set
   bool stopping_ = false;
-  std::thread flusher_;  ///< batch mode only
+  std::thread writer_;  ///< batch mode: writes every batch_interval
+  std::thread syncer_;  ///< batch mode: syncs whatever was written
 };
 
 }  // namespace pytheas
