@@ -439,8 +439,9 @@ void ReportLog::drop_recovered_segments() {
 void ReportLog::run_writer() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    wake_writer_.wait_for(lock, options_.batch_interval,
-                          [&] { return stopping_ || buffer_.size() >= kEarlyFlushBytes; });
+    wake_writer_.wait_for(lock, options_.batch_interval, [&] {
+      return stopping_ || (!writing_ && buffer_.size() >= kEarlyFlushBytes);
+    });
     if (!buffer_.empty() && !writing_) write_step(lock);
   }
 }
@@ -448,10 +449,12 @@ void ReportLog::run_writer() {
 void ReportLog::run_syncer() {
   // Separate from the writer so a slow sync never delays the next write: a
   // kill -9 loses only what was not yet written, at most one batch interval.
+  // The predicates exclude work another thread is already doing: a true
+  // predicate returns without unlocking, and that would spin holding the lock.
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     progress_.wait_for(lock, options_.batch_interval,
-                       [&] { return stopping_ || written_seq_ > durable_seq_; });
+                       [&] { return stopping_ || (!syncing_ && written_seq_ > durable_seq_); });
     if (written_seq_ > durable_seq_ && !syncing_) sync_step(lock);
   }
 }
