@@ -237,7 +237,8 @@ TEST_CASE("kill -9 with --wal batch loses at most the last sync interval",
   }
 }
 
-TEST_CASE("--wal without --state-dir is refused with a clear message", "[wal][process]") {
+TEST_CASE("a write-ahead log (--wal) without --state-dir is refused with a clear message",
+          "[wal][process]") {
   auto result = pytheas::test::run_to_completion(
       {PYTHEAS_BINARY, "node", "--http", "127.0.0.1:0", "--wal", "always"}, 20s);
   CHECK(result.exit_code == 1);
