@@ -21,8 +21,12 @@ using GroupActor = caf::stateful_actor<GroupState>;
 
 GroupRecord make_record(const GroupState& st) {
   const auto& slot = *st.args.slot;
-  return GroupRecord{st.args.key, slot.decisions.load(), slot.reports.load(),
-                     static_cast<double>(slot.last_activity.load()), st.args.policy->serialize()};
+  return GroupRecord{st.args.key,
+                     slot.decisions.load(),
+                     slot.reports.load(),
+                     static_cast<double>(slot.last_activity.load()),
+                     st.args.policy->serialize(),
+                     st.args.wal_seq};
 }
 
 void publish(GroupActor* self) {
@@ -39,6 +43,12 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
   auto& st = self->state;
   std::uint64_t applied = 0;
   for (const auto& item : batch) {
+    // Reports arrive in log order; even a rejected one is "included" (a replay
+    // would reject it again), and the new sequence makes the state worth saving.
+    if (item.wal_seq > st.args.wal_seq) {
+      st.args.wal_seq = item.wal_seq;
+      st.dirty = true;
+    }
     try {
       st.args.policy->update(Outcome{item.decision, item.score, wall_seconds(), {}});
       ++applied;

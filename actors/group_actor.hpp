@@ -26,6 +26,7 @@ struct GroupActorArgs {
   std::shared_ptr<Policy> policy;  ///< fresh or restored; the actor becomes its only owner
   std::uint64_t seed = 0;          ///< for a fresh policy after a reconfiguration
   caf::actor store;                ///< receives checkpoints (may be invalid: no persistence)
+  std::uint64_t wal_seq = 0;       ///< restored state includes log sequences up to this
 };
 
 /// Publish at least every this many reports even while the mailbox is busy,

@@ -31,18 +31,20 @@ using count_atom = caf::atom_constant<caf::atom("count")>;            // active 
 struct ReportItem {
   std::string decision;
   double score = 0;
-  double accepted_at = 0;  ///< wall seconds when ingress accepted it
+  double accepted_at = 0;     ///< wall seconds when ingress accepted it
+  std::uint64_t wal_seq = 0;  ///< its write-ahead log sequence; 0 when not logged
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ReportItem& x) {
-  return f(caf::meta::type_name("pytheas.report_item"), x.decision, x.score, x.accepted_at);
+  return f(caf::meta::type_name("pytheas.report_item"), x.decision, x.score, x.accepted_at,
+           x.wal_seq);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, GroupRecord& x) {
   return f(caf::meta::type_name("pytheas.group_record"), x.key, x.decisions, x.reports,
-           x.last_activity, x.policy_state);
+           x.last_activity, x.policy_state, x.wal_seq);
 }
 
 using LabelConfigPtr = std::shared_ptr<const LabelConfig>;

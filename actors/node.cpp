@@ -19,6 +19,7 @@
 #include "actors/snapshot_cell.hpp"
 #include "actors/state_store.hpp"
 #include "actors/supervisor.hpp"
+#include "actors/wal_recovery.hpp"
 #include "config/label_config.hpp"
 #include "core/errors.hpp"
 
@@ -73,6 +74,7 @@ struct Node::Impl {
   LabelConfigPtr initial_config;
   std::shared_ptr<NodeShared> shared = std::make_shared<NodeShared>();
   std::unique_ptr<EventJournal> journal;
+  std::unique_ptr<ReportLog> report_log;  ///< null without --wal
 
   SnapshotCell<Routing> routing;
   std::atomic<std::uint64_t> routing_version{0};
@@ -126,9 +128,46 @@ struct Node::Impl {
                                                               score, wall_seconds()}});
       return ReportStatus::accepted;
     }
+    if (report_log) return route_logged(std::move(key), std::move(decision), score);
     caf::anon_send(supervisor, report_atom::value, std::move(key), std::move(decision), score,
                    wall_seconds());
     return ReportStatus::accepted;
+  }
+
+  /// Logs the report, then routes it under the log's lock (so each group
+  /// applies its reports in log order); with --wal always, returns once durable.
+  ReportStatus route_logged(std::string key, std::string decision, double score,
+                            bool await_sync = true) {
+    const double accepted_at = wall_seconds();
+    bool routed = false;
+    try {
+      report_log->append(
+          key, decision, score, accepted_at,
+          [&](std::uint64_t seq) {
+            caf::anon_send(supervisor, report_atom::value, std::move(key), std::move(decision),
+                           score, accepted_at, seq);
+            routed = true;
+          },
+          await_sync);
+    } catch (...) {
+      if (!routed) shared->release();
+      throw;
+    }
+    return ReportStatus::accepted;
+  }
+
+  /// Replays logged reports that no persisted state includes (start-up).
+  void replay(WalRecovery& recovery) {
+    for (auto& report : recovery.replay) {
+      shared->queued.fetch_add(1, std::memory_order_relaxed);  // past the ingress limit: owed
+      route_logged(std::move(report.group), std::move(report.decision), report.score, false);
+    }
+    report_log->sync();  // one sync for the whole replay
+    report_log->drop_recovered_segments();
+    spdlog::info(
+        "write-ahead log: {} report(s) found, {} already in persisted state, {} replayed, {} for "
+        "groups the grouping no longer produces",
+        recovery.logged, recovery.already_persisted, recovery.replay.size(), recovery.ungroupable);
   }
 
   void sample(std::vector<std::string> features, const std::string& group,
@@ -164,6 +203,14 @@ void Node::start() {
   auto& im = *impl_;
   if (im.system) return;
   if (!im.options.state_dir.empty()) StateStore probe(im.options.state_dir);  // fail early, clearly
+  std::optional<WalRecovery> recovery;
+  if (im.options.wal != WalSync::none) {
+    if (im.options.state_dir.empty())
+      throw std::runtime_error("a write-ahead log (--wal) needs a --state-dir");
+    recovery = recover_report_log(im.options.state_dir, im.options.wal, im.options.wal_batch_ms,
+                                  *im.current_routing()->config);
+    im.report_log = std::move(recovery->log);
+  }
   im.config = std::make_unique<caf::actor_system_config>();
   im.config->set("scheduler.max-threads",
                  static_cast<size_t>(std::max(1, im.options.scheduler_threads)));
@@ -189,6 +236,10 @@ void Node::start() {
   args.config = im.current_routing()->config;
   args.state_dir = im.options.state_dir;
   args.seed = im.options.seed;
+  if (auto* log = im.report_log.get())
+    args.on_saved = [log](const std::vector<GroupRecord>& records) {
+      for (const auto& record : records) log->covered(record.key, record.wal_seq);
+    };
   im.supervisor = spawn_supervisor(*im.system, std::move(args));
   caf::scoped_actor self{*im.system};
   std::size_t restored = 0;
@@ -214,6 +265,7 @@ void Node::start() {
     spdlog::info("cluster member {} ({}{}), federation on {}:{}", me->name, to_string(me->role),
                  me->cluster.empty() ? "" : ", cluster " + me->cluster, me->host, me->caf_port);
   }
+  if (recovery) im.replay(*recovery);
   im.ready = true;
 }
 
@@ -252,6 +304,7 @@ void Node::stop() {
   im.supervisor = nullptr;
   im.system.reset();  // waits for every actor to finish
   im.config.reset();
+  im.report_log.reset();  // syncs; deletes the segments persisted state covers
 }
 
 bool Node::reload(std::string& message) {

@@ -11,6 +11,7 @@
 
 #include "actors/decision_service.hpp"
 #include "config/cluster_config.hpp"
+#include "actors/wal_sync.hpp"
 
 namespace pytheas {
 
@@ -22,6 +23,8 @@ struct NodeOptions {
   /// Cluster membership (--cluster FILE --name NAME); null: an all-in-one node.
   std::shared_ptr<const ClusterConfig> cluster;
   std::string node_name;
+  WalSync wal = WalSync::none;  ///< write-ahead log of accepted reports (needs state_dir)
+  int wal_batch_ms = 10;        ///< WalSync::batch: write and sync this often
 };
 
 class Node final : public DecisionService {

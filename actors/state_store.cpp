@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kMagic[8] = {'P', 'Y', 'T', 'G', 'R', 'P', '\r', '\n'};
-constexpr std::uint32_t kFormatVersion = 1;
+constexpr std::uint32_t kFormatVersion = 2;  ///< adds wal_seq
+constexpr std::uint32_t kFormatVersionNoWal = 1;
 constexpr std::size_t kMaxFieldBytes = 64u << 20;
 
 template <class T>
@@ -130,8 +131,9 @@ std::string StateStore::encode(const GroupRecord& record) {
   put<std::uint64_t>(body, record.reports);
   put<double>(body, record.last_activity);
   put_bytes(body, record.policy_state);
+  if (record.wal_seq != 0) put<std::uint64_t>(body, record.wal_seq);
   std::string out(kMagic, sizeof kMagic);
-  put<std::uint32_t>(out, kFormatVersion);
+  put<std::uint32_t>(out, record.wal_seq != 0 ? kFormatVersion : kFormatVersionNoWal);
   put<std::uint32_t>(out, crc32(body));
   out += body;
   return out;
@@ -143,7 +145,7 @@ GroupRecord StateStore::decode(std::string_view bytes, const std::string& origin
     reader.fail("not a Pytheas group state file (bad magic)");
   Reader header(bytes.substr(sizeof kMagic), origin);
   auto version = header.get<std::uint32_t>("version");
-  if (version != kFormatVersion)
+  if (version != kFormatVersion && version != kFormatVersionNoWal)
     reader.fail("unsupported format version " + std::to_string(version));
   auto checksum = header.get<std::uint32_t>("checksum");
   auto body = bytes.substr(sizeof kMagic + 8);
@@ -155,6 +157,7 @@ GroupRecord StateStore::decode(std::string_view bytes, const std::string& origin
   record.reports = fields.get<std::uint64_t>("reports");
   record.last_activity = fields.get<double>("last_activity");
   record.policy_state = fields.get_bytes("policy_state");
+  if (version >= 2) record.wal_seq = fields.get<std::uint64_t>("wal_seq");
   if (!fields.at_end()) fields.fail("trailing bytes");
   return record;
 }
@@ -211,7 +214,7 @@ std::vector<StateStore::Entry> StateStore::list(std::vector<std::string>* corrup
     if (file.path().extension() != ".group") continue;
     try {
       auto record = decode(read_file(file.path()), file.path().string());
-      entries.push_back({std::move(record.key), record.last_activity});
+      entries.push_back({std::move(record.key), record.last_activity, record.wal_seq});
     } catch (const std::exception& e) {
       if (corrupt) corrupt->push_back(e.what());
     }

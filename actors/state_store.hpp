@@ -5,10 +5,13 @@
 // the old or the new state, never a torn file. Every file is versioned and
 // checksummed; a file that fails a check is reported, never half-loaded.
 //
-// File layout (little-endian): "PYTGRP\r\n" magic, u32 format version (1),
-// u32 CRC-32 of everything after it, then u32-length-prefixed key, u64
+// File layout (little-endian): "PYTGRP\r\n" magic, u32 format version (1 or
+// 2), u32 CRC-32 of everything after it, then u32-length-prefixed key, u64
 // decisions, u64 reports, f64 last activity, u32-length-prefixed policy state
-// (itself core/ serialize() output, with its own version and checksum).
+// (itself core/ serialize() output, with its own version and checksum), and in
+// version 2 only: u64 write-ahead log sequence (GroupRecord::wal_seq).
+// Version 1 files read as wal_seq 0; records with wal_seq 0 are still written
+// as version 1, so a node run without --wal stays readable by older builds.
 //
 // Not thread-safe: one owner (the node's store actor) uses it.
 
@@ -26,6 +29,9 @@ struct GroupRecord {
   std::uint64_t reports = 0;
   double last_activity = 0;
   std::string policy_state;  ///< Policy::serialize() output
+  /// Highest write-ahead log sequence whose report this state includes
+  /// (actors/report_log.hpp); 0 without a log.
+  std::uint64_t wal_seq = 0;
 };
 
 class StateStore {
@@ -47,6 +53,7 @@ class StateStore {
   struct Entry {
     std::string key;
     double last_activity;
+    std::uint64_t wal_seq = 0;
   };
   std::vector<Entry> list(std::vector<std::string>* corrupt = nullptr) const;
 

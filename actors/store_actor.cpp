@@ -13,6 +13,7 @@ namespace {
 struct StoreState {
   std::unique_ptr<StateStore> store;
   std::vector<GroupRecord> pending;  ///< checkpoints not yet written
+  SavedHook on_saved;
   static inline const char* name = "pytheas.store";
 };
 
@@ -21,6 +22,7 @@ using StoreActor = caf::stateful_actor<StoreState>;
 bool write(StoreActor* self, const std::vector<GroupRecord>& records) {
   try {
     self->state.store->save(records);
+    if (self->state.on_saved) self->state.on_saved(records);
     return true;
   } catch (const std::exception& e) {
     spdlog::error("state store: writing {} group(s) failed: {}", records.size(), e.what());
@@ -41,8 +43,9 @@ void flush_pending(StoreActor* self) {
   write(self, batch);
 }
 
-caf::behavior store_actor(StoreActor* self, std::string state_dir) {
+caf::behavior store_actor(StoreActor* self, std::string state_dir, SavedHook on_saved) {
   self->state.store = std::make_unique<StateStore>(state_dir);
+  self->state.on_saved = std::move(on_saved);
   return {
       [=](save_atom, GroupRecord& record) {
         self->state.pending.push_back(std::move(record));
@@ -62,8 +65,9 @@ caf::behavior store_actor(StoreActor* self, std::string state_dir) {
 
 }  // namespace
 
-caf::actor spawn_store_actor(caf::actor_system& system, const std::string& state_dir) {
-  return system.spawn<caf::detached>(store_actor, state_dir);
+caf::actor spawn_store_actor(caf::actor_system& system, const std::string& state_dir,
+                             SavedHook on_saved) {
+  return system.spawn<caf::detached>(store_actor, state_dir, std::move(on_saved));
 }
 
 }  // namespace pytheas

@@ -9,10 +9,18 @@
 // serving (state stays in memory and is written again at the next checkpoint).
 
 #include <caf/fwd.hpp>
+#include <functional>
 #include <string>
+#include <vector>
+
+#include "actors/state_store.hpp"
 
 namespace pytheas {
 
-caf::actor spawn_store_actor(caf::actor_system& system, const std::string& state_dir);
+/// Called on the store's thread after each successful write, with what was written.
+using SavedHook = std::function<void(const std::vector<GroupRecord>&)>;
+
+caf::actor spawn_store_actor(caf::actor_system& system, const std::string& state_dir,
+                             SavedHook on_saved = {});
 
 }  // namespace pytheas

@@ -151,6 +151,7 @@ Entry& activate(Supervisor* self, const std::string& key,
   slot->snapshot.store(policy->snapshot(wall_seconds()));
   GroupActorArgs args{
       key, slot, st.args.shared, std::move(policy), st.args.seed ^ hash_decision(key), st.store};
+  args.wal_seq = record ? record->wal_seq : 0;
   auto actor = spawn_group_actor(self, std::move(args));
   auto [it, inserted] = st.groups.try_emplace(key);
   auto& entry = it->second;
@@ -469,7 +470,7 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
   st.args.shared->queue_capacity.store(st.args.config->report_queue_capacity);
   if (!st.args.state_dir.empty()) {
     st.reader = std::make_unique<StateStore>(st.args.state_dir);
-    st.store = spawn_store_actor(self->system(), st.args.state_dir);
+    st.store = spawn_store_actor(self->system(), st.args.state_dir, st.args.on_saved);
   }
   self->set_down_handler([=](caf::down_msg& down) { on_down(self, down); });
   auto sweep_every = std::chrono::milliseconds(static_cast<long>(
@@ -481,6 +482,10 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
   return {
       [=](report_atom, std::string& key, std::string& decision, double score, double accepted_at) {
         on_report(self, key, ReportItem{std::move(decision), score, accepted_at});
+      },
+      [=](report_atom, std::string& key, std::string& decision, double score, double accepted_at,
+          std::uint64_t wal_seq) {  // a report in the write-ahead log
+        on_report(self, key, ReportItem{std::move(decision), score, accepted_at, wal_seq});
       },
       [=](ensure_atom, const std::string& key) {
         auto& entry = ensure(self, key);

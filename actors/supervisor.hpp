@@ -24,8 +24,11 @@
 //   (count_atom) -> size_t            active groups
 //   (passivate_atom, key)             passivate now (admin and tests)
 //   (crash_atom, key)                 make the group throw (tests)
+// Reports in the write-ahead log carry their sequence as a sixth element:
+// (report_atom, key, decision, score, accepted_at, wal_seq).
 
 #include <caf/fwd.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -43,6 +46,9 @@ struct SupervisorArgs {
   std::string state_dir;        ///< empty: passivated state stays in memory
   std::uint64_t seed = 1;       ///< policies get seed ^ hash(key)
   double sweep_interval_s = 1;  ///< how often idle groups are looked for
+  /// Called (on the store's thread) after records are durably written; the
+  /// write-ahead log uses it to drop segments the state now covers.
+  std::function<void(const std::vector<GroupRecord>&)> on_saved;
 };
 
 caf::actor spawn_supervisor(caf::actor_system& system, SupervisorArgs args);

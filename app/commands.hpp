@@ -13,6 +13,8 @@ struct NodeCommand {
   std::string http = "127.0.0.1:8080";  ///< HOST:PORT
   bool http_given = false;              ///< --http given (else a cluster file's address wins)
   std::string state_dir;
+  std::string wal = "none";  ///< write-ahead log sync policy: none|batch|always
+  int wal_batch_ms = 10;
   std::string labels_file;
   std::string cluster_file;
   std::string node_name;

@@ -46,6 +46,17 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--state-dir", node.state_dir,
                        "Directory for persisted group state (empty: no persistence)");
   node_cmd
+      ->add_option("--wal", node.wal,
+                   "Write-ahead log of accepted reports in STATE_DIR/wal: none (reports "
+                   "since the last checkpoint die with a kill -9), batch (synced every "
+                   "--wal-batch-ms), always (synced before the 202)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "batch", "always"}));
+  node_cmd
+      ->add_option("--wal-batch-ms", node.wal_batch_ms, "--wal batch: write and sync this often")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10'000));
+  node_cmd
       ->add_option("--labels", node.labels_file,
                    "Label config YAML (default: the original's 15 labels, group by Asn, D-UCB)")
       ->check(CLI::ExistingFile);

@@ -60,6 +60,8 @@ int run_node(const NodeCommand& command) {
   NodeOptions node_options;
   node_options.state_dir = command.state_dir;
   node_options.labels_file = command.labels_file;
+  node_options.wal = parse_wal_sync(command.wal);
+  node_options.wal_batch_ms = command.wal_batch_ms;
   std::string http_address = command.http;
   if (!command.cluster_file.empty()) {
     // A cluster member takes its address, label config and state dir from the

@@ -63,6 +63,41 @@ TEST_CASE("every corruption is detected and named", "[store]") {
   CHECK_THROWS_WITH(StateStore::decode(future, "f"), "f: unsupported format version 9");
 }
 
+TEST_CASE("the write-ahead log sequence is stored in version 2; version 1 reads as 0",
+          "[store][wal]") {
+  auto plain = sample("Asn=7922", 5);
+  auto v1 = StateStore::encode(plain);
+  CHECK(v1[8] == 1);  // no sequence: still written as version 1, readable by older builds
+  CHECK(StateStore::decode(v1, "f").wal_seq == 0);
+
+  auto logged = plain;
+  logged.wal_seq = 0x1234'5678'9abcull;
+  auto v2 = StateStore::encode(logged);
+  CHECK(v2[8] == 2);
+  CHECK(v2.size() == v1.size() + 8);
+  auto back = StateStore::decode(v2, "f");
+  CHECK(back.wal_seq == logged.wal_seq);
+  CHECK(back.policy_state == logged.policy_state);
+  CHECK(back.reports == logged.reports);
+
+  // A version 2 body without its sequence (or a version 1 body with one) is refused.
+  auto relabeled = v1;
+  relabeled[8] = 2;
+  CHECK_THROWS_WITH(StateStore::decode(relabeled, "f"), "f: truncated at wal_seq");
+  relabeled = v2;
+  relabeled[8] = 1;
+  CHECK_THROWS_WITH(StateStore::decode(relabeled, "f"), "f: trailing bytes");
+
+  TempDir dir;
+  StateStore store(dir.path());
+  store.save({logged, sample("other", 9)});
+  auto listed = store.list();
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0].key == "other");
+  CHECK(listed[0].wal_seq == 0);
+  CHECK(listed[1].wal_seq == logged.wal_seq);
+}
+
 TEST_CASE("a corrupt file is reported by list and load", "[store]") {
   TempDir dir;
   StateStore store(dir.path());
