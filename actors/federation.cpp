@@ -66,6 +66,7 @@ struct Peer {
   std::vector<ForwardedReport> outbox;
   std::uint64_t next_batch = 1;  ///< batch ids grow per link; 0 means "none"
   std::map<std::uint64_t, std::vector<ForwardedReport>> unacked;
+  std::map<std::uint64_t, double> sent_at;  ///< wall seconds each unacked batch left
   /// Owner side: the last batch id this peer forwarded to us (coverage stamps).
   std::uint64_t last_batch_in = 0;
   std::size_t handoffs_pending = 0;  ///< the outbox waits until state is handed over
@@ -375,8 +376,12 @@ void flush_outboxes(Federation* self) {
       }
       auto& batch = peer.unacked[id] = std::move(peer.outbox);
       peer.outbox = std::move(next);
-      self->request(peer.handle, millis(st.args.cluster->forward_timeout_s), forward_atom::value,
-                    id, batch)
+      // No request timeout: under a burst the ack can queue behind our own
+      // backlog for longer than any fixed timeout, and a timed-out request
+      // would drop a late ack. A dead owner is found by its link (down
+      // message, urgent heartbeats); see the forward_timeout_s check in tick().
+      peer.sent_at[id] = wall_seconds();
+      self->request(peer.handle, caf::infinite, forward_atom::value, id, batch)
           .then(
               [=](ok_atom) {
                 auto& st = self->state;
@@ -444,6 +449,7 @@ void mark_down(Federation* self, Peer& peer, const std::string& reason) {
     pending.insert(pending.end(), std::make_move_iterator(batch.begin()),
                    std::make_move_iterator(batch.end()));
   peer.unacked.clear();
+  peer.sent_at.clear();
   recompute(self);  // adopts its groups if its cluster has no one left
   if (!pending.empty()) {
     spdlog::warn("federation: re-routing {} unacknowledged report(s) meant for {}", pending.size(),
@@ -595,6 +601,15 @@ void tick(Federation* self) {
     if (peer.up) {
       if (now - peer.last_seen > st.args.cluster->peer_timeout_s) {
         mark_down(self, peer, "no heartbeat for " + std::to_string(now - peer.last_seen) + " s");
+        continue;
+      }
+      // Silent and not acknowledging: give up sooner than the heartbeat timeout.
+      const double limit = st.args.cluster->forward_timeout_s;
+      if (!peer.sent_at.empty() && now - peer.sent_at.begin()->second > limit &&
+          now - peer.last_seen > limit) {
+        mark_down(self, peer,
+                  "forwards unacknowledged for " +
+                      std::to_string(now - peer.sent_at.begin()->second) + " s");
         continue;
       }
       // Urgent: liveness must not wait behind a backlog of reports.

@@ -68,7 +68,7 @@ struct ClusterConfig {
   double regroup_interval_s = 10;         ///< backend: recompute the group table this often
   double snapshot_push_interval_s = 0.1;  ///< owners push changed groups to subscribers
   double reconnect_max_backoff_s = 5;     ///< reconnect delays double up to this
-  double forward_timeout_s = 2;  ///< an unacknowledged forward batch is applied locally after this
+  double forward_timeout_s = 2;           ///< silent with forwards unacknowledged this long: down
 
   const ClusterNode* find(const std::string& name) const;
   /// The node with role backend or all (validation guarantees exactly one).
