@@ -220,6 +220,9 @@ TEST_CASE("idle groups are passivated after passivate_after_s", "[supervisor]") 
   REQUIRE(eventually([&] { return f.drained(); }));
   CHECK(f.active() == 2);
   REQUIRE(eventually([&] { return f.active() == 0; }, std::chrono::seconds(8)));
+  // active() stops counting a group when its passivation starts; the counter
+  // moves when the group's state has been handed over.
+  CHECK(eventually([&] { return f.shared->passivations == 2; }, std::chrono::seconds(5)));
   CHECK(f.shared->passivations == 2);
 }
 
