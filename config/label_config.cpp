@@ -233,27 +233,62 @@ LabelConfig load_label_config(const std::string& path) {
 
 namespace {
 
-void quote(const std::string& text, std::string& out) {
+// Wire form of learned rules: group names and table values are arbitrary
+// bytes (a legacy player may send any), which a YAML string cannot carry
+// exactly (its escapes are code points, not bytes). So they travel
+// %XX-escaped ('%', control bytes, bytes >= 0x7f) inside double quotes, and
+// parse_rules() decodes them.
+std::string percent_encode(const std::string& text) {
   static constexpr char kHex[] = "0123456789ABCDEF";
-  out += '"';
+  std::string out;
   for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c >= 0x7f) {
-      out += "\\x";
+    if (c == '%' || c < 0x20 || c >= 0x7f) {
+      out += '%';
       out += kHex[c >> 4];
       out += kHex[c & 15];
     } else {
       out += static_cast<char>(c);
     }
   }
+  return out;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+std::string percent_decode(const std::string& text, const std::string& source) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    int hi = i + 2 < text.size() ? hex_digit(text[i + 1]) : -1;
+    int lo = i + 2 < text.size() ? hex_digit(text[i + 2]) : -1;
+    if (hi < 0 || lo < 0) throw ConfigError(source + ": rules: bad %-escape in '" + text + "'");
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+// ASCII only by now (after percent_encode, or a schema feature name).
+void quote(const std::string& text, std::string& out) {
+  out += '"';
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
   out += '"';
 }
 
 void rules_yaml(const RuleNode& node, std::string& out) {
   if (const auto* name = std::get_if<std::string>(&node.node)) {
-    quote(*name, out);
+    quote(percent_encode(*name), out);
     return;
   }
   const auto& split = std::get<RuleNode::Split>(node.node);
@@ -264,13 +299,31 @@ void rules_yaml(const RuleNode& node, std::string& out) {
   for (const auto& [value, child] : split.table) {
     if (!first) out += ", ";
     first = false;
-    quote(value, out);
+    quote(percent_encode(value), out);
     out += ": ";
     rules_yaml(child, out);
   }
   out += "}, default: ";
   rules_yaml(*split.otherwise, out);
   out += '}';
+}
+
+RuleNode decoded(const RuleNode& node, const std::string& source) {
+  RuleNode out;
+  if (const auto* name = std::get_if<std::string>(&node.node)) {
+    out.node = percent_decode(*name, source);
+    if (std::get<std::string>(out.node).empty())
+      throw ConfigError(source + ": rules: empty group name");
+    return out;
+  }
+  const auto& split = std::get<RuleNode::Split>(node.node);
+  RuleNode::Split copy;
+  copy.feature = split.feature;
+  for (const auto& [value, child] : split.table)
+    copy.table.emplace(percent_decode(value, source), decoded(child, source));
+  copy.otherwise = std::make_unique<RuleNode>(decoded(*split.otherwise, source));
+  out.node = std::move(copy);
+  return out;
 }
 
 }  // namespace
@@ -285,7 +338,8 @@ std::shared_ptr<const RuleNode> parse_rules(const std::string& yaml, const Featu
                                             const std::string& source) {
   Context ctx(source);
   auto root = load_yaml(yaml, source);
-  return std::make_shared<const RuleNode>(read_rule(ctx, root, "rules", schema, 0));
+  return std::make_shared<const RuleNode>(
+      decoded(read_rule(ctx, root, "rules", schema, 0), source));
 }
 
 bool glob_match(std::string_view pattern, std::string_view text) {

@@ -71,12 +71,13 @@ LabelConfig parse_label_config(const std::string& yaml, const std::string& sourc
 /// Reads and parses a file. Throws ConfigError (also when unreadable).
 LabelConfig load_label_config(const std::string& path);
 
-/// A rule tree as one line of YAML (flow style, every scalar double-quoted),
-/// which parse_rules() reads back: how learned rules travel between nodes.
+/// A rule tree as one line of YAML (flow style, every scalar double-quoted,
+/// group names and values %XX-escaped so any bytes survive), which
+/// parse_rules() reads back exactly: how learned rules travel between nodes.
 std::string rules_to_yaml(const RuleNode& root);
 
-/// Parses a rule tree (the `grouping.rules` shape, or rules_to_yaml output)
-/// against `schema`. Throws ConfigError naming `source`.
+/// Parses rules_to_yaml output against `schema` (decoding the %XX escapes).
+/// Throws ConfigError naming `source`.
 std::shared_ptr<const RuleNode> parse_rules(const std::string& yaml, const FeatureSchema& schema,
                                             const std::string& source);
 

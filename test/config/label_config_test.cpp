@@ -165,4 +165,28 @@ grouping:
   values[*config.schema.index_of("City")] = "x\\y";
   CHECK(key() == "b;c=*");
   CHECK_THROWS_AS(parse_rules("{feature: Nope, default: x}", config.schema, "wire"), ConfigError);
+  CHECK_THROWS_AS(parse_rules("{feature: Asn, default: \"x%G1\"}", config.schema, "wire"),
+                  ConfigError);
+}
+
+TEST_CASE("learned rules carry any bytes exactly: UTF-8, invalid UTF-8, '%'", "[config]") {
+  auto root = std::make_shared<RuleNode>();
+  RuleNode::Split split;
+  split.feature = "City";
+  for (std::string value : {"Z\xC3\xBCrich", "bad\xFF\xEC", "100%", "tab\there"}) {
+    RuleNode leaf;
+    leaf.node = "g-" + value;
+    split.table.emplace(value, std::move(leaf));
+  }
+  split.otherwise = std::make_unique<RuleNode>();
+  split.otherwise->node = std::string("rest");
+  root->node = std::move(split);
+  auto text = rules_to_yaml(*root);
+  auto back = parse_rules(text, FeatureSchema::original(), "wire");
+  CHECK(rules_to_yaml(*back) == text);
+  const auto& table = std::get<RuleNode::Split>(back->node).table;
+  REQUIRE(table.count("bad\xFF\xEC"));
+  CHECK(std::get<std::string>(table.at("bad\xFF\xEC").node) == "g-bad\xFF\xEC");
+  CHECK(table.count("Z\xC3\xBCrich"));
+  CHECK(table.count("100%"));
 }
