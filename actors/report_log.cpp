@@ -1,5 +1,7 @@
 #include "actors/report_log.hpp"
 
+#include "core/raw_bytes.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -30,16 +32,12 @@ constexpr std::size_t kEarlyFlushBytes = 4u << 20;
 
 template <class T>
 void put(std::string& out, T value) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));
-  out.append(bytes, sizeof(T));
+  append_raw(out, value);
 }
 
 template <class T>
 T get(std::string_view bytes, std::size_t at) {
-  T value;
-  std::memcpy(&value, bytes.data() + at, sizeof(T));
-  return value;
+  return read_raw<T>(bytes, at);
 }
 
 std::string header(std::uint64_t first_seq) {

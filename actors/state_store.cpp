@@ -1,5 +1,7 @@
 #include "actors/state_store.hpp"
 
+#include "core/raw_bytes.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -25,9 +27,7 @@ constexpr std::size_t kMaxFieldBytes = 64u << 20;
 
 template <class T>
 void put(std::string& out, T value) {
-  char bytes[sizeof(T)];
-  std::memcpy(bytes, &value, sizeof(T));
-  out.append(bytes, sizeof(T));
+  append_raw(out, value);
 }
 
 void put_bytes(std::string& out, std::string_view bytes) {
@@ -42,8 +42,7 @@ class Reader {
   template <class T>
   T get(const char* field) {
     need(sizeof(T), field);
-    T value;
-    std::memcpy(&value, bytes_.data() + pos_, sizeof(T));
+    T value = read_raw<T>(bytes_, pos_);
     pos_ += sizeof(T);
     return value;
   }

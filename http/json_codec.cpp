@@ -353,7 +353,15 @@ void write_group_fields(const GroupInfo& group, JsonWriter& w) {
   w.number(snapshot.version());
   w.raw(",\"last_update\":");
   w.number(snapshot.taken_at());
-  w.raw(",\"arms\":[");
+  w.raw(",");
+  JsonCodec::write_arms(snapshot, w);
+  w.raw("}");
+}
+
+}  // namespace
+
+void JsonCodec::write_arms(const DecisionSnapshot& snapshot, JsonWriter& w) {
+  w.raw("\"arms\":[");
   bool first = true;
   for (const auto& arm : snapshot.arms()) {
     if (!first) w.raw(",");
@@ -368,10 +376,8 @@ void write_group_fields(const GroupInfo& group, JsonWriter& w) {
     w.number(arm.count);
     w.raw("}");
   }
-  w.raw("]}");
+  w.raw("]");
 }
-
-}  // namespace
 
 void JsonCodec::write_group(const GroupInfo& group, std::string& out) {
   JsonWriter w(std::move(out));

@@ -16,6 +16,7 @@
 
 #include "actors/decision_service.hpp"
 #include "core/features.hpp"
+#include "http/json_writer.hpp"
 
 namespace pytheas::http {
 
@@ -56,6 +57,8 @@ class JsonCodec {
 
   /// One group's state: key, policy, counters, arms (weights, means, counts).
   static void write_group(const GroupInfo& group, std::string& out);
+  /// `"arms":[{name, weight, mean, count}...]` of a snapshot (groups and stats).
+  static void write_arms(const DecisionSnapshot& snapshot, JsonWriter& w);
   /// GET /v1/cluster: this node's view of its cluster.
   static void write_cluster(const ClusterStatus& status, std::string& out);
   /// GET /v1/grouping (backend): rules, per group its owner and sample count.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "http/json_codec.hpp"
 #include "http/json_writer.hpp"
 #include "http/metrics.hpp"
 
@@ -58,22 +59,9 @@ void write_group(const GroupInfo& group, double now, JsonWriter& w) {
     w.number(score);
   else
     w.raw("null");
-  w.raw(",\"arms\":[");
-  bool first = true;
-  for (const auto& arm : snapshot.arms()) {
-    if (!first) w.raw(",");
-    first = false;
-    w.raw("{\"name\":");
-    w.string(arm.name);
-    w.raw(",\"weight\":");
-    w.number(arm.weight);
-    w.raw(",\"mean\":");
-    w.number(arm.mean);
-    w.raw(",\"count\":");
-    w.number(arm.count);
-    w.raw("}");
-  }
-  w.raw("]}");
+  w.raw(",");
+  JsonCodec::write_arms(snapshot, w);
+  w.raw("}");
 }
 
 }  // namespace
