@@ -329,19 +329,7 @@ void JsonCodec::write_decide(const DecideResult& result, std::string_view decisi
 namespace {
 
 void write_group_fields(const GroupInfo& group, JsonWriter& w) {
-  w.raw("{\"key\":");
-  w.string(group.key);
-  w.raw(",\"decisions\":");
-  w.number(group.decisions);
-  w.raw(",\"reports\":");
-  w.number(group.reports);
-  w.raw(",\"last_activity\":");
-  w.number(group.last_activity);
-  w.raw(",\"owner\":");
-  if (group.owner.empty())
-    w.raw("null");
-  else
-    w.string(group.owner);
+  JsonCodec::write_group_head(group, w);
   if (!group.snapshot) {
     w.raw(",\"policy\":null,\"snapshot_version\":null,\"last_update\":null,\"arms\":[]}");
     return;
@@ -359,6 +347,22 @@ void write_group_fields(const GroupInfo& group, JsonWriter& w) {
 }
 
 }  // namespace
+
+void JsonCodec::write_group_head(const GroupInfo& group, JsonWriter& w) {
+  w.raw("{\"key\":");
+  w.string(group.key);
+  w.raw(",\"decisions\":");
+  w.number(group.decisions);
+  w.raw(",\"reports\":");
+  w.number(group.reports);
+  w.raw(",\"last_activity\":");
+  w.number(group.last_activity);
+  w.raw(",\"owner\":");
+  if (group.owner.empty())
+    w.raw("null");
+  else
+    w.string(group.owner);
+}
 
 void JsonCodec::write_arms(const DecisionSnapshot& snapshot, JsonWriter& w) {
   w.raw("\"arms\":[");

@@ -57,6 +57,9 @@ class JsonCodec {
 
   /// One group's state: key, policy, counters, arms (weights, means, counts).
   static void write_group(const GroupInfo& group, std::string& out);
+  /// `{"key":…,"decisions":…,"reports":…,"last_activity":…,"owner":…` (object
+  /// left open): the fields /v1/groups and /v1/stats share.
+  static void write_group_head(const GroupInfo& group, JsonWriter& w);
   /// `"arms":[{name, weight, mean, count}...]` of a snapshot (groups and stats).
   static void write_arms(const DecisionSnapshot& snapshot, JsonWriter& w);
   /// GET /v1/cluster: this node's view of its cluster.

@@ -26,19 +26,7 @@ double expected_score(const DecisionSnapshot& snapshot, bool& defined) {
 }
 
 void write_group(const GroupInfo& group, double now, JsonWriter& w) {
-  w.raw("{\"key\":");
-  w.string(group.key);
-  w.raw(",\"decisions\":");
-  w.number(group.decisions);
-  w.raw(",\"reports\":");
-  w.number(group.reports);
-  w.raw(",\"last_activity\":");
-  w.number(group.last_activity);
-  w.raw(",\"owner\":");
-  if (group.owner.empty())
-    w.raw("null");
-  else
-    w.string(group.owner);
+  JsonCodec::write_group_head(group, w);
   if (!group.snapshot) {
     w.raw(
         ",\"policy\":null,\"snapshot_version\":null,\"snapshot_age_s\":null,"
