@@ -126,7 +126,7 @@ std::vector<std::string> ClusterConfig::members(const std::string& cluster) cons
   return out;
 }
 
-const std::string* ClusterConfig::pinned_cluster(const std::string& group) const {
+const std::string* ClusterConfig::pinned_cluster(std::string_view group) const {
   for (const auto& [glob, cluster] : pins)
     if (glob_match(glob, group)) return &cluster;
   return nullptr;

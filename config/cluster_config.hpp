@@ -76,7 +76,7 @@ struct ClusterConfig {
   /// Names of the nodes in frontend cluster `cluster`.
   std::vector<std::string> members(const std::string& cluster) const;
   /// The cluster `group` is pinned to, or null.
-  const std::string* pinned_cluster(const std::string& group) const;
+  const std::string* pinned_cluster(std::string_view group) const;
 };
 
 /// Parses YAML text; relative paths resolve against `base_dir`. Throws
