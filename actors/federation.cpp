@@ -25,6 +25,7 @@ void init(Federation* self, FederationArgs args) {
   st.me = st.args.cluster->find(st.args.self_name);
   st.origin = origin_id(st.me->name);
   st.epoch = st.args.epoch;
+  st.started_at = wall_seconds();
   const bool tls = st.args.cluster->tls.enabled();
   st.peers.reserve(st.args.cluster->nodes.size());
   for (const auto& node : st.args.cluster->nodes) {

@@ -151,6 +151,7 @@ void connect(Federation* self, Peer& peer) {
   auto fail = [=](const std::string& why) {
     auto& peer = self->state.peers[index];
     peer.connecting = false;
+    ++peer.attempts;
     if (why != peer.last_error)
       spdlog::warn("federation: cannot link to {} at {}:{}: {}", peer.node->name, peer.node->host,
                    peer.node->caf_port, why);

@@ -37,6 +37,7 @@ void ask_everyone(Federation* self, const std::string& group, Settling& settling
   auto& st = self->state;
   settling.deadline = wall_seconds() + st.args.cluster->forward_timeout_s;
   settling.busy = false;
+  settling.asked = true;
   for (auto& peer : st.peers) {
     if (!peer.up) continue;
     st.fetch_out[index_of(st, peer)].push_back(FetchItem{group, settling.parent});
@@ -118,6 +119,13 @@ void finish_settle(Federation* self, const std::string& group) {
 
 }  // namespace
 
+bool knows_members(const FederationState& st) {
+  if (wall_seconds() - st.started_at > st.args.cluster->peer_timeout_s) return true;
+  for (const auto& peer : st.peers)
+    if (!peer.up && !(peer.dial && peer.attempts > 0)) return false;
+  return true;
+}
+
 void start_settle(Federation* self, const std::string& group) {
   auto& st = self->state;
   if (st.settled.count(group)) return;
@@ -131,6 +139,10 @@ void start_settle(Federation* self, const std::string& group) {
   if (!settling.parent.empty())
     if (auto mirror = st.mirror_records.find(settling.parent); mirror != st.mirror_records.end())
       settling.candidates.push_back(mirror->second);
+  if (!knows_members(st)) {  // just started: wait to hear who is there (check_settles)
+    settling.deadline = st.started_at + st.args.cluster->peer_timeout_s;
+    return;
+  }
   ask_everyone(self, group, settling);
   if (settling.waiting == 0) finish_settle(self, group);
 }
@@ -138,9 +150,11 @@ void start_settle(Federation* self, const std::string& group) {
 void check_settles(Federation* self) {
   auto& st = self->state;
   const double now = wall_seconds();
+  const bool known = knows_members(st);
   std::vector<std::string> due, again;
   for (auto& [group, settling] : st.settling) {
-    if (settling.deadline <= 0 || now < settling.deadline) continue;
+    if (settling.deadline <= 0) continue;
+    if (now < settling.deadline && !(known && !settling.asked)) continue;
     (settling.waiting > 0 ? due : again).push_back(group);
   }
   for (const auto& group : due) finish_settle(self, group);  // some never answered

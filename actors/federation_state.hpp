@@ -47,6 +47,7 @@ struct Peer {
   double last_seen = -1;
   double backoff_s = 0.1;
   double next_attempt = 0;
+  int attempts = 0;  ///< link attempts so far (dialling side)
   std::string last_error;
   // Reports for groups it owns, waiting for a place in the window.
   std::vector<ForwardedReport> outbox;
@@ -82,6 +83,7 @@ struct Settling {
   std::vector<GroupRecord> candidates;  ///< what the others had
   std::size_t waiting = 0;              ///< fetch answers outstanding
   bool busy = false;                    ///< a member still thinks it owns the group
+  bool asked = false;                   ///< the members were asked at least once
   int attempts = 0;
   double deadline = 0;              ///< wall seconds; settle with what came by then
   std::vector<ReportItem> pending;  ///< reports held until the state is chosen
@@ -93,6 +95,7 @@ struct FederationState {
   std::uint64_t origin = 0;  ///< origin_id(me)
   std::uint64_t epoch = 0;   ///< this run's stamp epoch
   std::uint64_t next_seq = 0;
+  double started_at = 0;  ///< wall seconds
   bool leaving = false;
   std::vector<Peer> peers;
   std::unordered_map<caf::actor_addr, std::size_t> peer_of;
@@ -191,6 +194,10 @@ void flush_outboxes(Federation* self);
 void deliver_local(Federation* self, const std::string& group, ReportItem item);
 
 // ---- federation_settle.cpp
+/// Whether this node knows who is there: every peer linked, or tried (we
+/// dial it and failed once), or silent for peer_timeout_s since we started.
+/// Groups settle only then, so a restarted node sees the copies others hold.
+bool knows_members(const FederationState& st);
 void start_settle(Federation* self, const std::string& group);
 void check_settles(Federation* self);  ///< timers: settle what waited long enough
 void flush_fetches(Federation* self);

@@ -141,11 +141,16 @@ class LocalCluster {
     return HttpClient("127.0.0.1", http_port(name), std::chrono::seconds(5));
   }
 
-  /// GET `target` on `name` as JSON (null on an error status).
+  /// GET `target` on `name` as JSON (null on an error status, or when the
+  /// node does not answer: it is stopped, killed or frozen).
   nlohmann::json get_json(const std::string& name, const std::string& target) {
-    auto reply = client(name).get(target);
-    if (reply.status != 200) return nullptr;
-    return nlohmann::json::parse(reply.body);
+    try {
+      auto reply = client(name).get(target);
+      if (reply.status != 200) return nullptr;
+      return nlohmann::json::parse(reply.body);
+    } catch (const std::runtime_error&) {
+      return nullptr;
+    }
   }
 
   /// Whether `name` sees `peer` as healthy.
