@@ -101,6 +101,20 @@ all_of() {
   done
 }
 all_healthy() { all_of "${views[@]}"; }
+# first_seen OUT STATE START LIMIT_S VIEW...: OUT[VIEW] = seconds after START
+# when VIEW first showed healthy == STATE (polled until all did, or LIMIT_S).
+first_seen() {
+  local -n out=$1
+  local state=$2 start=$3 limit=$4 v
+  shift 4
+  while ((${#out[@]} < $#)) && le "$(since "$start")" "$limit"; do
+    for v in "$@"; do
+      # shellcheck disable=SC2086
+      [[ -z "${out[$v]:-}" && "$(healthy $v)" == "$state" ]] && out[$v]=$(since "$start")
+    done
+    sleep 0.05
+  done
+}
 
 netlab start backend fe-a fe-b
 pids=$(cat "$lab"/{backend,fe-a,fe-b}/node.pid)
@@ -115,13 +129,7 @@ declare -A detected=()
 cut_views=("backend fe-a" "fe-b fe-a" "fe-a backend" "fe-a fe-b")
 netlab partition fe-a >/dev/null
 cut_at=$(now)
-while ((${#detected[@]} < ${#cut_views[@]})) && le "$(since "$cut_at")" $((detect_target_s + 6)); do
-  for v in "${cut_views[@]}"; do
-    # shellcheck disable=SC2086
-    [[ -z "${detected[$v]:-}" && "$(healthy $v)" == false ]] && detected[$v]=$(since "$cut_at")
-  done
-  sleep 0.05
-done
+first_seen detected false "$cut_at" $((detect_target_s + 6)) "${cut_views[@]}"
 for v in "${cut_views[@]}"; do
   t="${detected[$v]:-never}"
   # shellcheck disable=SC2086
@@ -144,13 +152,8 @@ netlab heal >/dev/null
 heal_at=$(now)
 isolated_s=$(awk -v a="$heal_at" -v b="$cut_at" 'BEGIN { print a - b }')
 declare -A relinked=()
-while ((${#relinked[@]} < ${#views[@]})) && le "$(since "$heal_at")" "${NETLAB_SMOKE_RELINK_WAIT_S:-$((relink_target_s + 12))}"; do
-  for v in "${views[@]}"; do
-    # shellcheck disable=SC2086
-    [[ -z "${relinked[$v]:-}" && "$(healthy $v)" == true ]] && relinked[$v]=$(since "$heal_at")
-  done
-  sleep 0.05
-done
+first_seen relinked true "$heal_at" "${NETLAB_SMOKE_RELINK_WAIT_S:-$((relink_target_s + 12))}" \
+  "${cut_views[@]}"
 for v in "${cut_views[@]}"; do
   t="${relinked[$v]:-never}"
   check "$(printf '%-8s sees %-8s healthy %5s s after the heal (cut for %.1f s; target <= %s s)' \
