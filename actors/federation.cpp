@@ -71,7 +71,8 @@ caf::behavior federation(Federation* self, FederationArgs args) {
     self->quit(exit.reason);
   });
   const auto& cfg = *self->state.args.cluster;
-  self->send<caf::message_priority::high>(self, tick_atom::value);
+  // The first tick (and so the first dial) comes from start_federation once
+  // we listen: a dial must never hold up our own listening socket.
   self->delayed_send(self, millis(cfg.snapshot_push_interval_s), push_atom::value);
   if (self->state.me->serves_backend())
     self->delayed_send(self, millis(cfg.regroup_interval_s), regroup_atom::value);
@@ -201,6 +202,7 @@ caf::actor start_federation(caf::actor_system& system, FederationArgs args) {
     throw std::runtime_error("cannot listen for cluster peers on " + me->host + ":" +
                              std::to_string(me->caf_port) + ": " + system.render(bound.error()));
   }
+  caf::anon_send<caf::message_priority::high>(actor, tick_atom::value);
   return actor;
 }
 

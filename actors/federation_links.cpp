@@ -7,11 +7,25 @@
 //  * Heartbeats are urgent messages every heartbeat_interval_s; a peer silent
 //    for peer_timeout_s, or silent with forwards unacknowledged for
 //    forward_timeout_s, is marked down (which re-routes what it owned).
+//  * Networks drop packets silently (a cut link sends no reset): the node
+//    also has CAF's middleman close a connection silent for peer_timeout_s
+//    (actors/node.cpp), so a redial after the heal opens a fresh one; and
+//    the connector probes a peer with a short non-blocking connect before
+//    CAF's blocking one, so an unreachable host costs a second, not the
+//    kernel's SYN retries (minutes), and never holds up other links.
+
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
 #include <caf/openssl/all.hpp>
+
+#include <cerrno>
+#include <cstring>
 
 #include "actors/federation_state.hpp"
 #include "actors/peer_auth.hpp"
@@ -160,7 +174,8 @@ void connect(Federation* self, Peer& peer) {
         std::min(peer.backoff_s * 2, self->state.args.cluster->reconnect_max_backoff_s);
     peer.next_attempt = wall_seconds() + peer.backoff_s;
   };
-  self->request(peer.connector, 30s, connect_atom::value, peer.node->host, peer.node->caf_port)
+  self->request(peer.connector, 30s, connect_atom::value, peer.node->host, peer.node->caf_port,
+                wall_seconds() + 25)
       .then(
           [=](caf::actor& handle) {
             // Challenge-response (actors/peer_auth.hpp): the secret stays here.
@@ -208,9 +223,62 @@ void connect(Federation* self, Peer& peer) {
           [=](const caf::error& error) { fail(self->system().render(error)); });
 }
 
+namespace {
+
+/// Whether something accepts TCP connections at host:port within `timeout`.
+/// The probe connection is reset, not closed (a FIN on a TLS port makes CAF
+/// 0.17's OpenSSL module drop that node's other links; a reset does not).
+/// Empty when it does; else why not.
+std::string probe(const std::string& host, std::uint16_t port, std::chrono::milliseconds timeout) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found); rc != 0)
+    return std::string("cannot resolve ") + host + ": " + ::gai_strerror(rc);
+  std::string why = "no answer within " + std::to_string(timeout.count()) + " ms";
+  for (auto* address = found; address; address = address->ai_next) {
+    int fd = ::socket(address->ai_family, address->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                      address->ai_protocol);
+    if (fd < 0) continue;
+    int rc = ::connect(fd, address->ai_addr, address->ai_addrlen);
+    if (rc != 0 && errno == EINPROGRESS) {
+      pollfd waiting{fd, POLLOUT, 0};
+      rc = ::poll(&waiting, 1, static_cast<int>(timeout.count())) == 1 ? 0 : -1;
+      if (rc == 0) {
+        int error = 0;
+        socklen_t size = sizeof error;
+        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size);
+        if (error != 0) {
+          why = std::strerror(error);
+          rc = -1;
+        }
+      }
+    } else if (rc != 0) {
+      why = std::strerror(errno);
+    }
+    linger reset{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    ::close(fd);
+    if (rc == 0) {
+      ::freeaddrinfo(found);
+      return {};
+    }
+  }
+  ::freeaddrinfo(found);
+  return why;
+}
+
+}  // namespace
+
 caf::behavior connector(caf::event_based_actor* self, bool tls) {
   return {
-      [=](connect_atom, const std::string& host, std::uint16_t port) -> caf::result<caf::actor> {
+      [=](connect_atom, const std::string& host, std::uint16_t port,
+          double deadline) -> caf::result<caf::actor> {
+        // A request that waited past its deadline behind a slow one is moot.
+        if (wall_seconds() > deadline)
+          return caf::make_error(caf::sec::runtime_error, "dial abandoned (stale)");
+        if (auto why = probe(host, port, std::chrono::milliseconds(1000)); !why.empty())
+          return caf::make_error(caf::sec::runtime_error, why);
         auto result = tls ? caf::openssl::remote_actor<caf::actor>(self->system(), host, port)
                           : self->system().middleman().remote_actor(host, port);
         if (!result) return std::move(result.error());

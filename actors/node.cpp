@@ -259,6 +259,12 @@ void Node::start() {
   im.config->set("scheduler.max-throughput", static_cast<size_t>(500));
   if (cluster) {
     im.config->load<caf::io::middleman>();
+    // CAF's own link heartbeat closes a connection that went silent (a cut
+    // link sends no reset): the next dial then opens a fresh connection
+    // instead of reusing the dead one until TCP gives up, minutes later.
+    auto seconds = [](double s) { return caf::timespan{static_cast<std::int64_t>(s * 1e9)}; };
+    im.config->set("middleman.heartbeat-interval", seconds(cluster->heartbeat_interval_s));
+    im.config->set("middleman.connection-timeout", seconds(cluster->peer_timeout_s));
     add_federation_types(*im.config);
     if (cluster->tls.enabled()) {
       im.config->load<caf::openssl::manager>();
