@@ -26,6 +26,8 @@ void init(Federation* self, FederationArgs args) {
   st.origin = origin_id(st.me->name);
   st.epoch = st.args.epoch;
   st.started_at = wall_seconds();
+  for (const auto& node : st.args.cluster->nodes)
+    if (node.serves_frontend() && node.name != st.me->name) st.other_frontends = true;
   const bool tls = st.args.cluster->tls.enabled();
   st.peers.reserve(st.args.cluster->nodes.size());
   for (const auto& node : st.args.cluster->nodes) {
@@ -76,6 +78,7 @@ caf::behavior federation(Federation* self, FederationArgs args) {
   self->delayed_send(self, millis(cfg.snapshot_push_interval_s), push_atom::value);
   if (self->state.me->serves_backend())
     self->delayed_send(self, millis(cfg.regroup_interval_s), regroup_atom::value);
+  self->delayed_send(self, millis(cfg.replicate_interval_s), replicate_atom::value);
   return {
       // -- handshake (the only messages accepted before it)
       [=](challenge_atom) { return on_challenge(self); },
@@ -136,6 +139,12 @@ caf::behavior federation(Federation* self, FederationArgs args) {
       [=](mirror_atom, GroupRecord& record) {
         if (auto* peer = sender_peer(self)) on_mirror(self, *peer, record);
       },
+      [=](standby_atom, GroupRecord& record) -> caf::result<ok_atom> {
+        auto* peer = sender_peer(self);
+        if (!peer) return caf::make_error(caf::sec::runtime_error, "no handshake");
+        on_standby(self, *peer, record);
+        return ok_atom::value;
+      },
       // -- from this node (local-only types: a peer cannot forge them)
       [=](LocalReport& report) {
         accept_local(self, std::move(report));
@@ -177,6 +186,11 @@ caf::behavior federation(Federation* self, FederationArgs args) {
         push_snapshots(self);
         self->delayed_send(self, millis(self->state.args.cluster->snapshot_push_interval_s),
                            push_atom::value);
+      },
+      [=](replicate_atom) {
+        replicate(self);
+        self->delayed_send(self, millis(self->state.args.cluster->replicate_interval_s),
+                           replicate_atom::value);
       },
       [=](regroup_atom) {
         regroup(self);

@@ -25,6 +25,8 @@
 //                                                 changed base; send me again what it lacks
 //   (subscribe, vector<string>)                   frontend -> owner: push me these groups
 //   (mirror, GroupRecord)                         owner -> subscribers: a group's state
+//   (standby, GroupRecord) -> ok                  home -> its standby: keep this copy (the
+//                                                 home then confirms what it includes)
 
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
@@ -50,6 +52,7 @@ using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
 using resend_atom = caf::atom_constant<caf::atom("resend")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using mirror_atom = caf::atom_constant<caf::atom("mirror")>;
+using standby_atom = caf::atom_constant<caf::atom("standby")>;
 using export_atom = caf::atom_constant<caf::atom("export")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using push_atom = caf::atom_constant<caf::atom("push")>;

@@ -3,9 +3,10 @@
 //  * Stamps: a report gets (this node, epoch, seq) (core/report_marks.hpp);
 //    with a write-ahead log the log's sequence is the seq, so a replay after a
 //    crash carries the same stamp.
-//  * Retention: unless this node is the group's confirming home (its own log
-//    and state then make the report durable), the report is kept in
-//    `outgoing` until the group's home confirms a state that includes it.
+//  * Retention: the report is kept in `outgoing` until the group's home
+//    confirms a state that includes it, which the home does once its standby
+//    holds a copy of that state (so whoever takes the group over next starts
+//    from it: nothing confirmed can be lost with the home).
 //  * Routing: a group's kept reports go to its current owner in stamp order;
 //    when the owner changes (or refuses them, its view lagging ours, or asks
 //    after replacing its state) they are sent again from the oldest, marked
@@ -48,7 +49,8 @@ ReportItem item_of(const Retained& kept, std::uint64_t origin) {
 void deliver_local(Federation* self, const std::string& group, ReportItem item) {
   auto& st = self->state;
   st.args.shared->queued.fetch_add(1, std::memory_order_relaxed);  // the group releases it
-  if (st.settled.count(group)) {
+  if (auto settled = st.settled.find(group); settled != st.settled.end()) {
+    if (settled->second) st.replication_due.insert(group);  // we are its home
     self->send(st.args.supervisor, report_atom::value, group, std::move(item));
     return;
   }
@@ -65,14 +67,6 @@ void accept_local(Federation* self, LocalReport report) {
     item.stamp.seq = ++st.next_seq;
   }
   item.stamp.origin = st.origin;
-  auto kept = st.outgoing.find(report.group);
-  const bool keep = (kept != st.outgoing.end() && !kept->second.unconfirmed.empty()) ||
-                    !st.settled.count(report.group) || !owned_here(st, report.group) ||
-                    !confirming_home(st, report.group);
-  if (!keep) {
-    deliver_local(self, report.group, std::move(item));
-    return;
-  }
   auto& out = st.outgoing[report.group];
   if (out.unconfirmed.size() >= kRetainPerGroup) {
     out.unconfirmed.pop_front();
@@ -207,22 +201,79 @@ void on_resend(Federation* self, const std::string& group, const ReportMarks& ma
   if (to && to->up) to->resync.insert(group);
 }
 
+void confirm_to_origins(Federation* self, const std::string& group, const ReportMarks& marks) {
+  auto& st = self->state;
+  for (const auto& mark : marks.marks()) {
+    if (mark.origin == st.origin) {
+      std::vector<Confirmation> own{{group, mark.epoch, mark.seq}};
+      on_confirm(self, own, st.origin);
+      continue;
+    }
+    auto peer = st.peer_by_origin.find(mark.origin);
+    if (peer != st.peer_by_origin.end())
+      st.peers[peer->second].confirms.push_back({group, mark.epoch, mark.seq});
+  }
+}
+
 void on_saved(Federation* self, std::vector<GroupRecord>& records) {
   auto& st = self->state;
-  for (const auto& record : records) {
-    if (record.floor.empty()) continue;  // not saved by its home: confirms nothing
-    for (const auto& mark : record.floor.marks()) {
-      if (mark.origin == st.origin) {
-        std::vector<Confirmation> own{{record.key, mark.epoch, mark.seq}};
-        on_confirm(self, own, st.origin);
-        continue;
-      }
-      auto peer = st.peer_by_origin.find(mark.origin);
-      if (peer != st.peer_by_origin.end())
-        st.peers[peer->second].confirms.push_back({record.key, mark.epoch, mark.seq});
+  // With other frontends, homes confirm what their standby holds (replicate());
+  // a lone frontend has no standby: what its disk holds is all there is.
+  if (st.other_frontends) return;
+  for (const auto& record : records)
+    if (confirming_home(st, record.key)) confirm_to_origins(self, record.key, record.marks);
+}
+
+void replicate(Federation* self) {
+  auto& st = self->state;
+  if (!st.other_frontends) return;
+  std::vector<std::string> due;
+  for (auto it = st.replication_due.begin(); it != st.replication_due.end();) {
+    if (st.replicating.count(*it)) {
+      ++it;  // the previous copy is still on its way: next round
+      continue;
     }
-    // Our own reports the home applied straight away (never kept) are in this state.
-    if (record.wal_seq && st.args.wal_covered) st.args.wal_covered(record.key, record.wal_seq);
+    due.push_back(*it);
+    it = st.replication_due.erase(it);
+  }
+  const auto timeout = std::chrono::milliseconds(
+      static_cast<long>(1000 * st.args.cluster->forward_timeout_s));
+  for (const auto& group : due) {
+    auto settled = st.settled.find(group);
+    if (settled == st.settled.end() || !settled->second) continue;  // not our home group now
+    const auto* standby = ownership_of(st, group, st.me->cluster).standby;
+    Peer* peer = standby ? peer_named(st, *standby) : nullptr;
+    if (!peer || !peer->up) {
+      st.replication_due.insert(group);  // nobody to hold a copy: keep the reports kept
+      continue;
+    }
+    st.replicating.insert(group);
+    const auto index = index_of(st, *peer);
+    self->request(st.args.supervisor, timeout, replicate_atom::value, group)
+        .then(
+            [=](GroupRecord& record) {
+              auto& st = self->state;
+              auto& peer = st.peers[index];
+              if (!peer.up) {
+                st.replicating.erase(group);
+                st.replication_due.insert(group);
+                return;
+              }
+              auto marks = record.floor;
+              self->request(peer.handle, timeout, standby_atom::value, std::move(record))
+                  .then(
+                      [=](ok_atom) {
+                        self->state.replicating.erase(group);
+                        confirm_to_origins(self, group, marks);
+                      },
+                      [=](const caf::error&) {
+                        self->state.replicating.erase(group);
+                        self->state.replication_due.insert(group);
+                      });
+            },
+            [=](const caf::error&) {  // passivated meanwhile: its next activation replicates
+              self->state.replicating.erase(group);
+            });
   }
 }
 

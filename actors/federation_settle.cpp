@@ -296,6 +296,15 @@ void on_mirror(Federation* self, Peer& from, GroupRecord& record) {
   }
 }
 
+void on_standby(Federation* self, Peer& from, GroupRecord& record) {
+  auto& st = self->state;
+  (void)from;
+  // Keep the newest copy (a late copy of an older floor never replaces a newer one).
+  auto it = st.mirror_records.find(record.key);
+  if (it != st.mirror_records.end() && !record.floor.dominates(it->second.floor)) return;
+  st.mirror_records[record.key] = std::move(record);
+}
+
 void push_snapshots(Federation* self) {
   auto& st = self->state;
   for (auto& [group, subs] : st.subscribers) {

@@ -120,6 +120,11 @@ struct FederationState {
   std::unordered_map<std::string, std::unordered_set<std::uint64_t>> resyncing;
   std::map<std::size_t, std::vector<FetchItem>> fetch_out;  ///< peer -> asks for its next flush
   std::size_t took_over = 0;  ///< groups settled from another member's copy since the last log
+  /// Groups we are the confirming home of that took reports (or duplicates)
+  /// since their last copy went to their standby.
+  std::unordered_set<std::string> replication_due;
+  std::unordered_set<std::string> replicating;  ///< copies on their way to the standby
+  bool other_frontends = false;  ///< the cluster file lists a frontend besides us
 
   // Mirrors: groups owned elsewhere, for decisions (federation_settle.cpp).
   std::unordered_map<std::string, GroupRecord> mirror_records;
@@ -189,6 +194,11 @@ void on_confirm(Federation* self, std::vector<Confirmation>& confirmations, std:
 void on_resend(Federation* self, const std::string& group, const ReportMarks& marks,
                Peer* to);  ///< to: the owner asking (null: ourselves)
 void on_saved(Federation* self, std::vector<GroupRecord>& records);
+/// Timer: copies changed groups we are home of to their standby; confirms
+/// to the origins what the standby acknowledged.
+void replicate(Federation* self);
+/// Confirms the marks of `record` (a state its standby holds) to their origins.
+void confirm_to_origins(Federation* self, const std::string& group, const ReportMarks& marks);
 void flush_outboxes(Federation* self);
 /// Hands a report to the local group (or holds it while the group settles).
 void deliver_local(Federation* self, const std::string& group, ReportItem item);
@@ -204,6 +214,8 @@ void flush_fetches(Federation* self);
 caf::result<fetch_atom, std::vector<GroupRecord>, std::vector<std::string>> on_fetch(
     Federation* self, Peer& from, std::vector<FetchItem>& items);
 void on_mirror(Federation* self, Peer& from, GroupRecord& record);
+/// Keeps a home's copy of a group for which we are the standby.
+void on_standby(Federation* self, Peer& from, GroupRecord& record);
 void on_subscribe(Federation* self, Peer& from, std::vector<std::string>& groups);
 void push_snapshots(Federation* self);
 void flush_subscriptions(Federation* self);

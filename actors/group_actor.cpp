@@ -35,11 +35,6 @@ GroupRecord make_record(const GroupState& st) {
 
 void publish(GroupActor* self);
 
-/// A record to persist: at the home, what it persists is what it confirms.
-GroupRecord persisted_record(GroupState& st) {
-  if (st.home) st.args.floor = st.args.marks;
-  return make_record(st);
-}
 
 /// A group that never applied a report nor took state from anyone.
 bool fresh(const GroupState& st) {
@@ -142,9 +137,7 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
       spdlog::warn("group {}: report rejected by policy: {}", st.args.key, e.what());
     }
   }
-  // A duplicate at the home means an origin still holds a report we have:
-  // the next checkpoint confirms it again so the origin can let it go.
-  st.dirty = st.dirty || applied > 0 || (duplicates > 0 && st.home);
+  st.dirty = st.dirty || applied > 0;
   if (duplicates)
     st.args.shared->reports_duplicate.fetch_add(duplicates, std::memory_order_relaxed);
   auto& slot = *st.args.slot;
@@ -166,18 +159,25 @@ caf::behavior group_actor(GroupActor* self, GroupActorArgs args) {
         auto& st = self->state;
         if (!st.unpublished.empty()) publish(self);
         if (!st.dirty || (!st.args.store && !st.args.on_checkpoint)) return;
-        // What this checkpoint makes durable is what the home confirms.
         if (st.args.store)
-          self->send(st.args.store, save_atom::value, persisted_record(st));
+          self->send(st.args.store, save_atom::value, make_record(st));
         else
-          st.args.on_checkpoint({persisted_record(st)});
+          st.args.on_checkpoint({make_record(st)});
         st.dirty = false;
       },
       [=](collect_atom) -> GroupRecord {
         auto& st = self->state;
         if (!st.unpublished.empty()) publish(self);
         st.dirty = false;
-        return persisted_record(st);
+        return make_record(st);
+      },
+      [=](replicate_atom) -> GroupRecord {
+        // The copy for the group's standby: once it holds it, the home
+        // confirms what it includes, so this is the new floor.
+        auto& st = self->state;
+        if (!st.unpublished.empty()) publish(self);
+        if (st.home) st.args.floor = st.args.marks;
+        return make_record(st);
       },
       [=](export_atom) -> GroupRecord {  // a copy for subscribers; not a checkpoint
         auto& st = self->state;
@@ -189,7 +189,7 @@ caf::behavior group_actor(GroupActor* self, GroupActorArgs args) {
       },
       [=](passivate_atom) -> GroupRecord {
         auto& st = self->state;
-        auto record = persisted_record(st);
+        auto record = make_record(st);
         self->quit();
         return record;
       },

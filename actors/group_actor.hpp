@@ -11,8 +11,8 @@
 // sent again after a move of state or ownership are applied exactly once.
 // settle_atom makes it choose between its state and candidates from other
 // members (the newest line of the group's history wins; see
-// core/report_marks.hpp); as the group's home it records, at each checkpoint,
-// the marks the checkpoint makes durable (its floor).
+// core/report_marks.hpp); as the group's home, each copy it hands out for its
+// standby (replicate_atom) records the marks the home will confirm (its floor).
 
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>

@@ -29,6 +29,7 @@ using count_atom = caf::atom_constant<caf::atom("count")>;            // active 
 using settle_atom = caf::atom_constant<caf::atom("settle")>;          // group: pick its base state
 using surrender_atom = caf::atom_constant<caf::atom("surrender")>;    // give groups' state away
 using copy_atom = caf::atom_constant<caf::atom("copy")>;              // a group's state, kept here
+using replicate_atom = caf::atom_constant<caf::atom("replicate")>;    // group: state for its standby
 
 /// One report on its way to a group.
 struct ReportItem {

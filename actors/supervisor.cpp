@@ -591,6 +591,13 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
       },
       [=](surrender_atom, const std::vector<std::string>& keys) { return surrender(self, keys); },
       [=](copy_atom, const std::string& key) { return copy_state(self, key); },
+      [=](replicate_atom, const std::string& key) -> caf::result<caf::message> {
+        auto it = self->state.groups.find(key);
+        if (it == self->state.groups.end() || it->second.passivating)
+          return caf::make_error(caf::sec::request_receiver_down);
+        flush(self, it->second);
+        return self->delegate(it->second.actor, replicate_atom::value);
+      },
       [=](shutdown_atom) -> caf::result<ok_atom> {
         auto& state = self->state;
         state.shutdown_promise = self->make_response_promise();

@@ -33,6 +33,7 @@
 //   (surrender_atom, keys) -> vector<GroupRecord>  their state, for their new owner
 //       (active ones are passivated; persisted ones are read)
 //   (copy_atom, key) -> vector<GroupRecord>        0 or 1 record, the group stays
+//   (replicate_atom, key) -> GroupRecord           an active group's state for its standby
 //   (export_atom, key) -> GroupRecord              a copy for subscribers' mirrors
 
 #include <caf/fwd.hpp>

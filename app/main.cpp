@@ -264,6 +264,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   replay_cmd->add_flag("--allow-remote", replay.allow_remote,
                        "Allow non-loopback targets (default: only 127.0.0.0/8 and [::1])");
+  replay_cmd
+      ->add_option("--count-by", replay.count_by,
+                   "Count reports per group of these features (groups.csv: accepted, in doubt, "
+                   "refused), e.g. --count-by Asn")
+      ->delimiter(',');
   replay_cmd->add_option("--out", replay.out, "Output directory")->required();
   bool replay_no_plot = false;
   replay_cmd->add_flag("--no-plot", replay_no_plot, "Do not run scripts/plot-replay");

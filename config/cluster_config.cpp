@@ -72,7 +72,8 @@ ClusterNode read_node(const Context& ctx, const YAML::Node& node, const std::str
 void read_federation(const Context& ctx, const YAML::Node& node, ClusterConfig& config) {
   ctx.only_keys(node, "federation",
                 {"heartbeat_interval_s", "peer_timeout_s", "sample_rate", "regroup_interval_s",
-                 "snapshot_push_interval_s", "reconnect_max_backoff_s", "forward_timeout_s"});
+                 "snapshot_push_interval_s", "replicate_interval_s", "reconnect_max_backoff_s",
+                 "forward_timeout_s"});
   auto f = [](const char* key) { return std::string("federation.") + key; };
   if (auto n = node["heartbeat_interval_s"])
     config.heartbeat_interval_s = ctx.number(n, f("heartbeat_interval_s"), 0.01, 60);
@@ -83,6 +84,8 @@ void read_federation(const Context& ctx, const YAML::Node& node, ClusterConfig& 
     config.regroup_interval_s = ctx.number(n, f("regroup_interval_s"), 0.05, 86400);
   if (auto n = node["snapshot_push_interval_s"])
     config.snapshot_push_interval_s = ctx.number(n, f("snapshot_push_interval_s"), 0.005, 60);
+  if (auto n = node["replicate_interval_s"])
+    config.replicate_interval_s = ctx.number(n, f("replicate_interval_s"), 0.005, 60);
   if (auto n = node["reconnect_max_backoff_s"])
     config.reconnect_max_backoff_s = ctx.number(n, f("reconnect_max_backoff_s"), 0.05, 600);
   if (auto n = node["forward_timeout_s"])

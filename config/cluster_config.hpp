@@ -67,6 +67,9 @@ struct ClusterConfig {
   double sample_rate = 0.01;              ///< share of reports sampled to the backend
   double regroup_interval_s = 10;         ///< backend: recompute the group table this often
   double snapshot_push_interval_s = 0.1;  ///< owners push changed groups to subscribers
+  /// Homes copy changed groups' state to their standby this often, then
+  /// confirm the reports it includes to their origins (which stop keeping them).
+  double replicate_interval_s = 0.5;
   double reconnect_max_backoff_s = 5;     ///< reconnect delays double up to this
   double forward_timeout_s = 2;           ///< silent with forwards unacknowledged this long: down
 

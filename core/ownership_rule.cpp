@@ -79,13 +79,14 @@ std::string_view OwnershipView::cluster_of(std::string_view group, std::string_v
 }
 
 const std::string* OwnershipView::pick(std::uint64_t group_hash,
-                                       const std::vector<std::size_t>& candidates,
-                                       bool living_only) const {
+                                       const std::vector<std::size_t>& candidates, bool living_only,
+                                       const std::string* excluded) const {
   const Member* best = nullptr;
   std::uint64_t best_score = 0;
   for (auto index : candidates) {
     const auto& member = members_[index];
     if (living_only && !member.alive) continue;
+    if (excluded && member.name == *excluded) continue;
     const auto score = rendezvous_score(group_hash, member.hash);
     if (!best || score > best_score || (score == best_score && member.name < best->name)) {
       best = &member;
@@ -103,8 +104,10 @@ GroupOwnership OwnershipView::of(std::string_view group, std::string_view seeing
   if (members != by_cluster_.end()) {
     out.home = pick(group_hash, members->second, false);
     out.owner = pick(group_hash, members->second, true);
+    if (out.home) out.standby = pick(group_hash, members->second, true, out.home);
   }
   if (!out.owner) out.owner = pick(group_hash, all_, true);
+  if (!out.standby) out.standby = pick(group_hash, all_, true, out.home ? out.home : out.owner);
   return out;
 }
 

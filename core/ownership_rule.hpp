@@ -10,7 +10,10 @@
 //     reports as durably applied (actors/federation_relay.cpp);
 //  3. its *owner*: the same rendezvous among the members of that cluster that
 //     are alive; when none is, among every living frontend (any cluster), so
-//     a group whose cluster is down still has exactly one owner.
+//     a group whose cluster is down still has exactly one owner;
+//  4. its *standby*: the owner it would have if its home died; the home keeps
+//     a copy of the group's state there, so whoever takes the group over
+//     finds everything the home confirmed.
 // A group is *confirmable* when its cluster comes from the table or a pin:
 // an untabled group may be owned in several clusters at once (each that sees
 // it), so its state stays provisional until the table decides.
@@ -46,7 +49,11 @@ struct ClusterMember {
 struct GroupOwnership {
   const std::string* owner = nullptr;  ///< member name; null only with no living frontend at all
   const std::string* home = nullptr;   ///< member name; null if its cluster has no member
-  bool confirmable = false;            ///< the cluster came from the table or a pin
+  /// Where the home keeps a copy of the group's state: the member that would
+  /// own the group if the home died (the same rendezvous without the home);
+  /// null when no other frontend is alive.
+  const std::string* standby = nullptr;
+  bool confirmable = false;  ///< the cluster came from the table or a pin
 };
 
 class OwnershipView {
@@ -79,7 +86,7 @@ class OwnershipView {
   };
   /// The highest-scoring member of `candidates` (indices into members_).
   const std::string* pick(std::uint64_t group_hash, const std::vector<std::size_t>& candidates,
-                          bool living_only) const;
+                          bool living_only, const std::string* excluded = nullptr) const;
 
   std::vector<Member> members_;
   std::map<std::string, std::vector<std::size_t>, std::less<>> by_cluster_;

@@ -97,6 +97,9 @@ TEST_CASE("a dead member's groups go to the living members; the home stays", "[o
     } else {
       CHECK(*after.owner == *before.owner);
     }
+    // The standby is where the owner would go if the home died.
+    CHECK(*before.standby != *before.home);
+    if (*before.home == "fe-a1") CHECK(*after.owner == *before.standby);
     // A whole cluster down: one owner among every living frontend.
     auto orphan = cluster_a_down.of(group, "A");
     REQUIRE(orphan.owner);
