@@ -198,18 +198,17 @@ ClusterConfig parse_cluster_config(const std::string& yaml, const std::string& s
       ctx.fail(grouping, "grouping", "expected labels or learned, got '" + config.grouping + "'");
   }
   if (auto learner = root["learner"]) {
-    ctx.only_keys(learner, "learner",
-                  {"min_group_size", "max_depth", "significance_z", "min_relative_gain", "window",
-                   "features"});
+    ctx.only_keys(
+        learner, "learner",
+        {"min_group_size", "max_depth", "false_split_rate", "min_effect", "window", "features"});
     auto& o = config.learner;
     if (auto n = learner["min_group_size"])
       o.min_group_size = static_cast<std::size_t>(ctx.number(n, "learner.min_group_size", 1, 1e9));
     if (auto n = learner["max_depth"])
       o.max_depth = static_cast<std::size_t>(ctx.number(n, "learner.max_depth", 0, 16));
-    if (auto n = learner["significance_z"])
-      o.significance_z = ctx.number(n, "learner.significance_z", 0, 100);
-    if (auto n = learner["min_relative_gain"])
-      o.min_relative_gain = ctx.number(n, "learner.min_relative_gain", 0, 1);
+    if (auto n = learner["false_split_rate"])
+      o.false_split_rate = ctx.number(n, "learner.false_split_rate", 1e-12, 0.5);
+    if (auto n = learner["min_effect"]) o.min_effect = ctx.number(n, "learner.min_effect", 0, 100);
     if (auto n = learner["window"])
       config.learner_window = static_cast<std::size_t>(ctx.number(n, "learner.window", 1, 1e8));
     if (auto n = learner["features"]) o.candidate_features = ctx.string_list(n, "learner.features");
