@@ -127,6 +127,27 @@ struct PreviousGroups {
   std::vector<std::size_t> rows;            // samples per group id
 };
 
+// The groups of any grouping, by its keys (slower than PreviousMapper: one
+// key() per sample).
+PreviousGroups groups_of(const Grouping& grouping, std::span<const GroupingSample> samples) {
+  PreviousGroups out;
+  out.group_of_row.resize(samples.size());
+  std::unordered_map<std::string, std::uint32_t> ids;
+  std::vector<std::string_view> values;
+  for (std::size_t row = 0; row < samples.size(); ++row) {
+    values.assign(samples[row].features.begin(), samples[row].features.end());
+    auto [it, inserted] =
+        ids.try_emplace(grouping.key(FeatureView(values)), static_cast<std::uint32_t>(ids.size()));
+    if (inserted) {
+      out.names.push_back(it->first);
+      out.rows.push_back(0);
+    }
+    out.group_of_row[row] = it->second;
+    ++out.rows[it->second];
+  }
+  return out;
+}
+
 // Applies the previous rule tree to the interned samples. It can only when
 // every feature it splits on is a candidate (whose values are interned).
 class PreviousMapper {
@@ -707,7 +728,8 @@ GroupingLearner::GroupingLearner(FeatureSchema schema, GroupingLearnerOptions op
 }
 
 LearnedGrouping GroupingLearner::learn(std::span<const GroupingSample> samples,
-                                       const LearnedGrouping* previous) const {
+                                       const LearnedGrouping* previous,
+                                       const Grouping* previous_grouping) const {
   Columns columns;
   columns.rows = samples.size();
   const std::size_t n_candidates = candidates_.size();
@@ -748,7 +770,9 @@ LearnedGrouping GroupingLearner::learn(std::span<const GroupingSample> samples,
     for (auto& score : columns.score) score -= mean;
   }
   PreviousGroups previous_groups;
-  if (previous && previous->rules)
+  if (previous_grouping)
+    previous_groups = groups_of(*previous_grouping, samples);
+  else if (previous && previous->rules)
     previous_groups =
         PreviousMapper(schema_, candidates_, columns, feature_ids).map(*previous->rules);
   TreeBuilder builder(schema_, options_, candidates_, columns, previous,

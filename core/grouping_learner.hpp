@@ -122,10 +122,15 @@ class GroupingLearner {
 
   /// Learns a grouping from `samples` (no samples: one "global" group). With
   /// `previous` (an earlier result of a learner with the same schema), keeps
-  /// its names and owners where the data allows. Throws InvalidInput naming
-  /// the first bad sample (wrong feature count, NaN or infinite score).
+  /// its shape, names and owners where the data allows. With
+  /// `previous_grouping` (e.g. the feature list a node started from), a new
+  /// group whose members nearly coincide with a group of that grouping keeps
+  /// that group's key (instead of the groups of `previous`'s rules). Throws
+  /// InvalidInput naming the first bad sample (wrong feature count, NaN or
+  /// infinite score).
   LearnedGrouping learn(std::span<const GroupingSample> samples,
-                        const LearnedGrouping* previous = nullptr) const;
+                        const LearnedGrouping* previous = nullptr,
+                        const Grouping* previous_grouping = nullptr) const;
 
   const FeatureSchema& schema() const { return schema_; }
   const GroupingLearnerOptions& options() const { return options_; }

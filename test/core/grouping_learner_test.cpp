@@ -404,3 +404,71 @@ TEST_CASE("a group whose members hardly change keeps its previous name", "[group
   }
   CHECK(names_of(regrouped) == expected);
 }
+
+namespace {
+
+// Bandit-like samples: the best decision of each of 6 ASNs is fixed (4
+// decisions, effects of sd 15); a policy tries the ASN's best decision with
+// probability `exploit` and the others uniformly; every score drifts with
+// time alike. Noise features: Os, ConnType and ObjectId (3000 values whose
+// popularity moves with time) shift every decision's score by a per-value
+// offset (sd 20, larger than the ASN effects), InitCdn and PlayerType do
+// nothing.
+std::vector<GroupingSample> bandit_sessions(std::uint64_t seed, std::size_t count, double exploit) {
+  Rng truth(99);
+  constexpr std::size_t kAsnCount = 6, kDecisionCount = 4;
+  std::vector<double> effect(kAsnCount * kDecisionCount);
+  for (auto& x : effect) x = 15 * normal(truth);
+  std::vector<double> os_offset(5), conn_offset(4), object_offset(3000);
+  for (auto* offsets : {&os_offset, &conn_offset, &object_offset})
+    for (auto& x : *offsets) x = 20 * normal(truth);
+  Rng rng(seed);
+  std::vector<GroupingSample> samples;
+  for (std::size_t i = 0; i < count; ++i) {
+    const double t = static_cast<double>(i) / static_cast<double>(count);
+    const auto asn = rng.below(kAsnCount);
+    std::size_t best = 0;
+    for (std::size_t d = 1; d < kDecisionCount; ++d)
+      if (effect[asn * kDecisionCount + d] > effect[asn * kDecisionCount + best]) best = d;
+    std::size_t decision = best;
+    if (!(rng.uniform() < exploit)) decision = rng.below(kDecisionCount);
+    const auto os = rng.below(5), conn = rng.below(4);
+    // Objects 0..1499 early in the window, 1500..2999 late.
+    const auto object = static_cast<std::size_t>(t * 1500) + rng.below(1500);
+    GroupingSample sample;
+    sample.features.assign(15, "");
+    sample.features[4] = "AS" + std::to_string(asn);
+    sample.features[5] = "AS" + std::to_string(asn) + "-city" + std::to_string(rng.below(3));
+    sample.features[7] = "conn" + std::to_string(conn);
+    sample.features[9] = "os" + std::to_string(os);
+    sample.features[11] = "obj" + std::to_string(object);
+    sample.features[12] = rng.below(2) ? "html5" : "flash";
+    sample.features[14] = "cdn-" + std::to_string(rng.below(kDecisionCount));
+    sample.decision = "cdn-" + std::to_string(decision);
+    sample.score = effect[asn * kDecisionCount + decision] + os_offset[os] + conn_offset[conn] +
+                   object_offset[object] + 30 * std::sin(6 * t) + 10 * normal(rng);
+    samples.push_back(std::move(sample));
+  }
+  return samples;
+}
+
+}  // namespace
+
+TEST_CASE("offsets, drift and bandit-biased samples do not split; the relevant feature does",
+          "[grouping_learner]") {
+  const auto schema = FeatureSchema::original();
+  GroupingLearner learner(schema, options_with_min(200));
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    for (double exploit : {0.6, 0.9}) {
+      const auto samples = bandit_sessions(seed, 60000, exploit);
+      const auto learned = learner.learn(samples);
+      INFO("seed " << seed << ", exploit " << exploit << "\n" << format_rules(*learned.rules));
+      // Asn, not the cities within it (each ASN's cities want the same
+      // decision), and none of the offsets.
+      CHECK(learned.split_features == std::vector<std::string>{"Asn"});
+      std::size_t filled = 0;
+      for (const auto& [name, size] : learned.sizes) filled += size > 0;
+      CHECK(filled == 6);
+    }
+  }
+}
