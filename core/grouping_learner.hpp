@@ -69,7 +69,7 @@ struct GroupingLearnerOptions {
   /// A (child, decision) mean is compared only with this many samples or more
   /// in both cells (>= 2): samples come from a bandit, which tries most
   /// decisions rarely in most groups.
-  std::size_t min_cell_samples = 30;
+  std::size_t min_cell_samples = 10;
   /// Among the splits that pass, one with fewer branches is preferred when
   /// its gain is at least (1 - margin) x the best gain (0..1): a coarser
   /// feature that explains as much (Asn rather than the cities within it).
