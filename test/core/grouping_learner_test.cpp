@@ -11,16 +11,12 @@
 #include "core/errors.hpp"
 #include "core/grouping_sample_window.hpp"
 #include "core/rng.hpp"
+#include "test/core/grouping_test_support.hpp"
 
 using namespace pytheas;
+using test::normal;
 
 namespace {
-
-double normal(Rng& rng) {
-  const double u1 = 1.0 - rng.uniform();
-  const double u2 = rng.uniform();
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * 3.141592653589793 * u2);
-}
 
 const std::vector<std::string> kAsns = {"AS1", "AS2", "AS3", "AS4"};
 const std::vector<std::string> kCities = {"Boston", "Chicago", "Denver"};

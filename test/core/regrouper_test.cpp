@@ -9,28 +9,14 @@
 
 #include "core/errors.hpp"
 #include "core/rng.hpp"
+#include "test/core/grouping_test_support.hpp"
 
 using namespace pytheas;
+using test::leaf;
+using test::normal;
+using test::split;
 
 namespace {
-
-double normal(Rng& rng) {
-  const double u1 = 1.0 - rng.uniform();
-  const double u2 = rng.uniform();
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * 3.141592653589793 * u2);
-}
-
-RuleNode leaf(std::string group) {
-  return RuleNode{std::move(group)};
-}
-
-RuleNode split(std::string feature, std::map<std::string, RuleNode> table, RuleNode otherwise) {
-  RuleNode::Split node;
-  node.feature = std::move(feature);
-  node.table = std::move(table);
-  node.otherwise = std::make_unique<RuleNode>(std::move(otherwise));
-  return RuleNode{std::move(node)};
-}
 
 const FeatureSchema kSchema({"Asn", "City", "Os"});
 

@@ -13,26 +13,13 @@
 
 #include "simulation/generator.hpp"
 #include "simulation/simulator.hpp"
+#include "test/simulation/vector_source.hpp"
 
 using namespace pytheas;
 using namespace pytheas::sim;
+using test::VectorSource;
 
 namespace {
-
-class VectorSource : public TraceSource {
- public:
-  explicit VectorSource(std::vector<TraceSession> sessions) : sessions_(std::move(sessions)) {}
-  bool next(TraceSession& out) override {
-    if (next_ == sessions_.size()) return false;
-    out = sessions_[next_++];
-    return true;
-  }
-  std::size_t feature_count() const override { return 15; }
-
- private:
-  std::vector<TraceSession> sessions_;
-  std::size_t next_ = 0;
-};
 
 struct Case {
   const char* config;
