@@ -190,6 +190,12 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1e-9, 1.0));
   simulate_cmd
+      ->add_option("--learn-from", sim.learn_from,
+                   "learned: samples from the first learned lane's decisions (lane, as a node "
+                   "samples its reports) or from uniformly drawn candidates (explore)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"lane", "explore"}));
+  simulate_cmd
       ->add_option("--min-group-size", sim.min_group_size,
                    "learned: fewest samples a learned group may hold")
       ->capture_default_str()

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "config/learner_options_yaml.hpp"
 #include "config/yaml_context.hpp"
 
 namespace pytheas {
@@ -202,20 +203,11 @@ ClusterConfig parse_cluster_config(const std::string& yaml, const std::string& s
   }
   if (auto learner = root["learner"]) {
     ctx.only_keys(learner, "learner",
-                  {"min_group_size", "max_depth", "significance_z", "min_relative_gain", "window",
-                   "features"});
-    auto& o = config.learner;
-    if (auto n = learner["min_group_size"])
-      o.min_group_size = static_cast<std::size_t>(ctx.number(n, "learner.min_group_size", 1, 1e9));
-    if (auto n = learner["max_depth"])
-      o.max_depth = static_cast<std::size_t>(ctx.number(n, "learner.max_depth", 0, 16));
-    if (auto n = learner["significance_z"])
-      o.significance_z = ctx.number(n, "learner.significance_z", 0, 100);
-    if (auto n = learner["min_relative_gain"])
-      o.min_relative_gain = ctx.number(n, "learner.min_relative_gain", 0, 1);
+                  {"min_group_size", "max_depth", "false_split_rate", "min_effect",
+                   "min_cell_samples", "window", "features"});
+    read_learner_options(ctx, learner, "learner.", nullptr, config.learner);
     if (auto n = learner["window"])
       config.learner_window = static_cast<std::size_t>(ctx.number(n, "learner.window", 1, 1e8));
-    if (auto n = learner["features"]) o.candidate_features = ctx.string_list(n, "learner.features");
   }
   if (auto pins = root["pin"]) {
     if (!pins.IsMap()) ctx.fail(pins, "pin", "expected a mapping GLOB: CLUSTER");
