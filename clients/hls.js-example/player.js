@@ -135,7 +135,7 @@ async function session(slot, index) {
   const cancelBeacon =
       state.client.reportOnPageHide(decision, () => qoeScore(tracker.end(performance.now()),
                                                              settings.weights));
-  state.playing.add(decision.eventId);
+  if (decision.eventId) state.playing.add(decision.eventId);
   const video = slot.video;
   const hls = new Hls({
     // A short forward buffer: sessions are short, and the CDN's pace shows at once.

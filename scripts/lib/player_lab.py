@@ -58,7 +58,8 @@ PHASE1 = 40          # sessions before the swap: "first 20" learn, "last 20" are
 PHASE2 = 40          # sessions decided after the swap
 JUDGED = 20          # "the last 20 sessions"
 MIN_SHARE = 0.8      # of the judged sessions, at least this share on the fast CDN
-SLOW_RATE = "150k"   # bytes/s per request: the top rendition (2.2 Mbps) needs 275k
+SLOW_RATE = "100k"   # bytes/s per request: the top rendition (2.2 Mbps) needs 275k, the
+                     # middle one 110k: sessions there join late and stall
 # The default label config's D-UCB, with two settings changed (docs/PLAYERS.md):
 #   half_life_s 10: these sessions come about two a second, not thousands a
 #     minute, so the memory is seconds long;
@@ -118,9 +119,9 @@ def make_ladder(media):
     os.makedirs(media)
     command = [
         "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=24:duration=20",
+        "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=12:duration=20",
         "-filter_complex", "[0:v]split=3[a][b][c]", "-map", "[a]", "-map", "[b]", "-map", "[c]",
-        "-c:v", "libx264", "-preset", "ultrafast", "-g", "24", "-keyint_min", "24",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", "12", "-keyint_min", "12",
         "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-x264-params", "nal-hrd=cbr",
     ]
     for i, rate in enumerate(["300k", "800k", "2000k"]):
@@ -380,6 +381,29 @@ def describe(name, sessions, fast):
             f"{fast}, mean QoE {mean(scores):.2f}")
 
 
+def diagnose(lab):
+    """What the page, nginx and the node say, for a run that went wrong."""
+    try:
+        log("page: " + lab.evaluate(lab.page, """JSON.stringify({
+            error: pytheasPlayer.error, started: pytheasPlayer.started,
+            finished: pytheasPlayer.finished.length, stats: pytheasPlayer.client?.stats,
+            last: pytheasPlayer.finished.slice(-6).map((r) => [r.index, r.why, r.score]),
+            players: [...document.querySelectorAll('.title')].map((e) => e.textContent)})"""))
+    except Exception as e:  # the page may be gone
+        log(f"page: unreadable ({e})")
+    error_log = os.path.join(lab.work, "nginx", "error.log")
+    if os.path.exists(error_log):
+        lines = [line for line in open(error_log).read().splitlines()
+                 if "directory index" not in line and "favicon" not in line]
+        log("nginx error log, last lines:\n  " + "\n  ".join(lines[-8:]))
+    with lab.node_lock:
+        tail = lab.node_lines[-4:]
+    log("node log, last lines:\n  " + "\n  ".join(json.dumps(e) for e in tail))
+    sessions = lab.sessions()
+    log(f"node: {len(sessions)} decided, "
+        f"{sum(1 for s in sessions if 'outcome' in s)} reported")
+
+
 def run(args):
     chromium = find_chromium(args.chromium)
     missing = [tool for tool, path in (("Chromium", chromium), ("ffmpeg", shutil.which("ffmpeg")))
@@ -484,9 +508,22 @@ def run(args):
               arms[lab.cdn["slow"]]["weight"] >= 0.5,
               "GET /v1/groups: the group now rates the new fast CDN higher and gives it "
               "at least half the decisions")
+        lab.node.send_signal(signal.SIGTERM)
+        try:
+            code = lab.node.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            code = None
+        check(code == 0, f"the node drained and exited 0 on SIGTERM (exit code {code})")
+        if failures:
+            log("sessions in decision order (decision, QoE): " + ", ".join(
+                f"{'F' if s['decision'] == lab.cdn['fast'] else 'S'}{s['score']:.1f}"
+                for s in judged if s["score"] is not None) + "  (F: the first fast CDN)")
         check(len(beaconed()) == len(playing),
               f"closing the tab mid-session still reported its {len(playing)} sessions under way "
               "(beacons)")
+    except BaseException:
+        diagnose(lab)
+        raise
     finally:
         lab.close()
     log(f"{'PASSED' if not failures else 'FAILED'} in {time.monotonic() - started:.1f} s")
