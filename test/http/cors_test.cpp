@@ -55,8 +55,10 @@ const std::string kLegacyRequest =
 
 }  // namespace
 
-TEST_CASE("without --cors-origin the JSON player routes grant no origin; player.php keeps *",
-          "[http][cors]") {
+TEST_CASE(
+    "without a CORS setting the JSON player routes grant no origin and player.php keeps the "
+    "wildcard",
+    "[http][cors]") {
   auto node = start_node(PYTHEAS_BINARY);
   HttpClient client("127.0.0.1", node.port);
   for (const char* route : {"/v1/decide", "/v1/report"}) {
@@ -79,7 +81,7 @@ TEST_CASE("without --cors-origin the JSON player routes grant no origin; player.
   check_granted_preflight(preflight(client, "/player.php", kOther), kOther);
 }
 
-TEST_CASE("--cors-origin grants the listed origins on every player route and no other",
+TEST_CASE("the listed CORS origins are granted on every player route and no other origin is",
           "[http][cors]") {
   auto node = start_node(PYTHEAS_BINARY, {"--cors-origin", kPage, "--cors-origin", kOther});
   HttpClient client("127.0.0.1", node.port);
@@ -131,7 +133,7 @@ TEST_CASE("--cors-origin grants the listed origins on every player route and no 
   CHECK(header(legacy_foreign, "access-control-allow-origin") == "<none>");
 }
 
-TEST_CASE("--cors-origin '*' grants any origin", "[http][cors]") {
+TEST_CASE("a wildcard CORS setting grants any origin", "[http][cors]") {
   auto node = start_node(PYTHEAS_BINARY, {"--cors-origin", "*"});
   HttpClient client("127.0.0.1", node.port);
   for (const char* route : kPlayerRoutes) {
@@ -143,7 +145,7 @@ TEST_CASE("--cors-origin '*' grants any origin", "[http][cors]") {
   CHECK(header(decided, "access-control-allow-origin") == "*");
 }
 
-TEST_CASE("admin routes never grant CORS, whatever --cors-origin says", "[http][cors][admin]") {
+TEST_CASE("admin routes never grant CORS whatever the CORS setting says", "[http][cors][admin]") {
   auto node = start_node(PYTHEAS_BINARY, {"--cors-origin", "*", "--cors-origin", kPage});
   HttpClient client("127.0.0.1", node.port);
   REQUIRE(client.post("/v1/decide", kDecideBody).status == 200);
