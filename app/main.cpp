@@ -8,6 +8,7 @@
 #include "app/commands.hpp"
 #include "app/replay_command.hpp"
 #include "app/sim_commands.hpp"
+#include "core/web_origin.hpp"
 
 #ifndef PYTHEAS_VERSION
 #define PYTHEAS_VERSION "unknown"
@@ -103,6 +104,12 @@ int main(int argc, char** argv) {
                    "Bearer token for the admin routes (/v1/groups*); default: loopback "
                    "clients only")
       ->envname("PYTHEAS_ADMIN_TOKEN");
+  node_cmd
+      ->add_option("--cors-origin", node.cors_origins,
+                   "A web origin (http[s]://HOST[:PORT], or * for any) whose pages may call "
+                   "/v1/decide, /v1/report and /player.php; repeat it for more (docs/PLAYERS.md)")
+      ->take_all()
+      ->check([](const std::string& origin) { return pytheas::web_origin_problem(origin); });
   node_cmd
       ->add_option("--drain-timeout-ms", node.drain_timeout_ms,
                    "On SIGTERM, how long in-flight requests may take to finish")

@@ -4,6 +4,7 @@
 
 #include "config/learner_options_yaml.hpp"
 #include "config/yaml_context.hpp"
+#include "core/web_origin.hpp"
 
 namespace pytheas {
 
@@ -143,7 +144,7 @@ ClusterConfig parse_cluster_config(const std::string& yaml, const std::string& s
   if (!root.IsMap()) throw ConfigError(source + ": expected a mapping with `nodes` and `secret`");
   ctx.only_keys(root, "",
                 {"nodes", "secret", "secret_file", "labels", "state_dir", "federation", "tls",
-                 "pin", "grouping", "learner"});
+                 "pin", "grouping", "learner", "cors_origins"});
   ClusterConfig config;
   config.source = source;
 
@@ -195,6 +196,12 @@ ClusterConfig parse_cluster_config(const std::string& yaml, const std::string& s
     config.labels_file = resolve(base_dir, ctx.scalar<std::string>(labels, "labels", "a path"));
   if (auto dir = root["state_dir"])
     config.state_dir = resolve(base_dir, ctx.scalar<std::string>(dir, "state_dir", "a path"));
+  if (auto origins = root["cors_origins"]) {
+    config.cors_origins = ctx.string_list(origins, "cors_origins");
+    for (std::size_t i = 0; i < config.cors_origins.size(); ++i)
+      if (auto problem = web_origin_problem(config.cors_origins[i]); !problem.empty())
+        ctx.fail(origins[i], "cors_origins[" + std::to_string(i) + "]", problem);
+  }
   if (auto federation = root["federation"]) read_federation(ctx, federation, config);
   if (auto grouping = root["grouping"]) {
     config.grouping = ctx.scalar<std::string>(grouping, "grouping", "labels or learned");

@@ -50,6 +50,9 @@ struct ClusterConfig {
   std::string labels_file;  ///< resolved against the cluster file's folder; may be empty
   std::string state_dir;    ///< base folder; a node keeps its state in state_dir/NAME
   std::string secret;       ///< shared by every member; peers without it are refused
+  /// Web origins whose pages may call the members' player routes (CORS;
+  /// checked by core/web_origin.hpp; "*" = any). Empty: none.
+  std::vector<std::string> cors_origins;
   ClusterTls tls;
   /// `labels`: groups come from the label config's grouping (the backend only
   /// assigns them to clusters). `learned`: the backend learns the grouping
