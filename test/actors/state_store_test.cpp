@@ -71,7 +71,7 @@ TEST_CASE("every corruption is detected and named", "[store]") {
   CHECK_THROWS_WITH(StateStore::decode(future, "f"), "f: unsupported format version 9");
 }
 
-TEST_CASE("the write-ahead log sequence is stored in version 2; version 1 reads as 0",
+TEST_CASE("the write-ahead log sequence is stored in version 2, version 1 reads as 0",
           "[store][wal]") {
   auto plain = sample("Asn=7922", 5);
   auto v1 = StateStore::encode(plain);

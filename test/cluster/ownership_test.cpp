@@ -124,7 +124,7 @@ std::vector<std::string> asns(int n) {
 
 }  // namespace
 
-TEST_CASE("untabled groups have one owner per seeing cluster; pins need no table",
+TEST_CASE("untabled groups have one owner per seeing cluster, and pins need no table",
           "[cluster][process][ownership]") {
   LocalCluster cluster("pin:\n  \"Asn=AS9*\": A\n", "test-cluster-secret-0123", kTwoMembersInA);
   // The backend never regroups here: every group stays out of the table.
@@ -263,7 +263,7 @@ TEST_CASE("kill -9 of a member and its restart: one owner, nothing lost or appli
   REQUIRE_COUNTS(cluster, reporter, 15s);
 }
 
-TEST_CASE("a frozen member is taken over; on resume the group has one owner and exact counts",
+TEST_CASE("a frozen member is taken over, and on resume each group has one owner and exact counts",
           "[cluster][process][ownership]") {
   LocalCluster cluster("pin:\n  \"Asn=*\": A\n", "test-cluster-secret-0123", kTwoMembersInA);
   cluster.use_state_dirs();

@@ -162,7 +162,7 @@ TEST_CASE("pure noise gives one global group", "[grouping_learner]") {
   }
 }
 
-TEST_CASE("every group meets the minimum size; rare values back off to the default branch",
+TEST_CASE("every group meets the minimum size, rare values back off to the default branch",
           "[grouping_learner]") {
   const auto schema = FeatureSchema::original();
   auto samples = asn_city_sessions(2, 1000);
@@ -450,7 +450,7 @@ std::vector<GroupingSample> bandit_sessions(std::uint64_t seed, std::size_t coun
 
 }  // namespace
 
-TEST_CASE("offsets, drift and bandit-biased samples do not split; the relevant feature does",
+TEST_CASE("offsets, drift and bandit-biased samples do not split, the relevant feature does",
           "[grouping_learner]") {
   const auto schema = FeatureSchema::original();
   GroupingLearner learner(schema, options_with_min(200));

@@ -62,7 +62,7 @@ TEST_CASE("untabled groups belong to the seeing cluster, one member of it", "[ow
   CHECK(per_member["fe-a2"] > 120);
 }
 
-TEST_CASE("the table, then a pin, decide the cluster; everyone agrees", "[ownership]") {
+TEST_CASE("the table, then a pin, decide the cluster, everyone agrees", "[ownership]") {
   auto pin = [](std::string_view group) -> const std::string* {
     static const std::string a = "A";
     return group.substr(0, 7) == "Asn=AS1" ? &a : nullptr;
@@ -81,7 +81,7 @@ TEST_CASE("the table, then a pin, decide the cluster; everyone agrees", "[owners
   CHECK(v.cluster_of("Asn=AS9", "B") == "B");
 }
 
-TEST_CASE("a dead member's groups go to the living members; the home stays", "[ownership]") {
+TEST_CASE("a dead member's groups go to the living members, the home stays", "[ownership]") {
   auto up = view({}, {});
   auto a1_down = view({"fe-a1"}, {});
   auto cluster_a_down = view({"fe-a1", "fe-a2"}, {});

@@ -117,7 +117,7 @@ TEST_CASE("the regrouper waits for min_samples and rejects bad samples", "[regro
   CHECK(regrouper.learned() != nullptr);
 }
 
-TEST_CASE("a regroup that keeps the initial [Asn] renames nothing; unchanged rules are no regroup",
+TEST_CASE("a regroup that keeps the initial [Asn] renames nothing, unchanged rules are no regroup",
           "[regrouper]") {
   std::shared_ptr<const Grouping> initial = make_feature_grouping(kSchema, {"Asn"});
   Regrouper regrouper(kSchema, small_options(), initial);

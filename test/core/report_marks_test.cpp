@@ -43,7 +43,7 @@ TEST_CASE("dominance compares every origin", "[marks]") {
   CHECK_FALSE(x.dominates(y));
 }
 
-TEST_CASE("marks round-trip through bytes; cut bytes are refused", "[marks]") {
+TEST_CASE("marks round-trip through bytes, cut bytes are refused", "[marks]") {
   ReportMarks marks;
   marks.advance({origin_id("b"), 7, 70});
   marks.advance({origin_id("a"), 8, 80});
