@@ -47,9 +47,25 @@ void init(Federation* self, FederationArgs args) {
     auto cluster = st.args.cluster;  // the lambda keeps the config alive
     st.assignment.set_pins(
         [cluster](const std::string& group) { return cluster->pinned_cluster(group); });
-    if (st.args.cluster->grouping == "learned") {
-      st.learner = std::make_unique<GroupingLearner>(st.args.schema, st.args.cluster->learner);
-      st.window = std::make_unique<GroupingSampleWindow>(st.args.cluster->learner_window);
+    // The backend learns the grouping when the cluster file says `learned`,
+    // or says nothing and the label config learns (its default).
+    const auto& mode = st.args.cluster->grouping;
+    if (mode == "learned" || (mode.empty() && st.args.labels && st.args.labels->learning.enabled)) {
+      GroupingActorArgs learning;
+      learning.config = st.args.labels ? st.args.labels : std::make_shared<const LabelConfig>();
+      learning.shared = st.args.grouping;
+      learning.sink = self;
+      learning.install = false;  // the table carries the rules to every member, us included
+      if (mode == "learned") {
+        RegrouperOptions options;
+        options.learner = st.args.cluster->learner;
+        options.window = st.args.cluster->learner_window;
+        // The cluster file has no min_samples: learn once every group could hold two.
+        options.min_samples = std::min(options.window, 2 * options.learner.min_group_size);
+        learning.options = options;
+      }
+      learning.regroup_interval_s = st.args.cluster->regroup_interval_s;
+      st.learner = spawn_grouping_actor(self->system(), std::move(learning));
     }
     load_table(st);
     install_rules(self);
@@ -70,6 +86,7 @@ caf::behavior federation(Federation* self, FederationArgs args) {
   self->set_exit_handler([=](caf::exit_msg& exit) {
     for (auto& peer : self->state.peers)
       if (peer.connector) self->send_exit(peer.connector, exit.reason);
+    if (self->state.learner) self->send_exit(self->state.learner, exit.reason);
     self->quit(exit.reason);
   });
   const auto& cfg = *self->state.args.cluster;
@@ -133,6 +150,12 @@ caf::behavior federation(Federation* self, FederationArgs args) {
           flush_outboxes(self);
         }
       },
+      [=](offer_atom, std::vector<std::string>& groups) {
+        if (!sender_peer(self)) return;
+        for (const auto& group : groups)
+          if (owned_here(self->state, group)) start_settle(self, group);
+        flush_outboxes(self);
+      },
       [=](subscribe_atom, std::vector<std::string>& groups) {
         if (auto* peer = sender_peer(self)) on_subscribe(self, *peer, groups);
       },
@@ -165,6 +188,9 @@ caf::behavior federation(Federation* self, FederationArgs args) {
         if (self->mailbox().empty()) flush_outboxes(self);
       },
       [=](LocalSaved& saved) { on_saved(self, saved.records); },
+      [=](regroup_atom, RegroupNotice& notice) {
+        if (self->current_sender() == self->state.learner.address()) on_learned(self, notice);
+      },
       [=](LocalLeave) {
         auto& st = self->state;
         if (st.leaving) return;

@@ -30,6 +30,7 @@
 #include <string>
 
 #include "actors/federation_shared.hpp"
+#include "actors/grouping_shared.hpp"
 #include "actors/node_shared.hpp"
 #include "config/cluster_config.hpp"
 
@@ -44,6 +45,10 @@ struct FederationArgs {
   std::string state_dir;  ///< backend: where the group table is kept (may be empty)
   FeatureSchema schema = FeatureSchema::original();  ///< the label config's (learned rules)
   std::uint64_t epoch = 1;  ///< this run's report stamp epoch (> any earlier run's)
+  /// The node's grouping in force: the learned rules the table carries go here.
+  std::shared_ptr<GroupingShared> grouping = std::make_shared<GroupingShared>();
+  /// The label config (a backend learns with its `grouping:` settings).
+  std::shared_ptr<const LabelConfig> labels;
   /// With a write-ahead log: its records of `group` up to `wal_seq` are no
   /// longer needed (their reports were confirmed). Null without a log.
   std::function<void(const std::string& group, std::uint64_t wal_seq)> wal_covered;

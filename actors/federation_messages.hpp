@@ -23,6 +23,8 @@
 //                                                 these groups (or of their parents)
 //   (resend, group, ReportMarks)                  owner -> origins: my state of `group`
 //                                                 changed base; send me again what it lacks
+//   (offer, vector<string>)                       old owner -> new owner: these groups are
+//                                                 yours now (fetch their state, serve them)
 //   (subscribe, vector<string>)                   frontend -> owner: push me these groups
 //   (mirror, GroupRecord)                         owner -> subscribers: a group's state
 //   (standby, GroupRecord) -> ok                  home -> its standby: keep this copy (the
@@ -51,12 +53,12 @@ using confirm_atom = caf::atom_constant<caf::atom("confirm")>;
 using fetch_atom = caf::atom_constant<caf::atom("fetch")>;
 using resend_atom = caf::atom_constant<caf::atom("resend")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using offer_atom = caf::atom_constant<caf::atom("offer")>;
 using mirror_atom = caf::atom_constant<caf::atom("mirror")>;
 using standby_atom = caf::atom_constant<caf::atom("standby")>;
 using export_atom = caf::atom_constant<caf::atom("export")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using push_atom = caf::atom_constant<caf::atom("push")>;
-using regroup_atom = caf::atom_constant<caf::atom("regroup")>;
 using connect_atom = caf::atom_constant<caf::atom("connect")>;
 
 /// A report accepted by its origin for a group another node owns. The origin

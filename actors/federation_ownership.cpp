@@ -14,6 +14,7 @@
 
 #include "actors/federation_state.hpp"
 #include "config/label_config.hpp"
+#include "core/grouping_learner.hpp"
 
 namespace pytheas {
 
@@ -49,9 +50,14 @@ void recompute(Federation* self) {
       [cluster](std::string_view group) { return cluster->pinned_cluster(group); },
       std::make_shared<const std::map<std::string, std::string>>(st.table.owners), alive, version);
 
-  // Groups we settled: still ours, with the same home? Else they settle again.
+  // Groups we settled: still ours, with the same home? Else they settle again
+  // (here or at their new owner, which we tell: a quiet group would otherwise
+  // wait for its next report to be taken over).
+  std::map<std::string, std::vector<std::string>> offers;  // new owner -> groups
   for (auto it = st.settled.begin(); it != st.settled.end();) {
     if (!owned_here(st, it->first)) {
+      if (const auto* owner = ownership_of(st, it->first, st.me->cluster).owner)
+        offers[*owner].push_back(it->first);
       st.subscribers.erase(it->first);
       st.pushed.erase(it->first);
       it = st.settled.erase(it);
@@ -92,6 +98,9 @@ void recompute(Federation* self) {
     }
   }
   reroute_all(self);
+  for (auto& [owner, groups] : offers)
+    if (auto* peer = peer_named(st, owner); peer && peer->up)
+      self->send(peer->handle, offer_atom::value, std::move(groups));
 
   auto published = std::make_shared<Ownership>();
   published->self = st.me->name;
@@ -118,8 +127,17 @@ void install_rules(Federation* self) {
   spdlog::info("federation: grouping now {}",
                grouping ? grouping->describe() : "the label config's");
   st.installed_rules = st.table.rules;
-  st.args.federation->grouping.store(std::move(grouping));
-  st.args.federation->grouping_version.fetch_add(1, std::memory_order_release);
+  if (!st.learner) {  // a frontend: /v1/grouping shows the rules it got
+    auto status = std::make_shared<GroupingStatus>();
+    status->mode = grouping ? "learned" : "labels";
+    if (st.args.labels) status->by = st.args.labels->make_grouping()->describe();
+    status->table_version = st.table.version;
+    if (grouping)
+      status->rules =
+          format_rules(*parse_rules(st.table.rules, st.args.schema, "group table rules"));
+    st.args.grouping->status.store(std::move(status));
+  }
+  st.args.grouping->install(std::move(grouping));
 }
 
 void install_table(Federation* self, GroupTableMessage table, const std::string& from) {
@@ -134,6 +152,7 @@ void install_table(Federation* self, GroupTableMessage table, const std::string&
   }
   install_rules(self);
   recompute(self);
+  st.args.grouping->table_version.store(st.table.version);
 }
 
 }  // namespace pytheas

@@ -236,8 +236,8 @@ void replicate(Federation* self) {
     due.push_back(*it);
     it = st.replication_due.erase(it);
   }
-  const auto timeout = std::chrono::milliseconds(
-      static_cast<long>(1000 * st.args.cluster->forward_timeout_s));
+  const auto timeout =
+      std::chrono::milliseconds(static_cast<long>(1000 * st.args.cluster->forward_timeout_s));
   for (const auto& group : due) {
     auto settled = st.settled.find(group);
     if (settled == st.settled.end() || !settled->second) continue;  // not our home group now

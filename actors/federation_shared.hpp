@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "actors/group_table.hpp"
+#include "actors/grouping_shared.hpp"
 #include "actors/snapshot_cell.hpp"
 #include "core/grouping.hpp"
 #include "core/latency_histogram.hpp"
@@ -62,24 +63,7 @@ struct ClusterStatus {
   std::vector<PeerStatus> peers;
 };
 
-/// The backend's grouping, for GET /v1/grouping.
-struct GroupingStatus {
-  std::string mode;  ///< "labels" or "learned"
-  std::uint64_t table_version = 0;
-  std::size_t samples = 0;                    ///< in the learner's window (learned mode)
-  std::string rules;                          ///< format_rules() text; empty in labels mode
-  double learned_at = 0;                      ///< unix seconds of the last regroup
-  double learn_seconds = 0;                   ///< how long the last regroup took
-  std::map<std::string, std::string> owners;  ///< group -> frontend cluster
-  std::map<std::string, std::size_t> sizes;   ///< group -> samples (learned mode)
-};
-
 struct FederationShared {
-  /// Learned grouping pushed by the backend; null: the label config's.
-  SnapshotCell<Grouping> grouping;
-  std::atomic<std::uint64_t> grouping_version{0};
-  SnapshotCell<GroupingStatus> grouping_status;  ///< backend only
-
   SnapshotCell<Ownership> ownership;
   std::atomic<std::uint64_t> ownership_version{0};
   GroupTable mirrors;

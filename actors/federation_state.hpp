@@ -26,9 +26,8 @@
 #include "actors/federation.hpp"
 #include "actors/federation_local.hpp"
 #include "actors/federation_messages.hpp"
+#include "actors/grouping_actor.hpp"
 #include "actors/supervisor.hpp"  // ok_atom
-#include "core/grouping_learner.hpp"
-#include "core/grouping_sample_window.hpp"
 #include "core/owner_assignment.hpp"
 #include "core/ownership_rule.hpp"
 
@@ -124,7 +123,7 @@ struct FederationState {
   /// since their last copy went to their standby.
   std::unordered_set<std::string> replication_due;
   std::unordered_set<std::string> replicating;  ///< copies on their way to the standby
-  bool other_frontends = false;  ///< the cluster file lists a frontend besides us
+  bool other_frontends = false;                 ///< the cluster file lists a frontend besides us
 
   // Mirrors: groups owned elsewhere, for decisions (federation_settle.cpp).
   std::unordered_map<std::string, GroupRecord> mirror_records;
@@ -136,9 +135,7 @@ struct FederationState {
   // Backend (federation_table.cpp).
   std::vector<SampledReport> sample_outbox;
   OwnerAssignment assignment;
-  std::unique_ptr<GroupingLearner> learner;
-  std::unique_ptr<GroupingSampleWindow> window;
-  std::optional<LearnedGrouping> learned;
+  caf::actor learner;  ///< the grouping actor, when the backend learns the grouping
 
   std::uint64_t unauthenticated = 0;
   /// Nonces we issued, per dialling actor, with their expiry (wall seconds).
@@ -228,6 +225,8 @@ void save_table(const FederationState& st);
 void add_sample(Federation* self, SampledReport sample);
 void on_samples(Federation* self, Peer& from, std::vector<SampledReport>& samples);
 void regroup(Federation* self);
+/// Backend: the learner's outcome becomes the group table.
+void on_learned(Federation* self, const RegroupNotice& notice);
 void publish_grouping_status(Federation* self, double seconds);
 /// Backend: takes a frontend's table when ours is older (we lost our state).
 void recover_table(Federation* self, GroupTableMessage& table, const std::string& from);

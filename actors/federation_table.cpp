@@ -29,11 +29,12 @@ constexpr std::size_t kSampleBuffer = 10000;  // samples kept while the backend 
 constexpr const char* kTableFile = "group-table.txt";
 
 /// Backend: one sampled session for the learner (learned grouping).
-void learn_from(FederationState& st, SampledReport& sample, const std::string& cluster) {
-  if (!st.window || sample.features.size() != st.args.schema.size() || !std::isfinite(sample.score))
-    return;
-  st.window->add(GroupingSample{std::move(sample.features), std::move(sample.decision),
-                                sample.score, cluster});
+void learn_from(Federation* self, SampledReport& sample, const std::string& cluster) {
+  auto& st = self->state;
+  if (!st.learner || sample.features.empty()) return;
+  self->send(st.learner,
+             LocalGroupingSample{GroupingSample{
+                 std::move(sample.features), std::move(sample.decision), sample.score, cluster}});
 }
 
 }  // namespace
@@ -87,52 +88,20 @@ void load_table(FederationState& st) {
 
 void publish_grouping_status(Federation* self, double seconds) {
   auto& st = self->state;
+  if (st.learner) return;  // the learner publishes its own (rules, sizes, owners)
   auto status = std::make_shared<GroupingStatus>();
-  status->mode = st.args.cluster->grouping;
+  status->mode = "labels";
+  if (st.args.labels) status->by = st.args.labels->make_grouping()->describe();
   status->table_version = st.table.version;
   status->owners = st.table.owners;
   status->learned_at = wall_seconds();
   status->learn_seconds = seconds;
-  if (st.learned) {
-    status->samples = st.window->size();
-    status->rules = format_rules(*st.learned->rules);
-    status->sizes = st.learned->sizes;
-  }
-  st.args.federation->grouping_status.store(std::move(status));
+  st.args.grouping->status.store(std::move(status));
 }
 
-void regroup(Federation* self) {
+/// Sends a new table version to every frontend and installs it here.
+void publish_table(Federation* self, GroupTableMessage table) {
   auto& st = self->state;
-  GroupTableMessage table;
-  if (st.learner) {
-    if (st.window->size() == 0) return;  // nothing learned from yet: keep what we have
-    const auto start = std::chrono::steady_clock::now();
-    try {
-      st.learned = st.learner->learn(st.window->samples(), st.learned ? &*st.learned : nullptr);
-    } catch (const std::exception& e) {
-      spdlog::error("federation: regrouping failed, keeping the table: {}", e.what());
-      return;
-    }
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    auto rules = rules_to_yaml(*st.learned->rules);
-    if (rules == st.table.rules && st.learned->owner == st.table.owners) {
-      publish_grouping_status(self, seconds);
-      return;
-    }
-    table.rules = std::move(rules);
-    table.owners = st.learned->owner;
-    for (const auto& [group, owner] : st.table.owners)  // pins and known owners stay
-      if (auto* pinned = st.args.cluster->pinned_cluster(group)) table.owners[group] = *pinned;
-    spdlog::info("federation: learned {} group(s) from {} samples in {:.3f} s; split on {}",
-                 st.learned->sizes.size(), st.window->size(), seconds,
-                 st.learned->split_features.empty()
-                     ? std::string("nothing")
-                     : fmt::format("{}", fmt::join(st.learned->split_features, ", ")));
-  } else {
-    if (!st.assignment.regroup()) return;
-    table.owners = st.assignment.owners();
-  }
   table.version = st.table.version + 1;
   spdlog::info("federation: regrouped: group table version {} ({} groups)", table.version,
                table.owners.size());
@@ -142,14 +111,39 @@ void regroup(Federation* self) {
     if (peer.up && peer.node->serves_frontend()) self->send(peer.handle, table_atom::value, table);
   install_rules(self);
   recompute(self);
+  st.args.grouping->table_version.store(st.table.version);
   publish_grouping_status(self, 0);
+}
+
+void regroup(Federation* self) {
+  auto& st = self->state;
+  // Once the learner has rules, it regroups on its own clock (on_learned);
+  // until then, groups are assigned to clusters from the samples' counts.
+  if (st.learner && !st.table.rules.empty()) return;
+  if (!st.assignment.regroup()) return;
+  GroupTableMessage table;
+  table.owners = st.assignment.owners();
+  publish_table(self, std::move(table));
+}
+
+void on_learned(Federation* self, const RegroupNotice& notice) {
+  auto& st = self->state;
+  const auto& learned = notice.regroup->learned;
+  GroupTableMessage table;
+  table.rules = rules_to_yaml(*learned.rules);
+  table.owners = learned.owner;
+  for (const auto& [group, owner] : st.table.owners)  // pins and known owners stay
+    if (auto* pinned = st.args.cluster->pinned_cluster(group)) table.owners[group] = *pinned;
+  if (table.rules == st.table.rules && table.owners == st.table.owners) return;
+  if (notice.rules_changed) table.parents = notice.regroup->parent;
+  publish_table(self, std::move(table));
 }
 
 void add_sample(Federation* self, SampledReport sample) {
   auto& st = self->state;
   if (st.me->serves_backend()) {
     st.assignment.add(sample.group, st.me->cluster);  // role all: we are a frontend too
-    learn_from(st, sample, st.me->cluster);
+    learn_from(self, sample, st.me->cluster);
     return;
   }
   if (st.sample_outbox.size() >= kSampleBuffer) {
@@ -165,7 +159,7 @@ void on_samples(Federation* self, Peer& from, std::vector<SampledReport>& sample
   from.last_seen = wall_seconds();
   for (auto& sample : samples) {
     st.assignment.add(sample.group, from.node->cluster);
-    learn_from(st, sample, from.node->cluster);
+    learn_from(self, sample, from.node->cluster);
   }
 }
 

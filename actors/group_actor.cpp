@@ -35,7 +35,6 @@ GroupRecord make_record(const GroupState& st) {
 
 void publish(GroupActor* self);
 
-
 /// A group that never applied a report nor took state from anyone.
 bool fresh(const GroupState& st) {
   return st.args.slot->reports.load() == 0 && st.args.marks.empty() && st.args.floor.empty();

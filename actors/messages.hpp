@@ -29,7 +29,8 @@ using count_atom = caf::atom_constant<caf::atom("count")>;            // active 
 using settle_atom = caf::atom_constant<caf::atom("settle")>;          // group: pick its base state
 using surrender_atom = caf::atom_constant<caf::atom("surrender")>;    // give groups' state away
 using copy_atom = caf::atom_constant<caf::atom("copy")>;              // a group's state, kept here
-using replicate_atom = caf::atom_constant<caf::atom("replicate")>;    // group: state for its standby
+using replicate_atom = caf::atom_constant<caf::atom("replicate")>;  // group: state for its standby
+using regroup_atom = caf::atom_constant<caf::atom("regroup")>;      // new learned grouping
 
 /// One report on its way to a group.
 struct ReportItem {

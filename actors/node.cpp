@@ -14,6 +14,7 @@
 #include "actors/event_journal.hpp"
 #include "actors/federation.hpp"
 #include "actors/federation_local.hpp"
+#include "actors/grouping_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/node_shared.hpp"
 #include "actors/snapshot_cell.hpp"
@@ -84,6 +85,10 @@ struct Node::Impl {
   caf::actor supervisor;
   std::atomic<bool> ready{false};
 
+  /// Learned grouping in force (and /v1/grouping's status), on every node.
+  std::shared_ptr<GroupingShared> grouping_shared = std::make_shared<GroupingShared>();
+  caf::actor grouping_actor;  ///< an all-in-one node that learns; invalid otherwise
+
   // Cluster membership (null/invalid on an all-in-one node).
   std::shared_ptr<FederationShared> federation_shared;
   caf::actor federation;
@@ -101,18 +106,15 @@ struct Node::Impl {
     return cached(this, federation_shared->ownership, federation_shared->ownership_version);
   }
 
-  /// The group key of a session: by the learned rules the backend pushed,
-  /// else by the label config's grouping.
+  /// The group key of a session: by the learned rules (learned here, or
+  /// pushed by a cluster's backend), else by the label config's grouping.
   std::string group_key(const Routing& routing, FeatureView features) {
-    if (federation_shared) {
-      if (auto learned =
-              cached(this, federation_shared->grouping, federation_shared->grouping_version))
-        return learned->key(features);
-    }
+    if (auto learned = cached(this, grouping_shared->grouping, grouping_shared->grouping_version))
+      return learned->key(features);
     return routing.grouping->key(features);
   }
 
-  /// Whether this report is one the backend should see.
+  /// Whether this report is one the learner (here or a backend) should see.
   bool sampled(Rng& rng) const { return sample_rate > 0 && rng.uniform() < sample_rate; }
 
   /// The current routing, cached per thread and refreshed only when a reload
@@ -204,6 +206,11 @@ struct Node::Impl {
 
   void sample(std::vector<std::string> features, const std::string& group,
               const std::string& decision, double score) {
+    if (grouping_actor) {
+      caf::anon_send(grouping_actor,
+                     LocalGroupingSample{GroupingSample{std::move(features), decision, score, {}}});
+      return;
+    }
     caf::anon_send(federation,
                    LocalSample{SampledReport{std::move(features), group, decision, score, {}}});
   }
@@ -302,6 +309,8 @@ void Node::start() {
     federation_args.state_dir = im.options.state_dir;
     federation_args.schema = im.current_routing()->config->schema;
     federation_args.epoch = im.stamp_epoch;
+    federation_args.grouping = im.grouping_shared;
+    federation_args.labels = im.current_routing()->config;
     if (auto* log = im.report_log.get())
       federation_args.wal_covered = [log](const std::string& group, std::uint64_t through) {
         log->covered(group, through);
@@ -312,6 +321,24 @@ void Node::start() {
     const auto* me = cluster->find(im.options.node_name);
     spdlog::info("cluster member {} ({}{}), federation on {}:{}", me->name, to_string(me->role),
                  me->cluster.empty() ? "" : ", cluster " + me->cluster, me->host, me->caf_port);
+  }
+  const auto& labels = *im.current_routing()->config;
+  if (!cluster && labels.learning.enabled) {
+    // An all-in-one node learns its groups from its own reports.
+    GroupingActorArgs grouping_args;
+    grouping_args.config = im.current_routing()->config;
+    grouping_args.shared = im.grouping_shared;
+    grouping_args.sink = im.supervisor;
+    im.grouping_actor = spawn_grouping_actor(*im.system, std::move(grouping_args));
+    im.sample_rate = labels.learning.sample_rate;
+    spdlog::info("grouping: learning from {} of reports, starting from {}, regrouping every {} s",
+                 labels.learning.sample_rate, labels.make_grouping()->describe(),
+                 labels.learning.regroup_interval_s);
+  } else if (!cluster) {
+    auto status = std::make_shared<GroupingStatus>();
+    status->mode = "labels";
+    status->by = labels.make_grouping()->describe();
+    im.grouping_shared->status.store(std::move(status));
   }
   if (recovery) im.replay(*recovery);
   im.ready = true;
@@ -356,6 +383,10 @@ void Node::stop() {
                  });
   }
   im.supervisor = nullptr;
+  if (im.grouping_actor) {
+    caf::anon_send_exit(im.grouping_actor, caf::exit_reason::user_shutdown);
+    im.grouping_actor = nullptr;
+  }
   im.system.reset();  // waits for every actor to finish
   im.config.reset();
   im.report_log.reset();  // syncs; deletes the segments persisted state covers
@@ -377,6 +408,8 @@ bool Node::reload(std::string& message) {
     config->make_grouping();
     im.install(config);
     if (im.supervisor) caf::anon_send(im.supervisor, reload_atom::value, LabelConfigPtr(config));
+    if (im.grouping_actor)
+      caf::anon_send(im.grouping_actor, reload_atom::value, LabelConfigPtr(config));
     message = "reloaded " + im.options.labels_file;
     return true;
   } catch (const std::exception& e) {
@@ -464,7 +497,7 @@ ReportStatus Node::report(const ReportByFeatures& report) {
                        " feature values");
   auto key = im.group_key(*routing, report.features);
   if (!im.shared->admit()) return ReportStatus::overloaded;
-  if (im.federation && im.sampled(thread_rng()))
+  if ((im.federation || im.grouping_actor) && im.sampled(thread_rng()))
     im.sample({report.features.begin(), report.features.end()}, key, std::string(report.decision),
               report.score);
   return im.route(std::move(key), std::string(report.decision), report.score);
@@ -532,8 +565,11 @@ NodeStats Node::stats() const {
 }
 
 std::shared_ptr<const GroupingStatus> Node::grouping_status() const {
-  if (!impl_->federation_shared) return nullptr;
-  return impl_->federation_shared->grouping_status.load();
+  auto status = impl_->grouping_shared->status.load();
+  if (!status || !impl_->federation_shared) return status;
+  auto with_table = std::make_shared<GroupingStatus>(*status);
+  with_table->table_version = impl_->grouping_shared->table_version.load();
+  return with_table;
 }
 
 std::shared_ptr<const ClusterStatus> Node::cluster_status() const {

@@ -10,8 +10,8 @@
 #include <string>
 
 #include "actors/decision_service.hpp"
-#include "config/cluster_config.hpp"
 #include "actors/wal_sync.hpp"
+#include "config/cluster_config.hpp"
 
 namespace pytheas {
 

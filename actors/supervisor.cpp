@@ -5,10 +5,13 @@
 
 #include <functional>
 #include <list>
+#include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "actors/federation_messages.hpp"
 #include "actors/group_actor.hpp"
+#include "actors/grouping_actor.hpp"
 #include "actors/state_store.hpp"
 #include "actors/store_actor.hpp"
 #include "core/decision_snapshot.hpp"
@@ -45,6 +48,14 @@ struct SupervisorState {
   /// Passivated state not yet confirmed on disk (or kept in memory when there
   /// is no state dir): restores read it before the disk.
   std::unordered_map<std::string, GroupRecord> unsaved;
+  // Learned grouping (actors/grouping_actor.hpp): after a regroup, a new group
+  // starts from its parent's state (taken when the rules changed, or its
+  // persisted state when the parent was not active), and reports still keyed
+  // under a retired group go to its heir.
+  std::unordered_map<std::string, GroupRecord> inherit;       ///< new key -> parent's state
+  std::unordered_map<std::string, std::string> inherit_from;  ///< new key -> parent key
+  std::unordered_map<std::string, std::string> redirect;      ///< retired key -> heir
+  std::uint64_t inherited = 0;  ///< groups started from a parent's state (logged per regroup)
   // Shutdown bookkeeping.
   caf::response_promise shutdown_promise;
   bool shutting_down = false;
@@ -133,10 +144,31 @@ void enforce_cap(Supervisor* self) {
   }
 }
 
+/// A new group's first state after a regroup: its parent's policy, with
+/// counts and marks of its own (they start at zero).
+std::optional<GroupRecord> inherited_state(SupervisorState& st, const std::string& key) {
+  std::optional<GroupRecord> parent;
+  if (auto it = st.inherit.find(key); it != st.inherit.end()) {
+    parent = std::move(it->second);
+    st.inherit.erase(it);
+  } else if (auto from = st.inherit_from.find(key); from != st.inherit_from.end()) {
+    parent = persisted_state(st, from->second);
+    st.inherit_from.erase(from);
+  }
+  if (!parent) return std::nullopt;
+  GroupRecord record;
+  record.key = key;
+  record.policy_state = std::move(parent->policy_state);
+  ++st.inherited;
+  return record;
+}
+
 Entry& activate(Supervisor* self, const std::string& key,
                 std::optional<GroupRecord> record = std::nullopt) {
   auto& st = self->state;
   if (!record) record = persisted_state(st, key);
+  if (!record && (!st.inherit.empty() || !st.inherit_from.empty()))
+    record = inherited_state(st, key);
   auto slot = st.args.shared->table.insert(key);
   if (record) {
     slot->decisions.store(record->decisions);
@@ -265,6 +297,8 @@ void passivate(Supervisor* self, const std::string& key, PassivatedFn done) {
 
 void on_report(Supervisor* self, std::string& key, ReportItem item) {
   auto& st = self->state;
+  if (!st.redirect.empty())
+    if (auto heir = st.redirect.find(key); heir != st.redirect.end()) key = heir->second;
   auto& entry = ensure(self, key);
   if (entry.passivating) {
     entry.held.push_back(std::move(item));
@@ -335,17 +369,65 @@ void sweep(Supervisor* self) {
   }
 }
 
+/// The learner changed the rules: new groups inherit their parent's state,
+/// retired groups hand their reports to their heir and are passivated.
+void regroup(Supervisor* self, const Regroup& regroup) {
+  auto& st = self->state;
+  std::unordered_set<std::string> now;  // every group of the new rules
+  for (const auto& [key, size] : regroup.learned.sizes) now.insert(key);
+  st.redirect.clear();
+  for (const auto& [old_key, heir] : regroup.heir)
+    if (!now.count(old_key)) st.redirect.emplace(old_key, heir);
+  // Parents' state, as of now, for the new groups that will start from it.
+  std::map<std::string, std::vector<std::string>> children;
+  for (const auto& [key, parent] : regroup.parent)
+    if (key != parent && !st.groups.count(key)) children[parent].push_back(key);
+  st.inherit.clear();
+  st.inherit_from.clear();
+  flush_all(self);
+  for (auto& [parent, kids] : children) {
+    auto it = st.groups.find(parent);
+    if (it == st.groups.end() || it->second.passivating) {
+      for (const auto& kid : kids) st.inherit_from[kid] = parent;
+      continue;
+    }
+    for (const auto& kid : kids) st.inherit_from[kid] = parent;  // until the copy arrives
+    self->request(it->second.actor, std::chrono::seconds(10), export_atom::value)
+        .then([=](GroupRecord& record) {
+          auto& st = self->state;
+          for (const auto& kid : kids)
+            if (st.inherit_from.count(kid) && !st.groups.count(kid)) {
+              st.inherit_from.erase(kid);
+              st.inherit[kid] = record;
+            }
+        });
+  }
+  std::vector<std::string> retire;
+  for (auto& [key, entry] : st.groups)
+    if (!entry.passivating && !now.count(key)) retire.push_back(key);
+  for (const auto& key : retire) passivate(self, key);  // after its export (same mailbox order)
+  spdlog::info("grouping: {} new group(s) start from their parent's state, {} retired",
+               st.inherit_from.size(), retire.size());
+}
+
 void reload(Supervisor* self, LabelConfigPtr config) {
   auto& st = self->state;
+  // A learning config produces any key; what it starts from is its `by`.
+  const bool regrouped = !st.args.config->same_grouping(*config);
   st.args.config = std::move(config);
   st.args.shared->queue_capacity.store(st.args.config->report_queue_capacity);
   std::vector<std::string> retire;
   for (auto& [key, entry] : st.groups) {
     if (entry.passivating) continue;
-    if (!st.args.config->can_produce(key))
+    if (regrouped && !st.args.config->initial_can_produce(key))
       retire.push_back(key);
     else
       self->send(entry.actor, reload_atom::value, st.args.config);
+  }
+  if (regrouped) {
+    st.redirect.clear();
+    st.inherit.clear();
+    st.inherit_from.clear();
   }
   flush_all(self);
   for (const auto& key : retire) passivate(self, key);
@@ -562,6 +644,9 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
         self->delayed_send(self, every, checkpoint_atom::value);
       },
       [=](reload_atom, LabelConfigPtr& config) { reload(self, std::move(config)); },
+      [=](regroup_atom, RegroupNotice& notice) {
+        if (notice.rules_changed) regroup(self, *notice.regroup);
+      },
       [=](restore_atom) -> std::size_t { return restore_all(self); },
       [=](count_atom) -> std::size_t {
         flush_all(self);

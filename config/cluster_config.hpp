@@ -54,10 +54,12 @@ struct ClusterConfig {
   /// checked by core/web_origin.hpp; "*" = any). Empty: none.
   std::vector<std::string> cors_origins;
   ClusterTls tls;
-  /// `labels`: groups come from the label config's grouping (the backend only
-  /// assigns them to clusters). `learned`: the backend learns the grouping
-  /// from sampled sessions (core/grouping_learner.hpp) and pushes its rules.
-  std::string grouping = "labels";
+  /// `labels`: groups come from the label config's fixed grouping (the
+  /// backend only assigns them to clusters). `learned`: the backend learns
+  /// the grouping from sampled sessions (core/regrouper.hpp) with the
+  /// `learner` settings below and pushes its rules. Empty (not set): as the
+  /// label config says (it learns by default, with its own settings).
+  std::string grouping;
   GroupingLearnerOptions learner;
   std::size_t learner_window = 200000;  ///< samples the backend learns from at most
 

@@ -92,6 +92,8 @@ struct GroupingLearnerOptions {
 
   /// Throws InvalidInput naming the first bad value.
   void validate() const;
+
+  friend bool operator==(const GroupingLearnerOptions&, const GroupingLearnerOptions&) = default;
 };
 
 /// The schema's features minus the original's per-session measurements:

@@ -42,6 +42,8 @@ struct RegrouperOptions {
 
   /// Throws InvalidInput naming the first bad value (learner options included).
   void validate() const;
+
+  friend bool operator==(const RegrouperOptions&, const RegrouperOptions&) = default;
 };
 
 /// One regrouping's outcome.

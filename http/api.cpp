@@ -267,9 +267,7 @@ class ApiHandler final : public Handler {
       if (method != bhttp::verb::get) return method_not_allowed(request, "GET");
       if (auto refusal = admin_refusal(request, context)) return std::move(*refusal);
       auto status = service_.grouping_status();
-      if (!status)
-        return error(request, 404, "not_found",
-                     "only a cluster's backend computes the grouping (see /v1/cluster)");
+      if (!status) return error(request, 404, "not_found", "no grouping status yet");
       std::string body;
       JsonCodec::write_grouping(*status, body);
       return json_response(request, 200, std::move(body));

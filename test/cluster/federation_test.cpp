@@ -296,5 +296,9 @@ TEST_CASE("grouping: learned: the backend learns the rules from samples and fron
                                           "City=Boston") != std::string::npos;
       },
       10s));
-  CHECK(cluster.client("fe-a").get("/v1/grouping").status == 404);  // only the backend has it
+  // Every member shows the rules it groups by.
+  auto at_fe_a = cluster.get_json("fe-a", "/v1/grouping");
+  REQUIRE(!at_fe_a.is_null());
+  CHECK(at_fe_a["mode"] == "learned");
+  CHECK(at_fe_a["rules"].get<std::string>().find("City") != std::string::npos);
 }

@@ -184,15 +184,23 @@ TEST_CASE("a group seen first by B follows the table to A with all its reports",
     reporter.send("fe-a1", asn, 150, "y", 20);
     reporter.send("fe-a2", asn, 150, "y", 20);
   }
-  REQUIRE(eventually(
+  std::string seen;
+  const bool moved = eventually(
       [&] {
+        seen.clear();
+        bool all = true;
         for (const auto& asn : groups) {
           auto owners = local_owners(cluster, asn);
-          if (owners.size() != 1 || owners[0] == "fe-b") return false;
+          seen += asn + ":";
+          for (const auto& owner : owners) seen += " " + owner;
+          seen += "; ";
+          if (owners.size() != 1 || owners[0] == "fe-b") all = false;
         }
-        return true;
+        return all;
       },
-      20s));
+      20s);
+  INFO("owners: " << seen << "\ntable at fe-b: " << cluster.get_json("fe-b", "/v1/cluster").dump());
+  REQUIRE(moved);
   REQUIRE_COUNTS(cluster, reporter, 10s);
   std::map<std::string, int> per_member;
   for (const auto& asn : groups) ++per_member[local_owners(cluster, asn).at(0)];
