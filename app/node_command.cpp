@@ -62,6 +62,10 @@ int run_node(const NodeCommand& command) {
   node_options.labels_file = command.labels_file;
   node_options.wal = parse_wal_sync(command.wal);
   node_options.wal_batch_ms = command.wal_batch_ms;
+  node_options.decision_log.dir = command.decision_log;
+  node_options.decision_log.rotate_bytes = command.decision_log_rotate_mb << 20;
+  node_options.decision_log.rotate_seconds = command.decision_log_rotate_s;
+  node_options.decision_log.cap_bytes = command.decision_log_cap_mb << 20;
   std::string http_address = command.http;
   if (!command.cluster_file.empty()) {
     // A cluster member takes its address, label config and state dir from the
@@ -81,6 +85,8 @@ int run_node(const NodeCommand& command) {
       if (node_options.labels_file.empty()) node_options.labels_file = cluster->labels_file;
       if (node_options.state_dir.empty() && !cluster->state_dir.empty())
         node_options.state_dir = cluster->state_dir + "/" + me->name;
+      if (node_options.decision_log.dir.empty() && !cluster->decision_log_dir.empty())
+        node_options.decision_log.dir = cluster->decision_log_dir + "/" + me->name;
       node_options.node_name = me->name;
       node_options.cluster = std::move(cluster);
     } catch (const std::exception& e) {

@@ -49,7 +49,10 @@ struct ClusterConfig {
   std::vector<ClusterNode> nodes;
   std::string labels_file;  ///< resolved against the cluster file's folder; may be empty
   std::string state_dir;    ///< base folder; a node keeps its state in state_dir/NAME
-  std::string secret;       ///< shared by every member; peers without it are refused
+  /// Base folder of the decision logs (off-policy evaluation); a node logs to
+  /// decision_log_dir/NAME. Empty: none.
+  std::string decision_log_dir;
+  std::string secret;  ///< shared by every member; peers without it are refused
   ClusterTls tls;
   /// `labels`: groups come from the label config's grouping (the backend only
   /// assigns them to clusters). `learned`: the backend learns the grouping
