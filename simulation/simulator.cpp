@@ -29,15 +29,17 @@ struct LaneSpec {
 LaneSpec parse_lane(const std::string& text, const std::string& default_grouping) {
   LaneSpec spec;
   spec.name = text;
-  const auto at = text.find('@');
+  const auto at = text.rfind('@');  // the last: a fixed:D decision may hold '@'
   spec.policy = text.substr(0, at);
   spec.grouping = at == std::string::npos ? default_grouping : text.substr(at + 1);
   const auto& core = core_policies();
-  if (spec.policy != "cfa" && spec.policy != "oracle" &&
+  if (spec.policy == "fixed:")
+    throw InvalidInput("policy 'fixed:' needs a decision, e.g. fixed:cdn-a");
+  if (spec.policy != "cfa" && spec.policy != "oracle" && !spec.policy.starts_with("fixed:") &&
       std::find(core.begin(), core.end(), spec.policy) == core.end())
     throw InvalidInput("unknown policy '" + spec.policy +
                        "' (expected ducb, ducb-original, swucb, ucb, egreedy, thompson, random, "
-                       "cfa or oracle)");
+                       "fixed:DECISION, cfa or oracle)");
   return spec;
 }
 
@@ -76,6 +78,10 @@ class Lane {
       kind_ = LaneKind::kCore;
       if (spec_.policy == "ducb-original") {
         policy_config_ = PolicyConfig::original_ducb();
+      } else if (spec_.policy.starts_with("fixed:")) {
+        policy_config_ = options.policy;
+        policy_config_.kind = "fixed";
+        policy_config_.fixed_decision = spec_.policy.substr(6);
       } else {
         policy_config_ = options.policy;
         policy_config_.kind = spec_.policy;

@@ -82,6 +82,14 @@ TEST_CASE("trace generate, convert and simulate write their files", "[cli][simul
   CHECK(ducb.rfind("interval_start_s,sessions,mean_cost,p90_cost\n0,", 0) == 0);
   CHECK(count_lines(ducb) == 21);  // header + 600 s / 30 s
   CHECK(count_lines(slurp(dir / "out/cdf.csv")) == 202);
+  // summary.json: what reproduces the run.
+  const auto manifest = slurp(dir / "out/summary.json");
+  CHECK(manifest.find(R"("tool":"pytheas","version":")") != std::string::npos);
+  CHECK(manifest.find(R"("command":"simulate","arguments":["simulate","--trace",")") !=
+        std::string::npos);
+  CHECK(manifest.find(R"("seed":1,)") != std::string::npos);
+  CHECK(manifest.find(R"("policies":"ducb,random,cfa,oracle,ucb@global")") != std::string::npos);
+  CHECK(manifest.find(R"("ducb":{"sessions":3000,)") != std::string::npos);
 }
 
 TEST_CASE("simulate reports bad input precisely", "[cli][simulate]") {
@@ -132,6 +140,7 @@ TEST_CASE("simulate without a plotter still writes its CSVs and says why there a
   ::unsetenv("PYTHEAS_PLOT_SCRIPT");
   CHECK(sim.exit_code == 0);
   CHECK(sim.err.find("no PNG plots") != std::string::npos);
+  CHECK(count_lines(sim.err) == 1);  // one line says why
   CHECK(fs::exists(dir / "out/summary.csv"));
   CHECK_FALSE(fs::exists(dir / "out/cost_over_time.png"));
 }
