@@ -207,6 +207,9 @@ void Node::start() {
   auto& im = *impl_;
   if (im.system) return;
   if (!im.options.state_dir.empty()) StateStore probe(im.options.state_dir);  // fail early, clearly
+  if (!im.options.decision_log.dir.empty())
+    im.decision_log = open_node_decision_log(im.options.decision_log, *im.current_routing()->config,
+                                             im.options.node_name);
   std::optional<WalRecovery> recovery;
   if (im.options.wal != WalSync::none) {
     if (im.options.state_dir.empty())
@@ -270,9 +273,6 @@ void Node::start() {
                  me->cluster.empty() ? "" : ", cluster " + me->cluster, me->host, me->caf_port);
   }
   if (recovery) im.replay(*recovery);
-  if (!im.options.decision_log.dir.empty())
-    im.decision_log = open_node_decision_log(im.options.decision_log, *im.current_routing()->config,
-                                             im.options.node_name);
   im.ready = true;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <filesystem>
 
 #include "app/plot_script.hpp"
 #include "app/progress_bar.hpp"
@@ -15,6 +16,7 @@
 #include "evaluation/log_reader.hpp"
 #include "evaluation/sample_set.hpp"
 #include "evaluation/target_policy.hpp"
+#include "simulation/output_file.hpp"
 
 namespace pytheas::app {
 namespace {
@@ -114,7 +116,12 @@ int run_evaluate(const EvaluateCommand& command) {
   if (command.out.empty()) return exit_code;
 
   try {
-    write_evaluation_outputs(command.out, results, set.samples.size());
+    std::error_code error;
+    std::filesystem::create_directories(command.out, error);
+    if (error) throw std::runtime_error("cannot create '" + command.out + "': " + error.message());
+    const std::filesystem::path out(command.out);
+    sim::write_output_file(out / "summary.csv", format_evaluation_csv(results, set.samples.size()));
+    sim::write_output_file(out / "summary.txt", format_evaluation_table(results));
     RunManifest manifest;
     manifest.command = "evaluate";
     manifest.arguments = command.arguments;

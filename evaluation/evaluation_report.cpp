@@ -2,9 +2,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
-
-#include "simulation/output_file.hpp"
 
 namespace pytheas::evaluation {
 namespace {
@@ -53,16 +50,6 @@ std::string format_evaluation_table(const std::vector<TargetResult>& results) {
   for (const auto& result : results)
     if (!result.error.empty()) out += "error: " + result.error + "\n";
   return out;
-}
-
-void write_evaluation_outputs(const std::string& dir, const std::vector<TargetResult>& results,
-                              std::size_t samples) {
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error) throw std::runtime_error("cannot create '" + dir + "': " + error.message());
-  const std::filesystem::path base(dir);
-  sim::write_output_file(base / "summary.csv", format_evaluation_csv(results, samples));
-  sim::write_output_file(base / "summary.txt", format_evaluation_table(results));
 }
 
 }  // namespace pytheas::evaluation
