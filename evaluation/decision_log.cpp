@@ -36,6 +36,12 @@ std::string_view unpack(std::string_view& in) {
   return text;
 }
 
+// The next `count` packed strings of `in`, into `out` (cleared first).
+void unpack_list(std::string_view& in, std::uint32_t count, std::vector<std::string_view>& out) {
+  out.clear();
+  for (std::uint32_t i = 0; i < count; ++i) out.push_back(unpack(in));
+}
+
 }  // namespace
 
 DecisionLog::DecisionLog(DecisionLogOptions options)
@@ -129,12 +135,8 @@ void DecisionLog::encode(Queued& record, std::string& out) {
       std::string_view event_id = unpack(in);
       const auto group = unpack(in);
       const auto policy = unpack(in);
-      features_scratch_.clear();
-      for (std::uint32_t i = 0; i < record.feature_count; ++i)
-        features_scratch_.push_back(unpack(in));
-      candidates_scratch_.clear();
-      for (std::uint32_t i = 0; i < record.candidate_count; ++i)
-        candidates_scratch_.push_back(unpack(in));
+      unpack_list(in, record.feature_count, features_scratch_);
+      unpack_list(in, record.candidate_count, candidates_scratch_);
       std::string assigned;
       const bool issued = !event_id.empty();
       if (!issued) {
@@ -177,9 +179,7 @@ void DecisionLog::encode(Queued& record, std::string& out) {
       line.time = record.time;
       line.score = record.value;
       line.decision = unpack(in);
-      features_scratch_.clear();
-      for (std::uint32_t i = 0; i < record.feature_count; ++i)
-        features_scratch_.push_back(unpack(in));
+      unpack_list(in, record.feature_count, features_scratch_);
       auto claimed = recent_->claim_latest(join_key(features_scratch_, line.decision), record.time);
       if (claimed) {
         line.join = ReportJoin::inferred;

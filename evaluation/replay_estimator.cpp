@@ -10,13 +10,6 @@
 namespace pytheas::evaluation {
 namespace {
 
-std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-  std::uint64_t z = a + 0x9E3779B97F4A7C15ull * (b + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 struct GroupState {
   std::unique_ptr<Policy> policy;
   SnapshotPtr snapshot;
@@ -50,8 +43,8 @@ ReplayRun replay_run(const SampleSet& set, const PolicyConfig& config, std::uint
   std::vector<GroupState> groups(set.groups.size());
   std::priority_queue<PendingReward, std::vector<PendingReward>, std::greater<>> pending;
   std::uint64_t kept_order = 0;
-  Rng pick_rng(mix(seed, 0));
-  Rng accept_rng(mix(seed, 1));
+  Rng pick_rng(mix_seed(seed, 0));
+  Rng accept_rng(mix_seed(seed, 1));
   std::vector<std::string_view> names;
   for (const auto& sample : set.samples) {
     while (!pending.empty() && pending.top().due <= sample.time) {
@@ -62,7 +55,7 @@ ReplayRun replay_run(const SampleSet& set, const PolicyConfig& config, std::uint
       pending.pop();
     }
     auto& group = groups[sample.group];
-    if (!group.policy) group.policy = make_policy(shared_config, mix(seed, sample.group + 2));
+    if (!group.policy) group.policy = make_policy(shared_config, mix_seed(seed, sample.group + 2));
     if (!group.snapshot ||
         (group.dirty && sample.time - group.snapshot_time >= snapshot_interval_s)) {
       group.snapshot = group.policy->snapshot(sample.time);

@@ -51,13 +51,6 @@ double thread_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
-std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-  std::uint64_t z = a + 0x9E3779B97F4A7C15ull * (b + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // One policy being simulated, with its own groups, pending reports and costs.
 class Lane {
  public:
@@ -71,7 +64,7 @@ class Lane {
         rng_(seed) {
     if (spec_.policy == "cfa") {
       kind_ = LaneKind::kCfa;
-      cfa_.emplace(options.cfa, mix(seed, 1));
+      cfa_.emplace(options.cfa, mix_seed(seed, 1));
     } else if (spec_.policy == "oracle") {
       kind_ = LaneKind::kOracle;
     } else {
@@ -235,11 +228,11 @@ void SimulatorOptions::validate() const {
 }
 
 std::uint64_t lane_seed(std::uint64_t seed, std::size_t lane) {
-  return mix(seed, lane);
+  return mix_seed(seed, lane);
 }
 
 std::uint64_t group_policy_seed(std::uint64_t lane_seed, std::uint32_t group) {
-  return mix(lane_seed, std::uint64_t{group} + 2);
+  return mix_seed(lane_seed, std::uint64_t{group} + 2);
 }
 
 double quantile(std::vector<float>& values, double p) {
