@@ -19,37 +19,27 @@
 #include "test/support/temp_dir.hpp"
 
 using namespace std::chrono_literals;
+using pytheas::test::read_text_file;
 using pytheas::test::run_to_completion;
 using pytheas::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string path_in(const TempDir& dir, const std::string& name) {
-  return (dir.path() / name).string();
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 // `sessions` sessions over 10 s and 3 ASNs; cdn-a costs 100, cdn-b 115 (noise
 // 10), no herding (the one load step is never exceeded), so a session's cost
 // does not depend on the others' decisions: what off-policy estimates assume.
 std::string generate_trace(const TempDir& dir, int sessions) {
-  std::ofstream(path_in(dir, "gen.yaml"))
+  std::ofstream(dir.path_of("gen.yaml"))
       << "seed: 21\nsessions: " << sessions
       << "\nduration_s: 10\nasns: 3\ngroup_spread: 0\nnoise: 10\n"
          "decisions:\n  - {name: cdn-a, cost: 100}\n  - {name: cdn-b, cost: 115}\n"
          "load:\n  default: [{share: 1, factor: 1}]\n";
   auto run = run_to_completion({PYTHEAS_BINARY, "trace", "generate", "--config",
-                                path_in(dir, "gen.yaml"), "--out", path_in(dir, "t.trace")},
+                                dir.path_of("gen.yaml"), "--out", dir.path_of("t.trace")},
                                30s);
   REQUIRE(run.exit_code == 0);
-  return path_in(dir, "t.trace");
+  return dir.path_of("t.trace");
 }
 
 // The trace's true mean score (-cost) of always choosing each decision.
@@ -73,7 +63,7 @@ struct Row {
 
 // summary.csv by (policy, estimator).
 std::map<std::pair<std::string, std::string>, Row> read_summary(const std::string& path) {
-  std::istringstream in(slurp(path));
+  std::istringstream in(read_text_file(path));
   std::string line;
   std::getline(in, line);
   REQUIRE(line == "policy,kind,estimator,estimate,ci_low,ci_high,n_effective,agree,samples");
@@ -116,13 +106,13 @@ std::uint64_t metric(const std::string& text, const std::string& name) {
 std::string collect_log(const TempDir& dir, const std::string& trace, const std::string& protocol,
                         long sessions) {
   const auto labels = dir.write("labels.yaml", "grouping:\n  by: [Asn]\npolicy:\n  kind: random\n");
-  const auto log_dir = path_in(dir, "log-" + protocol);
+  const auto log_dir = dir.path_of("log-" + protocol);
   auto node = pytheas::test::start_node(PYTHEAS_BINARY, {"--labels", labels, "--decision-log",
                                                          log_dir, "--decision-log-rotate-mb", "1"});
   auto run = run_to_completion(
       {PYTHEAS_BINARY, "replay", "--trace", trace, "--url",
        "http://127.0.0.1:" + std::to_string(node.port), "--protocol", protocol, "--rps", "1500",
-       "--report-delay", "0.2", "--out", path_in(dir, "replay-" + protocol), "--no-plot"},
+       "--report-delay", "0.2", "--out", dir.path_of("replay-" + protocol), "--no-plot"},
       120s);
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
@@ -159,7 +149,7 @@ TEST_CASE("evaluate on a log from a live node finds the trace's true values",
   const double truth_random = (truth.at("cdn-a") + truth.at("cdn-b")) / 2;
   const auto log_dir = collect_log(dir, trace, "json", kSessions);
 
-  const auto out = path_in(dir, "eval");
+  const auto out = dir.path_of("eval");
   auto run = run_to_completion({PYTHEAS_BINARY, "evaluate", "--log", log_dir, "--policy",
                                 "logged,random,fixed:cdn-a,fixed:cdn-b,ducb", "--grouping", "Asn",
                                 "--out", out, "--no-plot", "--bootstrap", "400"},
@@ -187,14 +177,14 @@ TEST_CASE("evaluate on a log from a live node finds the trace's true values",
   CHECK(rows.at({"ducb", "replay"}).estimate >
         truth_random + 0.6 * (truth.at("cdn-a") - truth_random));
 
-  const auto manifest = slurp(out + "/summary.json");
+  const auto manifest = read_text_file(out + "/summary.json");
   CHECK(manifest.find(R"("command":"evaluate")") != std::string::npos);
   CHECK(manifest.find(R"("seed":1)") != std::string::npos);
   CHECK(manifest.find(R"("arguments":["evaluate","--log",)") != std::string::npos);
   CHECK(manifest.find(R"("samples":3000)") != std::string::npos);
 
   // A policy that never agrees with the log is an error; the others are still written.
-  const auto out2 = path_in(dir, "eval2");
+  const auto out2 = dir.path_of("eval2");
   auto bad = run_to_completion({PYTHEAS_BINARY, "evaluate", "--log", log_dir, "--policy",
                                 "random,fixed:cdn-z", "--out", out2, "--no-plot", "--quiet"},
                                60s);
@@ -204,9 +194,9 @@ TEST_CASE("evaluate on a log from a live node finds the trace's true values",
   CHECK(read_summary(out2 + "/summary.csv").count({"random", "ips"}) == 1);
 
   // A directory without a log is an error.
-  fs::create_directories(path_in(dir, "empty"));
+  fs::create_directories(dir.path_of("empty"));
   auto empty = run_to_completion(
-      {PYTHEAS_BINARY, "evaluate", "--log", path_in(dir, "empty"), "--policy", "random"}, 30s);
+      {PYTHEAS_BINARY, "evaluate", "--log", dir.path_of("empty"), "--policy", "random"}, 30s);
   CHECK(empty.exit_code == 1);
   CHECK_THAT(empty.err, Catch::Contains("no decision log files (decisions-*.jsonl)"));
 }
@@ -218,14 +208,14 @@ TEST_CASE("legacy updates are joined to their decisions by inference, and export
   const auto trace = generate_trace(dir, kSessions);
   const auto log_dir = collect_log(dir, trace, "legacy", kSessions);
 
-  const auto out = path_in(dir, "eval");
+  const auto out = dir.path_of("eval");
   auto run = run_to_completion({PYTHEAS_BINARY, "evaluate", "--log", log_dir, "--policy",
                                 "random,fixed:cdn-a", "--out", out, "--no-plot"},
                                60s);
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
   // stdout went to /dev/null; the manifest keeps the log's counts.
-  const auto manifest = slurp(out + "/summary.json");
+  const auto manifest = read_text_file(out + "/summary.json");
   CHECK(manifest.find(R"("joined_inferred":1500)") != std::string::npos);
   CHECK(manifest.find(R"("unmatched_reports":0)") != std::string::npos);
   const auto truth = true_scores(trace);
@@ -233,7 +223,7 @@ TEST_CASE("legacy updates are joined to their decisions by inference, and export
 
   // Export: every reported session, at its trace time, with the cost the
   // trace gives its chosen decision.
-  const auto exported = path_in(dir, "exported.trace");
+  const auto exported = dir.path_of("exported.trace");
   auto exp = run_to_completion(
       {PYTHEAS_BINARY, "trace", "export", "--log", log_dir, "--out", exported}, 60s);
   INFO(exp.err);
