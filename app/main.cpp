@@ -231,8 +231,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   evaluate_cmd
       ->add_option("--grouping", evaluate.grouping,
-                   "Groups of the learning targets: logged (the node's), global, or "
-                   "FEATURE[,FEATURE...]")
+                   "Groups of the learning targets and of DR's reward model: logged (the "
+                   "node's), global, or FEATURE[,FEATURE...]")
       ->capture_default_str();
   evaluate_cmd->add_option("--out", evaluate.out,
                            "Output directory (summary.csv, summary.json, estimates.png)");
