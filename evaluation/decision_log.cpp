@@ -15,6 +15,10 @@ constexpr std::size_t kRecordsPerPass = 4096;
 // How long the writer sleeps when the queue is empty. Latency to disk does not
 // matter; producers never wait for it.
 constexpr auto kIdleSleep = std::chrono::milliseconds(2);
+// A queue cell keeps its buffer for the next record up to this size; a larger
+// one (a request with huge feature values) is freed, so a few big requests
+// cannot pin capacity x body limit bytes.
+constexpr std::size_t kKeptCellBytes = 4096;
 
 double wall_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -233,6 +237,7 @@ void DecisionLog::run() {
       } catch (...) {  // out of memory encoding: this record is lost, counted
         dropped_.fetch_add(1, std::memory_order_relaxed);
       }
+      if (record.bytes.capacity() > kKeptCellBytes) std::string().swap(record.bytes);
     }))
       ++taken;
     const auto steady = std::chrono::steady_clock::now();

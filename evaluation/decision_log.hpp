@@ -4,9 +4,9 @@
 // Format: evaluation/log_format.hpp; files: evaluation/log_files.hpp.
 //
 // The calling (io) threads only copy the record's fields into a cell of a
-// bounded lock-free queue (BoundedQueue; cells reuse their buffers, so a warm
-// log allocates nothing per record) and return: they never wait for the disk
-// or a lock. A dedicated writer thread encodes the records as JSON Lines,
+// bounded lock-free queue (BoundedQueue; cells reuse buffers of up to 4 KiB,
+// so a warm log allocates nothing per ordinary record) and return: they
+// never wait for the disk or a lock. A dedicated writer thread encodes the records as JSON Lines,
 // joins reports to decisions (RecentDecisions: delays, and reports by
 // features joined to the latest matching decision), writes in batches and
 // rotates files. When the queue is full the record is dropped and counted
