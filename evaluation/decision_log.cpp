@@ -163,7 +163,7 @@ void DecisionLog::encode(Queued& record, std::string& out) {
       line.policy = policy;
       line.policy_version = record.policy_version;
       append_decision_line(out, line);
-      decisions_.fetch_add(1, std::memory_order_relaxed);
+      batch_.push_back({out.size(), Line::decision});
       return;
     }
     case Kind::report_event: {
@@ -175,7 +175,7 @@ void DecisionLog::encode(Queued& record, std::string& out) {
       if (auto decided = recent_->claim_event(line.event_id, record.time))
         line.delay = std::max(0.0, record.time - *decided);
       append_report_line(out, line);
-      reports_.fetch_add(1, std::memory_order_relaxed);
+      batch_.push_back({out.size(), Line::report});
       return;
     }
     case Kind::report_features: {
@@ -189,14 +189,13 @@ void DecisionLog::encode(Queued& record, std::string& out) {
         line.join = ReportJoin::inferred;
         line.event_id = claimed->event_id;
         line.delay = std::max(0.0, record.time - claimed->time);
-        inferred_.fetch_add(1, std::memory_order_relaxed);
       } else {
         line.join = ReportJoin::unmatched;
         line.features = features_scratch_;
-        unmatched_.fetch_add(1, std::memory_order_relaxed);
       }
       append_report_line(out, line);
-      reports_.fetch_add(1, std::memory_order_relaxed);
+      batch_.push_back(
+          {out.size(), line.join == ReportJoin::inferred ? Line::inferred : Line::unmatched});
       return;
     }
     case Kind::broken:
@@ -205,19 +204,40 @@ void DecisionLog::encode(Queued& record, std::string& out) {
   }
 }
 
-void DecisionLog::flush(std::string& out, std::uint64_t& records, double now) {
+void DecisionLog::flush(std::string& out, double now) {
+  // A record counts as written once its whole line is on disk; the rest of a
+  // batch whose write failed counts as dropped.
+  std::size_t written = out.size();
   try {
     files_->write(out, now);
     failing_ = false;
-  } catch (const std::exception& error) {
-    dropped_.fetch_add(records, std::memory_order_relaxed);
+  } catch (const LogWriteError& error) {
+    written = error.written;
+    std::size_t lost = 0;
+    for (const auto& line : batch_) lost += line.end > written ? 1 : 0;
     if (!failing_ && options_.on_error)
-      options_.on_error(std::string(error.what()) + " (" + std::to_string(records) +
+      options_.on_error(std::string(error.what()) + " (" + std::to_string(lost) +
                         " record(s) dropped; counted in pytheas_decision_log_records_total)");
     failing_ = true;
   }
+  std::uint64_t decisions = 0, reports = 0, inferred = 0, unmatched = 0, dropped = 0;
+  for (const auto& line : batch_) {
+    if (line.end > written) {
+      ++dropped;
+      continue;
+    }
+    decisions += line.kind == Line::decision ? 1 : 0;
+    reports += line.kind != Line::decision ? 1 : 0;
+    inferred += line.kind == Line::inferred ? 1 : 0;
+    unmatched += line.kind == Line::unmatched ? 1 : 0;
+  }
+  decisions_.fetch_add(decisions, std::memory_order_relaxed);
+  reports_.fetch_add(reports, std::memory_order_relaxed);
+  inferred_.fetch_add(inferred, std::memory_order_relaxed);
+  unmatched_.fetch_add(unmatched, std::memory_order_relaxed);
+  dropped_.fetch_add(dropped, std::memory_order_relaxed);
   out.clear();
-  records = 0;
+  batch_.clear();
   files_deleted_.store(files_->files_deleted(), std::memory_order_relaxed);
   bytes_.store(files_->total_bytes(), std::memory_order_relaxed);
 }
@@ -225,7 +245,6 @@ void DecisionLog::flush(std::string& out, std::uint64_t& records, double now) {
 void DecisionLog::run() {
   std::string out;
   out.reserve(kFlushBytes + 64 * 1024);
-  std::uint64_t buffered = 0;  // records in `out`
   auto last_flush = std::chrono::steady_clock::now();
   for (;;) {
     const bool closing = closing_.load(std::memory_order_acquire);
@@ -233,7 +252,6 @@ void DecisionLog::run() {
     while (taken < kRecordsPerPass && queue_.try_pop([&](Queued& record) noexcept {
       try {
         encode(record, out);
-        if (record.kind != Kind::broken) ++buffered;
       } catch (...) {  // out of memory encoding: this record is lost, counted
         dropped_.fetch_add(1, std::memory_order_relaxed);
       }
@@ -244,7 +262,7 @@ void DecisionLog::run() {
     const bool idle = taken == 0;
     if (out.size() >= kFlushBytes ||
         (!out.empty() && (idle || steady - last_flush >= options_.flush_interval))) {
-      flush(out, buffered, wall_now());
+      flush(out, wall_now());
       last_flush = steady;
     }
     if (!idle) continue;

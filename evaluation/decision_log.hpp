@@ -95,7 +95,7 @@ class DecisionLog {
   void offer(Fill&& fill) noexcept;
   void run();
   void encode(Queued& record, std::string& out);
-  void flush(std::string& out, std::uint64_t& records, double now);
+  void flush(std::string& out, double now);
   std::string next_log_event_id();
 
   DecisionLogOptions options_;
@@ -110,6 +110,14 @@ class DecisionLog {
   std::uint64_t id_prefix_ = 0;
   std::uint64_t id_sequence_ = 0;
   bool failing_ = false;
+  /// The records encoded into the batch not yet written: where each line
+  /// ends in it and what it is, for exact counters when a write fails.
+  enum class Line : std::uint8_t { decision, report, inferred, unmatched };
+  struct BatchLine {
+    std::size_t end;
+    Line kind;
+  };
+  std::vector<BatchLine> batch_;
   std::vector<std::string_view> features_scratch_;
   std::vector<std::string_view> candidates_scratch_;
 

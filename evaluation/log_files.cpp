@@ -19,7 +19,10 @@ namespace {
                            "': " + std::strerror(errno));
 }
 
-void write_all(int fd, std::string_view bytes, const std::filesystem::path& path) {
+// Writes all of `bytes`, adding what reached the file to `done` as it goes
+// (so a caller knows how much did when it throws).
+void write_all(int fd, std::string_view bytes, const std::filesystem::path& path,
+               std::size_t& done) {
   while (!bytes.empty()) {
     const ssize_t written = ::write(fd, bytes.data(), bytes.size());
     if (written < 0) {
@@ -27,6 +30,7 @@ void write_all(int fd, std::string_view bytes, const std::filesystem::path& path
       fail("cannot write", path);
     }
     bytes.remove_prefix(static_cast<std::size_t>(written));
+    done += static_cast<std::size_t>(written);
   }
 }
 
@@ -76,6 +80,7 @@ void LogFiles::open(double now) {
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
       if (errno == EEXIST) continue;  // another writer's file of the same millisecond
+      torn_ = true;                   // no open file: the next write tries again
       fail("cannot create", path);
     }
     fd_ = fd;
@@ -83,8 +88,16 @@ void LogFiles::open(double now) {
     break;
   }
   opened_at_ = now;
+  current_bytes_ = header_bytes_ = 0;
   const std::string header = header_(now);
-  write_all(fd_, header, current_path_);
+  std::size_t done = 0;
+  try {
+    write_all(fd_, header, current_path_, done);
+  } catch (...) {
+    current_bytes_ = done;
+    torn_ = true;
+    throw;
+  }
   current_bytes_ = header_bytes_ = header.size();
 }
 
@@ -112,6 +125,22 @@ void LogFiles::enforce_cap() {
 }
 
 void LogFiles::write(std::string_view lines, double now) {
+  std::size_t written = 0;  // bytes of `lines` in the files so far
+  try {
+    write_lines(lines, now, written);
+  } catch (const std::exception& error) {
+    throw LogWriteError(error.what(), written);
+  }
+}
+
+void LogFiles::write_lines(std::string_view lines, double now, std::size_t& written) {
+  if (torn_) {
+    // The last write failed midway: its cut-off line must end its file, so
+    // what comes next starts a new one.
+    if (fd_ >= 0) close_current();
+    open(now);
+    torn_ = false;
+  }
   rotate_if_old(now);
   while (!lines.empty()) {
     // The whole lines that still fit the open file; a file holding no record
@@ -128,8 +157,17 @@ void LogFiles::write(std::string_view lines, double now) {
       }
     }
     if (take > 0) {
-      write_all(fd_, lines.substr(0, take), current_path_);
+      std::size_t done = 0;
+      try {
+        write_all(fd_, lines.substr(0, take), current_path_, done);
+      } catch (...) {
+        current_bytes_ += done;
+        written += done;
+        torn_ = true;
+        throw;
+      }
       current_bytes_ += take;
+      written += take;
       lines.remove_prefix(take);
     }
     if (!lines.empty()) {

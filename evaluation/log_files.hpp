@@ -11,10 +11,21 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace pytheas::evaluation {
+
+/// A write that failed after `written` bytes of the given lines reached the
+/// files (the lines before the failure are on disk; the one cut short ends
+/// its file).
+class LogWriteError : public std::runtime_error {
+ public:
+  LogWriteError(const std::string& what, std::size_t written)
+      : std::runtime_error(what), written(written) {}
+  std::size_t written;
+};
 
 struct LogFilesOptions {
   std::filesystem::path dir;               ///< created if missing
@@ -36,7 +47,8 @@ class LogFiles {
   /// Appends complete lines to the open file, rotating at line boundaries
   /// where the file would exceed rotate_bytes (a file holds at least one
   /// record, however long) or is older than rotate_seconds. Throws
-  /// std::runtime_error on a write error.
+  /// LogWriteError on a write error; the next write then starts a new file,
+  /// so a line cut short by the error can only end a file.
   void write(std::string_view lines, double now);
 
   /// Rotates when the open file holds records and is older than rotate_seconds.
@@ -51,6 +63,7 @@ class LogFiles {
   std::uint64_t total_bytes() const;  ///< closed files + the open one
 
  private:
+  void write_lines(std::string_view lines, double now, std::size_t& written);
   void open(double now);
   void close_current();
   void enforce_cap();
@@ -71,6 +84,7 @@ class LogFiles {
   std::uint64_t closed_bytes_ = 0;
   std::uint64_t files_deleted_ = 0;
   std::uint64_t bytes_deleted_ = 0;
+  bool torn_ = false;  ///< a write failed midway (or no file is open): start a new file first
 };
 
 }  // namespace pytheas::evaluation

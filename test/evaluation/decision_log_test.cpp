@@ -4,7 +4,10 @@
 
 #include "evaluation/decision_log.hpp"
 
+#include <sys/resource.h>
+
 #include <catch2/catch.hpp>
+#include <csignal>
 
 #include <algorithm>
 #include <atomic>
@@ -288,6 +291,48 @@ TEST_CASE("a full queue drops records and counts every one", "[evaluation][decis
   CHECK(counters.dropped > 0);
   CHECK(counters.decisions + counters.dropped == kThreads * kEach + 1);
   CHECK(read_decision_log(dir.path()).decisions.size() == counters.decisions);
+}
+
+TEST_CASE("records lost to a write error are counted as dropped and reported once",
+          "[evaluation][decision_log]") {
+  TempDir dir("pytheas-dlog");
+  auto options = options_for(dir.path());
+  options.flush_interval = std::chrono::milliseconds(1);
+  std::vector<std::string> errors;
+  options.on_error = [&](const std::string& message) { errors.push_back(message); };
+  const Decide session{{"7922", "Boston"}, {"cdn-a", "cdn-b"}};
+  // Files of this process may not grow beyond 3000 bytes (about a dozen
+  // decisions): writes past it fail with EFBIG (SIGXFSZ ignored), as on a
+  // full disk.
+  std::signal(SIGXFSZ, SIG_IGN);
+  rlimit saved{};
+  REQUIRE(getrlimit(RLIMIT_FSIZE, &saved) == 0);
+  rlimit small = saved;
+  small.rlim_cur = 3000;
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &small) == 0);
+  DecisionLogCounters counters;
+  {
+    DecisionLog log(options);
+    for (int i = 0; i < 60; ++i) {
+      log.decision(decision_at(i, "00000000000" + std::to_string(10000 + i), session, 0, 1));
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // several batches
+    }
+    log.close();
+    counters = log.counters();
+  }
+  setrlimit(RLIMIT_FSIZE, &saved);
+  std::signal(SIGXFSZ, SIG_DFL);
+  CHECK(counters.dropped > 0);
+  CHECK(counters.decisions > 0);
+  CHECK(counters.decisions + counters.dropped == 60);
+  REQUIRE_FALSE(errors.empty());
+  CHECK(errors.size() <= counters.dropped);  // once per run of failures, not per record
+  CHECK_THAT(errors[0], Catch::Contains("cannot write") && Catch::Contains("record(s) dropped"));
+  // A line cut short by the error ends its file; the next batch starts a new
+  // one, so the log stays readable and holds exactly the written decisions.
+  const auto data = read_decision_log(dir.path());
+  CHECK(data.decisions.size() == counters.decisions);
+  CHECK(data.stats.files > 1);
 }
 
 TEST_CASE("bytes that are not UTF-8 are written as code points, the line stays valid JSON",
