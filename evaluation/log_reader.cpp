@@ -26,7 +26,11 @@ class FileReader {
              std::string& first_schema_file)
       : log_(log), by_event_(by_event), first_schema_file_(first_schema_file) {}
 
-  void read(const std::filesystem::path& path) {
+  /// Reads one file; calls `progress(bytes read in all files, total)` now and
+  /// then.
+  void read(const std::filesystem::path& path,
+            const std::function<void(std::uint64_t, std::uint64_t)>& progress,
+            std::uint64_t total) {
     path_ = path.string();
     std::ifstream in(path, std::ios::binary);
     if (!in) throw LogError(path_ + ": cannot open");
@@ -36,6 +40,7 @@ class FileReader {
     buffer_.assign(size + simdjson::SIMDJSON_PADDING, '\0');
     in.read(buffer_.data(), static_cast<std::streamsize>(size));
     if (static_cast<std::size_t>(in.gcount()) != size) throw LogError(path_ + ": read error");
+    const std::uint64_t before = log_.stats.bytes;
     log_.stats.bytes += size;
     ++log_.stats.files;
 
@@ -50,6 +55,7 @@ class FileReader {
       const std::size_t length = end - start;
       if (length > 0) parse_line(start, length, complete);
       start = end + 1;
+      if (progress && (line_ & 0xFFFF) == 0) progress(before + start, total);
     }
     if (line_ == 0) throw LogError(path_ + ": empty file (no header)");
   }
@@ -261,7 +267,7 @@ LogData read_decision_log(const std::filesystem::path& dir,
   std::string first_schema_file;
   FileReader reader(log, by_event, first_schema_file);
   for (const auto& file : files) {
-    reader.read(file);
+    reader.read(file, progress, total);
     if (progress) progress(log.stats.bytes, total);
   }
   return log;
