@@ -14,6 +14,7 @@ std::unique_ptr<evaluation::DecisionLog> open_node_decision_log(const DecisionLo
   options.files.rotate_bytes = settings.rotate_bytes;
   options.files.rotate_seconds = settings.rotate_seconds;
   options.files.cap_bytes = settings.cap_bytes;
+  options.queue_capacity = settings.queue_records;
   options.features = config.schema.names();
   options.node = node_name;
   options.join_window_s = config.event_window_s;

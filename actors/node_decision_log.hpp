@@ -22,6 +22,7 @@ struct DecisionLogSettings {
   std::uint64_t rotate_bytes = 64u << 20;   ///< a file is closed beyond this size
   double rotate_seconds = 3600;             ///< ...or this age
   std::uint64_t cap_bytes = 1024ull << 20;  ///< all files together (oldest deleted); 0: no cap
+  std::size_t queue_records = 16384;  ///< records waiting for the writer; beyond: dropped, counted
 };
 
 /// Opens the log for a node with `config`'s features and event window.

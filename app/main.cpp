@@ -79,6 +79,12 @@ int main(int argc, char** argv) {
                    "Decision log: delete the oldest files beyond this total (0: no cap)")
       ->capture_default_str()
       ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 30));
+  node_cmd
+      ->add_option("--decision-log-queue", node.decision_log_queue,
+                   "Decision log: records waiting for its writer thread at most (~450 bytes "
+                   "each); beyond, records are dropped and counted in /metrics")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{64}, std::size_t{1} << 24));
   auto* cluster_opt = node_cmd->add_option("--cluster", node.cluster_file, "Cluster file YAML")
                           ->check(CLI::ExistingFile);
   auto* name_opt =

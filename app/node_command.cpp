@@ -66,6 +66,7 @@ int run_node(const NodeCommand& command) {
   node_options.decision_log.rotate_bytes = command.decision_log_rotate_mb << 20;
   node_options.decision_log.rotate_seconds = command.decision_log_rotate_s;
   node_options.decision_log.cap_bytes = command.decision_log_cap_mb << 20;
+  node_options.decision_log.queue_records = command.decision_log_queue;
   std::string http_address = command.http;
   if (!command.cluster_file.empty()) {
     // A cluster member takes its address, label config and state dir from the
