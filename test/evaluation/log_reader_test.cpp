@@ -49,7 +49,7 @@ std::string error_of(const TempDir& dir) {
 
 }  // namespace
 
-TEST_CASE("reports join their decisions across files; leftovers are counted",
+TEST_CASE("reports join their decisions across files, leftovers are counted",
           "[evaluation][reader]") {
   TempDir dir("pytheas-reader");
   write_file(dir, "decisions-20240101T000000.000Z-000001.jsonl",
