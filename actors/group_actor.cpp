@@ -5,6 +5,7 @@
 
 #include "actors/federation_messages.hpp"
 #include "core/errors.hpp"
+#include "logging/log_fields.hpp"
 
 namespace pytheas {
 
@@ -12,6 +13,7 @@ namespace {
 
 struct GroupState {
   GroupActorArgs args;
+  bool home = false;                ///< this member confirms the group's reports (federation)
   bool dirty = false;               ///< changed since the last checkpoint
   std::vector<double> unpublished;  ///< accept times of applied, unpublished reports
   static inline const char* name = "pytheas.group";
@@ -26,7 +28,78 @@ GroupRecord make_record(const GroupState& st) {
                      slot.reports.load(),
                      static_cast<double>(slot.last_activity.load()),
                      st.args.policy->serialize(),
-                     st.args.wal_seq};
+                     st.args.wal_seq,
+                     st.args.marks,
+                     st.args.floor};
+}
+
+void publish(GroupActor* self);
+
+
+/// A group that never applied a report nor took state from anyone.
+bool fresh(const GroupState& st) {
+  return st.args.slot->reports.load() == 0 && st.args.marks.empty() && st.args.floor.empty();
+}
+
+/// Replaces this group's state by `record`'s (its key, its counts and marks).
+/// False, with a log line, if the record's policy cannot be restored.
+bool take_state(GroupActor* self, const GroupRecord& record, bool inherit_only) {
+  auto& st = self->state;
+  try {
+    st.args.policy = restore_policy(record.policy_state);
+  } catch (const CorruptState& e) {
+    spdlog::error("group {}: state from {} unusable, keeping ours: {}", st.args.key, record.key,
+                  e.what());
+    return false;
+  }
+  if (!inherit_only) {
+    st.args.slot->reports.store(record.reports);
+    st.args.slot->decisions.store(record.decisions);
+    st.args.marks = record.marks;
+    st.args.floor = record.floor;
+  }
+  st.dirty = true;
+  publish(self);
+  return true;
+}
+
+/// Keeps the newest line of the group's history among its own state and
+/// `candidates` (records of this key from other members, or of the group it
+/// was split from, to inherit): a candidate wins when its floor (what its
+/// home confirmed) is strictly newer than ours, or when this group is fresh.
+SettleResult settle(GroupActor* self, const std::vector<GroupRecord>& candidates, bool home) {
+  auto& st = self->state;
+  st.home = home;
+  const GroupRecord* best = nullptr;
+  const GroupRecord* parent = nullptr;
+  bool own_fresh = fresh(st);
+  const ReportMarks* best_floor = &st.args.floor;
+  for (const auto& candidate : candidates) {
+    if (candidate.key != st.args.key) {
+      if (!parent) parent = &candidate;
+      continue;
+    }
+    const bool newer = candidate.floor.dominates(*best_floor) && !(candidate.floor == *best_floor);
+    const bool fills = own_fresh && !best && candidate.reports > 0;
+    if (newer || fills) {
+      best = &candidate;
+      best_floor = &candidate.floor;
+    }
+  }
+  SettleResult result;
+  if (best) {
+    result.took_state = take_state(self, *best, false);
+    result.rebased = result.took_state && !own_fresh;
+    if (result.rebased)
+      spdlog::info("group {}: state replaced by a newer copy ({} reports, floor {})", st.args.key,
+                   best->reports, best->floor.describe());
+  } else if (parent && own_fresh) {
+    if (take_state(self, *parent, true))
+      log_event(spdlog::level::debug, LogFields{.group = st.args.key},
+                "group starts from the state of {}", parent->key);
+  }
+  result.marks = st.args.marks;
+  return result;
 }
 
 void publish(GroupActor* self) {
@@ -42,7 +115,13 @@ void publish(GroupActor* self) {
 void apply(GroupActor* self, std::vector<ReportItem>& batch) {
   auto& st = self->state;
   std::uint64_t applied = 0;
+  std::uint64_t duplicates = 0;
   for (const auto& item : batch) {
+    if (st.args.marks.covers(item.stamp)) {
+      ++duplicates;  // sent again after a move of state or ownership: already in
+      continue;
+    }
+    st.args.marks.advance(item.stamp);
     // Reports arrive in log order; even a rejected one is "included" (a replay
     // would reject it again), and the new sequence makes the state worth saving.
     if (item.wal_seq > st.args.wal_seq) {
@@ -59,6 +138,8 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
     }
   }
   st.dirty = st.dirty || applied > 0;
+  if (duplicates)
+    st.args.shared->reports_duplicate.fetch_add(duplicates, std::memory_order_relaxed);
   auto& slot = *st.args.slot;
   slot.reports.fetch_add(applied, std::memory_order_relaxed);
   slot.touch(static_cast<std::int64_t>(wall_seconds()));
@@ -77,8 +158,11 @@ caf::behavior group_actor(GroupActor* self, GroupActorArgs args) {
       [=](checkpoint_atom) {
         auto& st = self->state;
         if (!st.unpublished.empty()) publish(self);
-        if (!st.dirty || !st.args.store) return;
-        self->send(st.args.store, save_atom::value, make_record(st));
+        if (!st.dirty || (!st.args.store && !st.args.on_checkpoint)) return;
+        if (st.args.store)
+          self->send(st.args.store, save_atom::value, make_record(st));
+        else
+          st.args.on_checkpoint({make_record(st)});
         st.dirty = false;
       },
       [=](collect_atom) -> GroupRecord {
@@ -87,24 +171,21 @@ caf::behavior group_actor(GroupActor* self, GroupActorArgs args) {
         st.dirty = false;
         return make_record(st);
       },
+      [=](replicate_atom) -> GroupRecord {
+        // The copy for the group's standby: once it holds it, the home
+        // confirms what it includes, so this is the new floor.
+        auto& st = self->state;
+        if (!st.unpublished.empty()) publish(self);
+        if (st.home) st.args.floor = st.args.marks;
+        return make_record(st);
+      },
       [=](export_atom) -> GroupRecord {  // a copy for subscribers; not a checkpoint
         auto& st = self->state;
         if (!st.unpublished.empty()) publish(self);
         return make_record(st);
       },
-      [=](adopt_atom, const GroupRecord& record) {
-        auto& st = self->state;
-        try {
-          st.args.policy = restore_policy(record.policy_state);
-        } catch (const CorruptState& e) {
-          spdlog::error("group {}: adopted state unusable, keeping ours: {}", st.args.key,
-                        e.what());
-          return;
-        }
-        st.args.slot->reports.store(record.reports);
-        st.args.slot->decisions.store(record.decisions);
-        st.dirty = true;
-        publish(self);
+      [=](settle_atom, const std::vector<GroupRecord>& candidates, bool home) -> SettleResult {
+        return settle(self, candidates, home);
       },
       [=](passivate_atom) -> GroupRecord {
         auto& st = self->state;

@@ -6,9 +6,17 @@
 // recent state without a round-trip. It hands its full state out on request:
 // to the store at checkpoints (when changed), and to the supervisor when
 // passivated (then it quits) or when the node shuts down.
+// On a cluster member it also keeps the group's report marks: a stamped report
+// its state already includes is skipped (counted as a duplicate), so reports
+// sent again after a move of state or ownership are applied exactly once.
+// settle_atom makes it choose between its state and candidates from other
+// members (the newest line of the group's history wins; see
+// core/report_marks.hpp); as the group's home, each copy it hands out for its
+// standby (replicate_atom) records the marks the home will confirm (its floor).
 
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -27,6 +35,11 @@ struct GroupActorArgs {
   std::uint64_t seed = 0;          ///< for a fresh policy after a reconfiguration
   caf::actor store;                ///< receives checkpoints (may be invalid: no persistence)
   std::uint64_t wal_seq = 0;       ///< restored state includes log sequences up to this
+  ReportMarks marks;               ///< restored state includes these stamped reports
+  ReportMarks floor;               ///< ... and was last confirmed durable at these
+  /// Without a store (no state dir), checkpoints of a cluster group hand the
+  /// record here instead, so its home can still confirm reports; may be empty.
+  std::function<void(const std::vector<GroupRecord>&)> on_checkpoint;
 };
 
 /// Publish at least every this many reports even while the mailbox is busy,

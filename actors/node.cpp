@@ -91,7 +91,14 @@ struct Node::Impl {
   // Cluster membership (null/invalid on an all-in-one node).
   std::shared_ptr<FederationShared> federation_shared;
   caf::actor federation;
+  /// The federation actor, for callbacks set up before it exists (the
+  /// supervisor's on_saved); set once in start(), read from actor threads.
+  std::shared_ptr<SnapshotCell<caf::actor>> federation_cell =
+      std::make_shared<SnapshotCell<caf::actor>>();
   double sample_rate = 0;
+  /// Cluster members: this run's report stamp epoch (microseconds at start,
+  /// so a restart always stamps above the previous run).
+  std::uint64_t stamp_epoch = 0;
 
   /// The current ownership, cached per thread like the routing.
   std::shared_ptr<const Ownership> current_ownership() {
@@ -126,33 +133,41 @@ struct Node::Impl {
     routing_version.fetch_add(1, std::memory_order_release);
   }
 
+  /// Hands an accepted report on: on a cluster member to the federation
+  /// (which applies it here or forwards it to the group's owner, and keeps it
+  /// until confirmed), else to the supervisor.
   ReportStatus route(std::string key, std::string decision, double score) {
-    if (federation && current_ownership()->owner_of(key)) {
-      caf::anon_send(federation, LocalForward{ForwardedReport{std::move(key), std::move(decision),
-                                                              score, wall_seconds()}});
-      return ReportStatus::accepted;
-    }
     if (report_log) return route_logged(std::move(key), std::move(decision), score);
-    caf::anon_send(supervisor, report_atom::value, std::move(key), std::move(decision), score,
-                   wall_seconds());
+    send_report(std::move(key), ReportItem{std::move(decision), score, wall_seconds(), 0, {}});
     return ReportStatus::accepted;
+  }
+
+  void send_report(std::string key, ReportItem item) {
+    if (federation)
+      caf::anon_send(federation, LocalReport{std::move(key), std::move(item)});
+    else
+      caf::anon_send(supervisor, report_atom::value, std::move(key), std::move(item));
   }
 
   /// Logs the report, then routes it under the log's lock (so each group
   /// applies its reports in log order); with --wal always, returns once durable.
+  /// `stamp`: a replayed report's original stamp (cluster members).
   ReportStatus route_logged(std::string key, std::string decision, double score,
-                            bool await_sync = true) {
-    const double accepted_at = wall_seconds();
+                            bool await_sync = true, double accepted_at = 0,
+                            ReportStamp stamp = {}) {
+    if (accepted_at == 0) accepted_at = wall_seconds();
     bool routed = false;
     try {
       report_log->append(
           key, decision, score, accepted_at,
           [&](std::uint64_t seq) {
-            caf::anon_send(supervisor, report_atom::value, std::move(key), std::move(decision),
-                           score, accepted_at, seq);
+            ReportItem item{std::move(decision), score, accepted_at, seq, stamp};
+            // A fresh report on a cluster member is stamped with the log's sequence.
+            if (federation && item.stamp.epoch == 0) item.stamp = ReportStamp{0, stamp_epoch, seq};
+            send_report(std::move(key), std::move(item));
             routed = true;
           },
-          await_sync);
+          await_sync, stamp.epoch, stamp.seq);
     } catch (...) {
       if (!routed) shared->release();
       throw;
@@ -160,11 +175,16 @@ struct Node::Impl {
     return ReportStatus::accepted;
   }
 
-  /// Replays logged reports that no persisted state includes (start-up).
+  /// Replays logged reports that no persisted state includes (start-up; on a
+  /// cluster member, every logged report: their owners skip what they have).
   void replay(WalRecovery& recovery) {
     for (auto& report : recovery.replay) {
       shared->queued.fetch_add(1, std::memory_order_relaxed);  // past the ingress limit: owed
-      route_logged(std::move(report.group), std::move(report.decision), report.score, false);
+      ReportStamp stamp;
+      if (federation && report.stamp_epoch != 0)
+        stamp = ReportStamp{0, report.stamp_epoch, report.stamp_seq};
+      route_logged(std::move(report.group), std::move(report.decision), report.score, false,
+                   report.accepted_at, stamp);
     }
     report_log->sync();  // one sync for the whole replay
     report_log->drop_recovered_segments();
@@ -172,6 +192,18 @@ struct Node::Impl {
         "write-ahead log: {} report(s) found, {} already in persisted state, {} replayed, {} for "
         "groups the grouping no longer produces",
         recovery.logged, recovery.already_persisted, recovery.replay.size(), recovery.ungroupable);
+  }
+
+  /// Groups' state persisted: the log may drop what it covers; a cluster
+  /// member's federation decides that (and what to confirm) itself.
+  void saved(const std::vector<GroupRecord>& records) {
+    if (federation_shared) {
+      if (auto target = federation_cell->load(); target && *target)
+        caf::anon_send(*target, LocalSaved{records});
+      return;
+    }
+    if (report_log)
+      for (const auto& record : records) report_log->covered(record.key, record.wal_seq);
   }
 
   void sample(std::vector<std::string> features, const std::string& group,
@@ -211,11 +243,17 @@ void Node::start() {
     im.decision_log = open_node_decision_log(im.options.decision_log, *im.current_routing()->config,
                                              im.options.node_name);
   std::optional<WalRecovery> recovery;
+  const auto& cluster = im.options.cluster;
+  if (cluster)
+    im.stamp_epoch =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
   if (im.options.wal != WalSync::none) {
     if (im.options.state_dir.empty())
       throw std::runtime_error("a write-ahead log (--wal) needs a --state-dir");
     recovery = recover_report_log(im.options.state_dir, im.options.wal, im.options.wal_batch_ms,
-                                  *im.current_routing()->config);
+                                  *im.current_routing()->config, im.stamp_epoch);
     im.report_log = std::move(recovery->log);
   }
   im.config = std::make_unique<caf::actor_system_config>();
@@ -226,9 +264,14 @@ void Node::start() {
   // it a flooded actor (the router under a report storm) keeps its thread
   // for seconds and starves the rest, heartbeats included.
   im.config->set("scheduler.max-throughput", static_cast<size_t>(500));
-  const auto& cluster = im.options.cluster;
   if (cluster) {
     im.config->load<caf::io::middleman>();
+    // CAF's own link heartbeat closes a connection that went silent (a cut
+    // link sends no reset): the next dial then opens a fresh connection
+    // instead of reusing the dead one until TCP gives up, minutes later.
+    auto seconds = [](double s) { return caf::timespan{static_cast<std::int64_t>(s * 1e9)}; };
+    im.config->set("middleman.heartbeat-interval", seconds(cluster->heartbeat_interval_s));
+    im.config->set("middleman.connection-timeout", seconds(cluster->peer_timeout_s));
     add_federation_types(*im.config);
     if (cluster->tls.enabled()) {
       im.config->load<caf::openssl::manager>();
@@ -243,10 +286,9 @@ void Node::start() {
   args.config = im.current_routing()->config;
   args.state_dir = im.options.state_dir;
   args.seed = im.options.seed;
-  if (auto* log = im.report_log.get())
-    args.on_saved = [log](const std::vector<GroupRecord>& records) {
-      for (const auto& record : records) log->covered(record.key, record.wal_seq);
-    };
+  // The node outlives its actors (stop() waits for them), so `this` is safe here.
+  if (im.report_log || cluster)
+    args.on_saved = [impl = &im](const std::vector<GroupRecord>& records) { impl->saved(records); };
   im.supervisor = spawn_supervisor(*im.system, std::move(args));
   caf::scoped_actor self{*im.system};
   std::size_t restored = 0;
@@ -266,7 +308,13 @@ void Node::start() {
     federation_args.supervisor = im.supervisor;
     federation_args.state_dir = im.options.state_dir;
     federation_args.schema = im.current_routing()->config->schema;
+    federation_args.epoch = im.stamp_epoch;
+    if (auto* log = im.report_log.get())
+      federation_args.wal_covered = [log](const std::string& group, std::uint64_t through) {
+        log->covered(group, through);
+      };
     im.federation = start_federation(*im.system, std::move(federation_args));
+    im.federation_cell->store(std::make_shared<const caf::actor>(im.federation));
     im.sample_rate = cluster->sample_rate;
     const auto* me = cluster->find(im.options.node_name);
     spdlog::info("cluster member {} ({}{}), federation on {}:{}", me->name, to_string(me->role),
@@ -289,12 +337,18 @@ void Node::stop() {
   };
   drain(std::chrono::seconds(30));
   if (im.federation) {
-    // Leave the cluster: peers see the link drop, adopt our groups and
-    // re-route what they had not yet had acknowledged. Reports they forwarded
-    // before that are in the supervisor's mailbox and are applied below.
+    // Leave the cluster: tell the others, so the new owners of our groups
+    // fetch their state from us and our kept reports go to them, then give
+    // them a moment (bounded) before the link drops.
+    caf::anon_send(im.federation, LocalLeave{});
+    const auto grace = std::chrono::milliseconds(
+        static_cast<long>(1000 * std::min(5.0, 2 * im.options.cluster->peer_timeout_s)));
+    std::this_thread::sleep_for(std::min(grace, std::chrono::milliseconds(1500)));
+    drain(std::chrono::seconds(5));
     caf::scoped_actor self{*im.system};
     self->send_exit(im.federation, caf::exit_reason::user_shutdown);
     self->wait_for(im.federation);
+    im.federation_cell->store(nullptr);
     im.federation = nullptr;
     drain(std::chrono::seconds(5));
   }
@@ -357,7 +411,7 @@ DecideResult Node::decide(const DecideRequest& request) {
   // A group another node owns is decided from the snapshot its owner pushed.
   std::shared_ptr<const Ownership> ownership;
   if (im.federation) ownership = im.current_ownership();
-  const bool remote = ownership && ownership->owner_of(result.group);
+  const bool remote = ownership && ownership->remote_owner(result.group);
   const auto& table = remote ? im.federation_shared->mirrors : im.shared->table;
   std::uint64_t policy_version = 0;
   bool served = table.visit(result.group, [&](GroupSlot& slot) {
@@ -376,8 +430,8 @@ DecideResult Node::decide(const DecideRequest& request) {
     result.index = pick.index;
     result.propensity = pick.propensity;
     result.policy = "fallback-uniform";
-    if (remote)
-      caf::anon_send(im.federation, LocalSubscribe{result.group});
+    if (im.federation)
+      caf::anon_send(im.federation, LocalEnsure{result.group});  // subscribe, or settle ours
     else
       caf::anon_send(im.supervisor, ensure_atom::value, result.group);
   }
@@ -448,11 +502,16 @@ GroupInfo info_of(const GroupSlot& slot, std::string owner = {}) {
 std::vector<GroupInfo> Node::groups() const {
   auto& im = *impl_;
   std::vector<GroupInfo> out;
-  for (const auto& slot : im.shared->table.all()) out.push_back(info_of(*slot));
+  std::shared_ptr<const Ownership> ownership;
+  if (im.federation_shared) ownership = im.federation_shared->ownership.load();
+  for (const auto& slot : im.shared->table.all())
+    // A group another node owns is listed from its mirror (a local copy left
+    // behind by a move of ownership is not this node's to show).
+    if (!ownership || !ownership->remote_owner(slot->key)) out.push_back(info_of(*slot));
   if (im.federation_shared) {
-    auto ownership = im.federation_shared->ownership.load();
     for (const auto& slot : im.federation_shared->mirrors.all())
-      if (const auto* owner = ownership->owner_of(slot->key)) out.push_back(info_of(*slot, *owner));
+      if (const auto* owner = ownership ? ownership->remote_owner(slot->key) : nullptr)
+        out.push_back(info_of(*slot, *owner));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
   return out;
@@ -463,7 +522,7 @@ std::optional<GroupInfo> Node::group(std::string_view key) const {
   std::optional<GroupInfo> out;
   if (im.federation_shared) {
     auto ownership = im.federation_shared->ownership.load();
-    if (const auto* owner = ownership->owner_of(std::string(key))) {
+    if (const auto* owner = ownership ? ownership->remote_owner(key) : nullptr) {
       im.federation_shared->mirrors.visit(
           key, [&](const GroupSlot& slot) { out = info_of(slot, *owner); });
       return out;
@@ -483,6 +542,7 @@ NodeStats Node::stats() const {
   stats.queue_capacity = shared.queue_capacity.load();
   stats.reports_applied = shared.reports_applied.load();
   stats.reports_lost = shared.reports_lost.load();
+  stats.reports_duplicate = shared.reports_duplicate.load();
   stats.events_evicted = impl_->journal->evicted();
   stats.freshness = &shared.freshness;
   stats.federation = impl_->federation_shared.get();

@@ -26,9 +26,10 @@ struct Entry {
   GroupSlotPtr slot;
   std::vector<ReportItem> batch;  ///< routed here, not yet sent to the actor
   bool passivating = false;
-  std::vector<ReportItem> held;                   ///< arrived while passivating
-  bool wanted = false;                            ///< ensure arrived while passivating
-  std::list<std::string>::iterator lru_position;  ///< valid while not passivating
+  std::vector<ReportItem> held;                     ///< arrived while passivating
+  bool wanted = false;                              ///< ensure arrived while passivating
+  std::vector<std::function<void()>> after_revive;  ///< requests that came while passivating
+  std::list<std::string>::iterator lru_position;    ///< valid while not passivating
   std::int64_t lru_time = 0;  ///< last_activity when it was last moved to the LRU front
 };
 
@@ -44,9 +45,6 @@ struct SupervisorState {
   /// Passivated state not yet confirmed on disk (or kept in memory when there
   /// is no state dir): restores read it before the disk.
   std::unordered_map<std::string, GroupRecord> unsaved;
-  /// State adopted (federation) for a group that was being passivated: used
-  /// instead of the passivated state when it comes back.
-  std::unordered_map<std::string, GroupRecord> adopted;
   // Shutdown bookkeeping.
   caf::response_promise shutdown_promise;
   bool shutting_down = false;
@@ -149,9 +147,19 @@ Entry& activate(Supervisor* self, const std::string& key,
   // Publish before the actor runs, so that a restored group serves decisions
   // from its own state as soon as the restore request is answered.
   slot->snapshot.store(policy->snapshot(wall_seconds()));
-  GroupActorArgs args{
-      key, slot, st.args.shared, std::move(policy), st.args.seed ^ hash_decision(key), st.store};
-  args.wal_seq = record ? record->wal_seq : 0;
+  GroupActorArgs args;
+  args.key = key;
+  args.slot = slot;
+  args.shared = st.args.shared;
+  args.policy = std::move(policy);
+  args.seed = st.args.seed ^ hash_decision(key);
+  args.store = st.store;
+  if (record) {
+    args.wal_seq = record->wal_seq;
+    args.marks = record->marks;
+    args.floor = record->floor;
+  }
+  if (!st.store) args.on_checkpoint = st.args.on_saved;
   auto actor = spawn_group_actor(self, std::move(args));
   auto [it, inserted] = st.groups.try_emplace(key);
   auto& entry = it->second;
@@ -183,7 +191,10 @@ Entry& ensure(Supervisor* self, const std::string& key) {
 void remember_unsaved(Supervisor* self, const GroupRecord& record) {
   auto& st = self->state;
   st.unsaved[record.key] = record;
-  if (!st.store) return;  // no state dir: the memory copy is the passivated state
+  if (!st.store) {  // no state dir: the memory copy is the passivated state
+    if (st.args.on_saved) st.args.on_saved({record});
+    return;
+  }
   self->request(st.store, caf::infinite, save_atom::value, std::vector<GroupRecord>{record})
       .then(
           [=](saved_atom, const std::vector<std::string>&) {
@@ -215,21 +226,21 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
     if (--st.shutdown_outstanding == 0) finish_shutdown(self);
     return;
   }
-  if (auto adopted = st.adopted.find(key); adopted != st.adopted.end()) {
-    record = std::move(adopted->second);
-    st.adopted.erase(adopted);
-  }
   remember_unsaved(self, record);
   if (!entry.held.empty() || entry.wanted) {
     // Reports (or decisions) arrived meanwhile: come straight back, state in hand.
     auto held = std::move(entry.held);
+    auto deferred = std::move(entry.after_revive);
     auto& revived = activate(self, key, std::move(record));
     revived.batch = std::move(held);
     flush(self, revived);
+    for (auto& request : deferred) request();
     return;
   }
+  auto deferred = std::move(entry.after_revive);
   --st.passivating;
   st.groups.erase(it);
+  for (auto& request : deferred) request();
 }
 
 void passivate(Supervisor* self, const std::string& key, PassivatedFn done) {
@@ -349,48 +360,88 @@ void reload(Supervisor* self, LabelConfigPtr config) {
                st.args.config->source, retire.size(), added, st.groups.size());
 }
 
-/// Federation: serve `record.key` from `record` (a group taken over from a
-/// failed owner, or handed back to us), replacing any state it has here.
-void adopt(Supervisor* self, GroupRecord record) {
-  auto& st = self->state;
-  auto key = record.key;
-  auto it = st.groups.find(key);
-  if (it == st.groups.end()) {
-    activate(self, key, std::move(record));
-    return;
-  }
-  auto& entry = it->second;
+/// Federation: makes `key` active here and lets its actor choose its base
+/// state among its own and `candidates` (actors/group_actor.hpp). Reports
+/// routed before are applied first, to the state they were meant for.
+caf::result<SettleResult> settle(Supervisor* self, const std::string& key,
+                                 std::vector<GroupRecord> candidates, bool home) {
+  auto& entry = ensure(self, key);
+  auto promise = self->make_response_promise<SettleResult>();
+  auto ask = [=]() mutable {
+    auto it = self->state.groups.find(key);
+    if (it == self->state.groups.end() || it->second.passivating) {
+      promise.deliver(caf::make_error(caf::sec::request_receiver_down));
+      return;
+    }
+    flush(self, it->second);
+    promise.delegate(it->second.actor, settle_atom::value, std::move(candidates), home);
+  };
   if (entry.passivating) {
-    st.adopted[key] = std::move(record);
     entry.wanted = true;
-    return;
+    entry.after_revive.push_back(std::move(ask));
+  } else {
+    ask();
   }
-  flush(self, entry);  // reports routed before the adoption apply to the old state
-  self->send(entry.actor, adopt_atom::value, std::move(record));
+  return promise;
 }
 
-/// Federation: passivates `keys` and delivers their state, for their new owner.
-caf::result<std::vector<GroupRecord>> hand_over(Supervisor* self,
+/// Federation: the state of `keys` for another member that now owns them:
+/// active groups are passivated (their state is persisted here too), others
+/// come from their persisted state; groups this node never held are skipped.
+caf::result<std::vector<GroupRecord>> surrender(Supervisor* self,
                                                 const std::vector<std::string>& keys) {
   auto& st = self->state;
   flush_all(self);
   struct Gather {
     std::vector<GroupRecord> records;
-    std::size_t outstanding = 0;
+    std::size_t outstanding = 1;  // released after the loop
   };
   auto gather = std::make_shared<Gather>();
   auto promise = self->make_response_promise<std::vector<GroupRecord>>();
+  auto done = [=]() mutable {
+    if (--gather->outstanding == 0) promise.deliver(std::move(gather->records));
+  };
   for (const auto& key : keys) {
     auto it = st.groups.find(key);
-    if (it == st.groups.end() || it->second.passivating) continue;
+    if (it == st.groups.end()) {
+      if (auto record = persisted_state(st, key)) gather->records.push_back(std::move(*record));
+      continue;
+    }
+    if (it->second.passivating) {  // its record is on its way to `unsaved`
+      ++gather->outstanding;
+      it->second.after_revive.push_back([=]() mutable {
+        if (auto record = persisted_state(self->state, key))
+          gather->records.push_back(std::move(*record));
+        done();
+      });
+      continue;
+    }
     ++gather->outstanding;
     passivate(self, key, [=](const GroupRecord* record) mutable {
       if (record) gather->records.push_back(*record);
-      if (--gather->outstanding == 0) promise.deliver(std::move(gather->records));
+      done();
     });
   }
-  if (gather->outstanding == 0) return std::vector<GroupRecord>{};
+  done();
   return promise;
+}
+
+/// Federation: a copy of `key`'s state (active or persisted), leaving it here.
+caf::result<std::vector<GroupRecord>> copy_state(Supervisor* self, const std::string& key) {
+  auto& st = self->state;
+  auto it = st.groups.find(key);
+  if (it != st.groups.end() && !it->second.passivating) {
+    flush(self, it->second);
+    auto promise = self->make_response_promise<std::vector<GroupRecord>>();
+    self->request(it->second.actor, std::chrono::seconds(10), export_atom::value)
+        .then(
+            [=](GroupRecord& record) mutable { promise.deliver(std::vector<GroupRecord>{record}); },
+            [=](const caf::error&) mutable { promise.deliver(std::vector<GroupRecord>{}); });
+    return promise;
+  }
+  std::vector<GroupRecord> out;
+  if (auto record = persisted_state(st, key)) out.push_back(std::move(*record));
+  return out;
 }
 
 void finish_shutdown(Supervisor* self) {
@@ -478,14 +529,17 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
   auto checkpoint_every =
       std::chrono::milliseconds(static_cast<long>(1000 * st.args.config->checkpoint_interval_s));
   self->delayed_send(self, sweep_every, sweep_atom::value);
-  if (st.store) self->delayed_send(self, checkpoint_every, checkpoint_atom::value);
+  // Checkpoints persist (with a state dir) and, on a cluster member, let the
+  // groups' homes confirm reports (on_saved) even without one.
+  if (st.store || st.args.on_saved)
+    self->delayed_send(self, checkpoint_every, checkpoint_atom::value);
   return {
       [=](report_atom, std::string& key, std::string& decision, double score, double accepted_at) {
-        on_report(self, key, ReportItem{std::move(decision), score, accepted_at});
+        on_report(self, key, ReportItem{std::move(decision), score, accepted_at, 0, {}});
       },
       [=](report_atom, std::string& key, std::string& decision, double score, double accepted_at,
           std::uint64_t wal_seq) {  // a report in the write-ahead log
-        on_report(self, key, ReportItem{std::move(decision), score, accepted_at, wal_seq});
+        on_report(self, key, ReportItem{std::move(decision), score, accepted_at, wal_seq, {}});
       },
       [=](ensure_atom, const std::string& key) {
         auto& entry = ensure(self, key);
@@ -529,8 +583,21 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
         if (entry.passivating) return caf::make_error(caf::sec::request_receiver_down);
         return self->delegate(entry.actor, export_atom::value);
       },
-      [=](adopt_atom, GroupRecord& record) { adopt(self, std::move(record)); },
-      [=](handoff_atom, const std::vector<std::string>& keys) { return hand_over(self, keys); },
+      [=](report_atom, std::string& key, ReportItem& item) {  // stamped (federation)
+        on_report(self, key, std::move(item));
+      },
+      [=](settle_atom, const std::string& key, std::vector<GroupRecord>& candidates, bool home) {
+        return settle(self, key, std::move(candidates), home);
+      },
+      [=](surrender_atom, const std::vector<std::string>& keys) { return surrender(self, keys); },
+      [=](copy_atom, const std::string& key) { return copy_state(self, key); },
+      [=](replicate_atom, const std::string& key) -> caf::result<caf::message> {
+        auto it = self->state.groups.find(key);
+        if (it == self->state.groups.end() || it->second.passivating)
+          return caf::make_error(caf::sec::request_receiver_down);
+        flush(self, it->second);
+        return self->delegate(it->second.actor, replicate_atom::value);
+      },
       [=](shutdown_atom) -> caf::result<ok_atom> {
         auto& state = self->state;
         state.shutdown_promise = self->make_response_promise();

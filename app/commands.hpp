@@ -32,6 +32,9 @@ struct NodeCommand {
   std::size_t max_connections = 10'000;
   std::size_t max_json_depth = 16;
   std::string admin_token;  ///< empty: admin routes only for loopback peers
+  /// Browser origins allowed on the player routes (--cors-origin, repeatable;
+  /// "*" = any). Given, it replaces the cluster file's cors_origins.
+  std::vector<std::string> cors_origins;
   int drain_timeout_ms = 10'000;
   std::string log_level = "info";
   std::string log_format = "text";  ///< text | json (one JSON object per line)

@@ -9,6 +9,7 @@
 #include "app/commands.hpp"
 #include "app/replay_command.hpp"
 #include "app/sim_commands.hpp"
+#include "core/web_origin.hpp"
 
 #ifndef PYTHEAS_VERSION
 #define PYTHEAS_VERSION "unknown"
@@ -129,6 +130,12 @@ int main(int argc, char** argv) {
                    "clients only")
       ->envname("PYTHEAS_ADMIN_TOKEN");
   node_cmd
+      ->add_option("--cors-origin", node.cors_origins,
+                   "A web origin (http[s]://HOST[:PORT], or * for any) whose pages may call "
+                   "/v1/decide, /v1/report and /player.php; repeat it for more (docs/PLAYERS.md)")
+      ->take_all()
+      ->check([](const std::string& origin) { return pytheas::web_origin_problem(origin); });
+  node_cmd
       ->add_option("--drain-timeout-ms", node.drain_timeout_ms,
                    "On SIGTERM, how long in-flight requests may take to finish")
       ->capture_default_str()
@@ -214,6 +221,12 @@ int main(int argc, char** argv) {
                    "learned: share of sessions sampled for the learner")
       ->capture_default_str()
       ->check(CLI::Range(1e-9, 1.0));
+  simulate_cmd
+      ->add_option("--learn-from", sim.learn_from,
+                   "learned: samples from the first learned lane's decisions (lane, as a node "
+                   "samples its reports) or from uniformly drawn candidates (explore)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"lane", "explore"}));
   simulate_cmd
       ->add_option("--min-group-size", sim.min_group_size,
                    "learned: fewest samples a learned group may hold")
@@ -347,6 +360,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   replay_cmd->add_flag("--allow-remote", replay.allow_remote,
                        "Allow non-loopback targets (default: only 127.0.0.0/8 and [::1])");
+  replay_cmd
+      ->add_option("--count-by", replay.count_by,
+                   "Count reports per group of these features (groups.csv: accepted, in doubt, "
+                   "refused), e.g. --count-by Asn")
+      ->delimiter(',');
   replay_cmd->add_option("--out", replay.out, "Output directory")->required();
   bool replay_no_plot = false;
   replay_cmd->add_flag("--no-plot", replay_no_plot, "Do not draw the PNG plots (gnuplot)");

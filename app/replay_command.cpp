@@ -70,6 +70,8 @@ int run_replay_command(const ReplayCommand& command) {
   options.failover = command.failover;
   options.failover_hold_s = command.failover_hold_s;
   try {
+    if (!command.count_by.empty())
+      options.count_by = make_feature_grouping(options.schema, command.count_by);
     options.validate();
   } catch (const InvalidInput& e) {
     std::fprintf(stderr, "pytheas: error: %s\n", e.what());

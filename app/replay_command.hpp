@@ -23,6 +23,7 @@ struct ReplayCommand {
   bool allow_remote = false;
   bool failover = false;       ///< retry on the next URL after a transport failure
   double failover_hold_s = 2;  ///< seconds a failed URL is avoided
+  std::vector<std::string> count_by;  ///< features: count reports per group of them
   std::string out;
   bool plot = true;
   bool quiet = false;

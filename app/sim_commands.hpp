@@ -32,6 +32,7 @@ struct SimulateCommand {
   std::size_t learn_window = 200000;
   double learn_sample_rate = 1;
   std::size_t min_group_size = 100;
+  std::string learn_from = "lane";  // lane | explore (sim::LearnedSamples)
   bool plot = true;
   bool quiet = false;
   std::vector<std::string> arguments;  ///< the command line, for summary.json

@@ -97,9 +97,11 @@ int run_simulate(const SimulateCommand& command) {
   options.cfa.explore = command.cfa_explore;
   options.learned.warmup_s = command.regroup_warmup_s;
   options.learned.regroup_interval_s = command.regroup_interval_s;
-  options.learned.window = command.learn_window;
+  options.learned.regrouper.window = command.learn_window;
   options.learned.sample_rate = command.learn_sample_rate;
-  options.learned.learner.min_group_size = command.min_group_size;
+  options.learned.regrouper.learner.min_group_size = command.min_group_size;
+  options.learned.samples =
+      command.learn_from == "explore" ? sim::LearnedSamples::kExplore : sim::LearnedSamples::kLane;
   try {
     options.validate();
   } catch (const InvalidInput& e) {
@@ -141,10 +143,12 @@ int run_simulate(const SimulateCommand& command) {
       for (const auto& regroup : result.regroups) learn_seconds += regroup.seconds;
       std::string features;
       for (const auto& name : last.split_features) features += (features.empty() ? "" : ",") + name;
+      std::size_t changed = 0;
+      for (const auto& regroup : result.regroups) changed += regroup.changed;
       std::printf(
-          "learned grouping: %zu regroupings (%.2f s CPU); last at %.0f s: %zu groups "
-          "from %zu samples, split on [%s] (rules in learned_rules.txt)\n",
-          result.regroups.size(), learn_seconds, last.time_s, last.groups, last.samples,
+          "learned grouping: %zu regroupings, %zu changed the rules (%.2f s CPU); last at %.0f s: "
+          "%zu groups from %zu samples, split on [%s] (rules in learned_rules.txt)\n",
+          result.regroups.size(), changed, learn_seconds, last.time_s, last.groups, last.samples,
           features.c_str());
     }
     std::printf("results in %s\n", command.out.c_str());

@@ -115,7 +115,7 @@ TEST_CASE("reports reach their group and become visible in its snapshot", "[supe
   CHECK(f.shared->freshness.count() == 301);
 }
 
-TEST_CASE("passivation writes state; reactivation restores it exactly",
+TEST_CASE("passivation writes state, reactivation restores it exactly",
           "[supervisor][persistence]") {
   TempDir dir;
   Fixture f(fast_config(), dir.path().string());

@@ -122,8 +122,8 @@ TEST_CASE("kill -9 of the owner: A serves its groups with their learned state wi
   // And fe-a keeps learning it locally.
   CHECK(report(cluster, "fe-a", "y", 30) == 202);
   CHECK(eventually([&] { return reports_of(cluster, "fe-a") == 221; }, 5s));
-  CHECK(cluster.process("fe-a").stderr_text().find("adopted 1 group(s) of failed owners") !=
-        std::string::npos);
+  CHECK(cluster.process("fe-a").stderr_text().find(
+            "took over 1 group(s) with their state from other members") != std::string::npos);
 
   SECTION("when B comes back, the group and A's learning go back to it") {
     cluster.start("fe-b");

@@ -60,7 +60,7 @@ TEST_CASE("cluster file errors name the file, line and field", "[config][cluster
   CHECK(error_of(kSecret + "nodes: []\n") == "cluster.yaml:2: nodes: expected a non-empty list");
   CHECK(error_of(kSecret + "nodez: []\n") ==
         "cluster.yaml:2: nodez: unknown key (expected one of: nodes, secret, secret_file, labels, "
-        "state_dir, decision_log, federation, tls, pin, grouping, learner)");
+        "state_dir, decision_log, federation, tls, pin, grouping, learner, cors_origins)");
   CHECK(error_of(kSecret + R"(nodes:
   - {name: fe-a, role: frontend, cluster: A, http_port: 1, caf_port: 2}
 )") == "cluster.yaml:3: nodes: no node has role backend or all");
@@ -130,4 +130,25 @@ TEST_CASE("grouping: learned with learner knobs", "[config][cluster]") {
   CHECK(config.learner_window == 500);
   CHECK(error_of(kSecret + kNodes + "grouping: smart\n") ==
         "cluster.yaml:6: grouping: expected labels or learned, got 'smart'");
+}
+
+TEST_CASE("cors_origins lists the web origins of player pages", "[config][cluster][cors]") {
+  auto none = parse_cluster_config(kSecret + kNodes, "c.yaml", "");
+  CHECK(none.cors_origins.empty());
+  auto some = parse_cluster_config(
+      kSecret + kNodes + "cors_origins: [\"https://video.example\", \"http://127.0.0.1:8000\"]\n",
+      "c.yaml", "");
+  CHECK(some.cors_origins ==
+        std::vector<std::string>{"https://video.example", "http://127.0.0.1:8000"});
+  auto any = parse_cluster_config(kSecret + kNodes + "cors_origins: [\"*\"]\n", "c.yaml", "");
+  CHECK(any.cors_origins == std::vector<std::string>{"*"});
+
+  // A value a browser never sends is refused at its line, naming the entry.
+  CHECK(error_of(kSecret + kNodes +
+                 "cors_origins:\n  - https://video.example\n"
+                 "  - https://video.example/\n") ==
+        "cluster.yaml:8: cors_origins[1]: 'https://video.example/': a web origin has no path "
+        "(no '/' after the host)");
+  CHECK(error_of(kSecret + kNodes + "cors_origins: https://video.example\n") ==
+        "cluster.yaml:6: cors_origins: expected a list");
 }

@@ -168,7 +168,7 @@ TEST_CASE("legacy replay follows trace time and reconciles with the node", "[rep
   CHECK(wait_for_node_reports(node.port, 200) == 200);
 }
 
-TEST_CASE("a closed port gets the fallback decision, counted as failures; the rest reconciles",
+TEST_CASE("a closed port gets the fallback decision, counted as failures, the rest reconciles",
           "[replay][live][fault]") {
   TempDir dir("pytheas-replay");
   const auto trace = generate_trace(dir, 300);

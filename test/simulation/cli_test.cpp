@@ -110,6 +110,12 @@ TEST_CASE("simulate reports bad input precisely", "[cli][simulate]") {
                         30s);
   CHECK(learned.exit_code == 2);
   CHECK(learned.err.find("--learn-sample-rate") != std::string::npos);
+  auto learn_from =
+      run_to_completion({PYTHEAS_BINARY, "simulate", "--trace", dir / "bad.trace", "--grouping",
+                         "learned", "--learn-from", "oracle", "--out", dir / "out"},
+                        30s);
+  CHECK(learn_from.exit_code == 2);
+  CHECK(learn_from.err.find("--learn-from") != std::string::npos);
 
   auto policy = run_to_completion({PYTHEAS_BINARY, "simulate", "--trace", dir / "bad.trace",
                                    "--policy", "ducb,bandit", "--out", dir / "out"},
@@ -158,11 +164,15 @@ TEST_CASE("simulate --grouping learned regroups and writes the learned rules", "
   INFO(sim.err);
   REQUIRE(sim.exit_code == 0);
   const auto regroups = read_text_file(dir / "out/regroups.csv");
-  CHECK(regroups.rfind("time_s,samples,groups,split_features,learn_seconds\n60,", 0) == 0);
+  CHECK(regroups.rfind("time_s,samples,groups,split_features,learn_seconds,changed,inherited\n60,",
+                       0) == 0);
   CHECK(count_lines(regroups) == 4);  // at 60, 360 and 660 s
   const auto rules = read_text_file(dir / "out/learned_rules.txt");
   CHECK(rules.find("City = AS1000-city0: ") != std::string::npos);
   CHECK(rules.find("Os") == std::string::npos);
+  const auto costs = read_text_file(dir / "out/regroup_costs.csv");
+  CHECK(costs.rfind("policy,time_s,sessions_before,mean_before,sessions_after,mean_after\n", 0) ==
+        0);
   const auto summary = read_text_file(dir / "out/summary.csv");
   CHECK(summary.find("\nducb,learned,") != std::string::npos);
   CHECK(summary.find("\nducb@Asn,Asn,2,") != std::string::npos);
