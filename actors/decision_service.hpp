@@ -16,6 +16,7 @@
 #include "core/decision_snapshot.hpp"
 #include "core/features.hpp"
 #include "core/latency_histogram.hpp"
+#include "evaluation/decision_log_counters.hpp"
 
 namespace pytheas {
 
@@ -75,6 +76,8 @@ struct NodeStats {
   const LatencyHistogram* freshness = nullptr;
   /// Federation counters; null on an all-in-one node. Valid while the node lives.
   const FederationShared* federation = nullptr;
+  /// The decision log's counters (--decision-log); empty without one.
+  std::optional<evaluation::DecisionLogCounters> decision_log;
 };
 
 class DecisionService {

@@ -16,6 +16,7 @@
 #include "actors/federation_local.hpp"
 #include "actors/grouping_actor.hpp"
 #include "actors/messages.hpp"
+#include "actors/node_decision_log.hpp"
 #include "actors/node_shared.hpp"
 #include "actors/snapshot_cell.hpp"
 #include "actors/state_store.hpp"
@@ -76,6 +77,9 @@ struct Node::Impl {
   std::shared_ptr<NodeShared> shared = std::make_shared<NodeShared>();
   std::unique_ptr<EventJournal> journal;
   std::unique_ptr<ReportLog> report_log;  ///< null without --wal
+  /// Every decision and accepted report, for off-policy evaluation; null
+  /// without --decision-log. Opened in start(), closed in stop().
+  std::unique_ptr<evaluation::DecisionLog> decision_log;
 
   SnapshotCell<Routing> routing;
   std::atomic<std::uint64_t> routing_version{0};
@@ -242,6 +246,9 @@ void Node::start() {
   auto& im = *impl_;
   if (im.system) return;
   if (!im.options.state_dir.empty()) StateStore probe(im.options.state_dir);  // fail early, clearly
+  if (!im.options.decision_log.dir.empty())
+    im.decision_log = open_node_decision_log(im.options.decision_log, *im.current_routing()->config,
+                                             im.options.node_name);
   std::optional<WalRecovery> recovery;
   const auto& cluster = im.options.cluster;
   if (cluster)
@@ -390,6 +397,8 @@ void Node::stop() {
   im.system.reset();  // waits for every actor to finish
   im.config.reset();
   im.report_log.reset();  // syncs; deletes the segments persisted state covers
+  // Writes what is queued (the io threads stopped before the node).
+  im.decision_log.reset();
 }
 
 bool Node::reload(std::string& message) {
@@ -437,10 +446,12 @@ DecideResult Node::decide(const DecideRequest& request) {
   if (im.federation) ownership = im.current_ownership();
   const bool remote = ownership && ownership->remote_owner(result.group);
   const auto& table = remote ? im.federation_shared->mirrors : im.shared->table;
+  std::uint64_t policy_version = 0;
   bool served = table.visit(result.group, [&](GroupSlot& slot) {
     auto snapshot = slot.snapshot.load();
     if (!snapshot) return;
     auto pick = snapshot->pick(request.candidates, rng);
+    policy_version = snapshot->version();
     result.index = pick.index;
     result.propensity = pick.propensity;
     result.policy = snapshot->policy();
@@ -464,6 +475,7 @@ DecideResult Node::decide(const DecideRequest& request) {
     result.event_id = im.journal->record(result.group, request.candidates[result.index], now,
                                          std::move(features));
   }
+  if (im.decision_log) log_decision(*im.decision_log, now, request, result, policy_version);
   return result;
 }
 
@@ -484,7 +496,9 @@ ReportStatus Node::report_event(std::string_view event_id, double score) {
   }
   if (!event.features.empty())
     im.sample(std::move(event.features), event.group, event.decision, score);
-  return im.route(std::move(event.group), std::move(event.decision), score);
+  const auto status = im.route(std::move(event.group), std::move(event.decision), score);
+  if (im.decision_log) im.decision_log->report_event(wall_seconds(), event_id, score);
+  return status;
 }
 
 ReportStatus Node::report(const ReportByFeatures& report) {
@@ -500,7 +514,11 @@ ReportStatus Node::report(const ReportByFeatures& report) {
   if ((im.federation || im.grouping_actor) && im.sampled(thread_rng()))
     im.sample({report.features.begin(), report.features.end()}, key, std::string(report.decision),
               report.score);
-  return im.route(std::move(key), std::string(report.decision), report.score);
+  const auto status = im.route(std::move(key), std::string(report.decision), report.score);
+  if (im.decision_log)
+    im.decision_log->report_features(wall_seconds(), report.features, report.decision,
+                                     report.score);
+  return status;
 }
 
 namespace {
@@ -561,6 +579,7 @@ NodeStats Node::stats() const {
   stats.events_evicted = impl_->journal->evicted();
   stats.freshness = &shared.freshness;
   stats.federation = impl_->federation_shared.get();
+  if (const auto& log = impl_->decision_log) stats.decision_log = log->counters();
   return stats;
 }
 

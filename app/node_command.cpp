@@ -65,6 +65,11 @@ int run_node(const NodeCommand& command) {
   node_options.labels_file = command.labels_file;
   node_options.wal = parse_wal_sync(command.wal);
   node_options.wal_batch_ms = command.wal_batch_ms;
+  node_options.decision_log.dir = command.decision_log;
+  node_options.decision_log.rotate_bytes = command.decision_log_rotate_mb << 20;
+  node_options.decision_log.rotate_seconds = command.decision_log_rotate_s;
+  node_options.decision_log.cap_bytes = command.decision_log_cap_mb << 20;
+  node_options.decision_log.queue_records = command.decision_log_queue;
   std::string http_address = command.http;
   std::vector<std::string> cors_origins = command.cors_origins;
   if (!command.cluster_file.empty()) {
@@ -87,6 +92,8 @@ int run_node(const NodeCommand& command) {
       if (cors_origins.empty()) cors_origins = cluster->cors_origins;
       if (node_options.state_dir.empty() && !cluster->state_dir.empty())
         node_options.state_dir = cluster->state_dir + "/" + me->name;
+      if (node_options.decision_log.dir.empty() && !cluster->decision_log_dir.empty())
+        node_options.decision_log.dir = cluster->decision_log_dir + "/" + me->name;
       node_options.node_name = me->name;
       node_options.cluster = std::move(cluster);
     } catch (const std::exception& e) {

@@ -1,9 +1,9 @@
 #pragma once
 // `pytheas replay`: plays a trace against live nodes (simulation/replay.hpp)
-// and writes the measurements to --out (simulation/replay_output.hpp), then
-// draws the plots with scripts/plot-replay. Returns the exit code: 0 done
-// (failed requests are measurements, not errors), 1 runtime failure, 2 usage
-// error (bad value, non-loopback target without --allow-remote).
+// and writes the measurements to --out (simulation/replay_output.hpp) with
+// summary.json, then draws the plots (the compiled-in scripts/plot-replay). Returns the exit code:
+// 0 done (failed requests are measurements, not errors), 1 runtime failure, 2 usage error (bad
+// value, non-loopback target without --allow-remote).
 
 #include <string>
 #include <vector>
@@ -27,6 +27,7 @@ struct ReplayCommand {
   std::string out;
   bool plot = true;
   bool quiet = false;
+  std::vector<std::string> arguments;  ///< the command line, for summary.json
 };
 
 int run_replay_command(const ReplayCommand& command);

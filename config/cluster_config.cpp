@@ -143,8 +143,8 @@ ClusterConfig parse_cluster_config(const std::string& yaml, const std::string& s
   YAML::Node root = load_yaml(yaml, source);
   if (!root.IsMap()) throw ConfigError(source + ": expected a mapping with `nodes` and `secret`");
   ctx.only_keys(root, "",
-                {"nodes", "secret", "secret_file", "labels", "state_dir", "federation", "tls",
-                 "pin", "grouping", "learner", "cors_origins"});
+                {"nodes", "secret", "secret_file", "labels", "state_dir", "decision_log",
+                 "federation", "tls", "pin", "grouping", "learner", "cors_origins"});
   ClusterConfig config;
   config.source = source;
 
@@ -196,6 +196,9 @@ ClusterConfig parse_cluster_config(const std::string& yaml, const std::string& s
     config.labels_file = resolve(base_dir, ctx.scalar<std::string>(labels, "labels", "a path"));
   if (auto dir = root["state_dir"])
     config.state_dir = resolve(base_dir, ctx.scalar<std::string>(dir, "state_dir", "a path"));
+  if (auto dir = root["decision_log"])
+    config.decision_log_dir =
+        resolve(base_dir, ctx.scalar<std::string>(dir, "decision_log", "a path"));
   if (auto origins = root["cors_origins"]) {
     config.cors_origins = ctx.string_list(origins, "cors_origins");
     for (std::size_t i = 0; i < config.cors_origins.size(); ++i)

@@ -49,7 +49,10 @@ struct ClusterConfig {
   std::vector<ClusterNode> nodes;
   std::string labels_file;  ///< resolved against the cluster file's folder; may be empty
   std::string state_dir;    ///< base folder; a node keeps its state in state_dir/NAME
-  std::string secret;       ///< shared by every member; peers without it are refused
+  /// Base folder of the decision logs (off-policy evaluation); a node logs to
+  /// decision_log_dir/NAME. Empty: none.
+  std::string decision_log_dir;
+  std::string secret;  ///< shared by every member; peers without it are refused
   /// Web origins whose pages may call the members' player routes (CORS;
   /// checked by core/web_origin.hpp; "*" = any). Empty: none.
   std::vector<std::string> cors_origins;

@@ -161,6 +161,30 @@ void Metrics::write(const NodeStats& stats, std::string& out) const {
     write_histogram(out, "pytheas_snapshot_age_seconds",
                     "Time from a report's acceptance to its group's next snapshot.",
                     *stats.freshness);
+  if (const auto& log = stats.decision_log) {
+    fmt::format_to(
+        it,
+        "# HELP pytheas_decision_log_records_total Decision log records (--decision-log), by "
+        "kind and result; dropped: the writer's queue was full or a write failed.\n"
+        "# TYPE pytheas_decision_log_records_total counter\n"
+        "pytheas_decision_log_records_total{{kind=\"decision\",result=\"written\"}} {}\n"
+        "pytheas_decision_log_records_total{{kind=\"report\",result=\"written\"}} {}\n"
+        "pytheas_decision_log_records_total{{kind=\"any\",result=\"dropped\"}} {}\n"
+        "# HELP pytheas_decision_log_report_joins_total Reports by features (legacy update) in "
+        "the decision log, by join: inferred (to the latest matching decision) or unmatched.\n"
+        "# TYPE pytheas_decision_log_report_joins_total counter\n"
+        "pytheas_decision_log_report_joins_total{{join=\"inferred\"}} {}\n"
+        "pytheas_decision_log_report_joins_total{{join=\"unmatched\"}} {}\n"
+        "# HELP pytheas_decision_log_files_deleted_total Decision log files deleted by the "
+        "disk cap.\n"
+        "# TYPE pytheas_decision_log_files_deleted_total counter\n"
+        "pytheas_decision_log_files_deleted_total {}\n"
+        "# HELP pytheas_decision_log_bytes Size of the decision log files on disk.\n"
+        "# TYPE pytheas_decision_log_bytes gauge\n"
+        "pytheas_decision_log_bytes {}\n",
+        log->decisions, log->reports, log->dropped, log->inferred_joins, log->unmatched_reports,
+        log->files_deleted, log->bytes);
+  }
   if (const FederationShared* fed = stats.federation) {
     fmt::format_to(
         it,

@@ -30,15 +30,17 @@ struct LaneSpec {
 LaneSpec parse_lane(const std::string& text, const std::string& default_grouping) {
   LaneSpec spec;
   spec.name = text;
-  const auto at = text.find('@');
+  const auto at = text.rfind('@');  // the last: a fixed:D decision may hold '@'
   spec.policy = text.substr(0, at);
   spec.grouping = at == std::string::npos ? default_grouping : text.substr(at + 1);
   const auto& core = core_policies();
-  if (spec.policy != "cfa" && spec.policy != "oracle" &&
+  if (spec.policy == "fixed:")
+    throw InvalidInput("policy 'fixed:' needs a decision, e.g. fixed:cdn-a");
+  if (spec.policy != "cfa" && spec.policy != "oracle" && !spec.policy.starts_with("fixed:") &&
       std::find(core.begin(), core.end(), spec.policy) == core.end())
     throw InvalidInput("unknown policy '" + spec.policy +
                        "' (expected ducb, ducb-original, swucb, ucb, egreedy, thompson, random, "
-                       "cfa or oracle)");
+                       "fixed:DECISION, cfa or oracle)");
   return spec;
 }
 
@@ -48,13 +50,6 @@ double thread_cpu_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-  std::uint64_t z = a + 0x9E3779B97F4A7C15ull * (b + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
 }
 
 // One policy being simulated, with its own groups, pending reports and costs.
@@ -70,13 +65,17 @@ class Lane {
         rng_(seed) {
     if (spec_.policy == "cfa") {
       kind_ = LaneKind::kCfa;
-      cfa_.emplace(options.cfa, mix(seed, 1));
+      cfa_.emplace(options.cfa, mix_seed(seed, 1));
     } else if (spec_.policy == "oracle") {
       kind_ = LaneKind::kOracle;
     } else {
       kind_ = LaneKind::kCore;
       if (spec_.policy == "ducb-original") {
         policy_config_ = PolicyConfig::original_ducb();
+      } else if (spec_.policy.starts_with("fixed:")) {
+        policy_config_ = options.policy;
+        policy_config_.kind = "fixed";
+        policy_config_.fixed_decision = spec_.policy.substr(6);
       } else {
         policy_config_ = options.policy;
         policy_config_.kind = spec_.policy;
@@ -282,11 +281,11 @@ void SimulatorOptions::validate() const {
 }
 
 std::uint64_t lane_seed(std::uint64_t seed, std::size_t lane) {
-  return mix(seed, lane);
+  return mix_seed(seed, lane);
 }
 
 std::uint64_t group_policy_seed(std::uint64_t lane_seed, std::uint32_t group) {
-  return mix(lane_seed, std::uint64_t{group} + 2);
+  return mix_seed(lane_seed, std::uint64_t{group} + 2);
 }
 
 double quantile(std::vector<float>& values, double p) {

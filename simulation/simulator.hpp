@@ -11,7 +11,7 @@
 // this one included, over the minute's total, as the original player did);
 // the policy later learns score = -cost.
 //
-// E2 lanes (ducb, swucb, ucb, egreedy, thompson, random) run the very core/
+// E2 lanes (ducb, swucb, ucb, egreedy, thompson, random, fixed:D) run the very core/
 // Policy objects the node runs (make_policy), one per group of the lane's
 // core Grouping; a group's DecisionSnapshot is retaken only when the group
 // learned something since, and at most every `snapshot_interval_s` (0: after
@@ -37,7 +37,8 @@ namespace pytheas::sim {
 struct SimulatorOptions {
   /// Lane specs: POLICY or POLICY@GROUPING, e.g. "ducb", "ucb@global",
   /// "ducb@Asn+City", "ducb@learned". Policies: ducb, ducb-original, swucb,
-  /// ucb, egreedy, thompson, random, cfa, oracle.
+  /// ucb, egreedy, thompson, random, fixed:DECISION (the core `fixed`: that
+  /// decision when offered), cfa, oracle.
   std::vector<std::string> lanes = {"ducb"};
   std::string grouping = "Asn";  ///< lanes without @GROUPING use this
   /// How "learned" is learned (all lanes using it share one learned grouping).

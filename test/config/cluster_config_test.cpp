@@ -60,7 +60,7 @@ TEST_CASE("cluster file errors name the file, line and field", "[config][cluster
   CHECK(error_of(kSecret + "nodes: []\n") == "cluster.yaml:2: nodes: expected a non-empty list");
   CHECK(error_of(kSecret + "nodez: []\n") ==
         "cluster.yaml:2: nodez: unknown key (expected one of: nodes, secret, secret_file, labels, "
-        "state_dir, federation, tls, pin, grouping, learner, cors_origins)");
+        "state_dir, decision_log, federation, tls, pin, grouping, learner, cors_origins)");
   CHECK(error_of(kSecret + R"(nodes:
   - {name: fe-a, role: frontend, cluster: A, http_port: 1, caf_port: 2}
 )") == "cluster.yaml:3: nodes: no node has role backend or all");
@@ -95,6 +95,14 @@ TEST_CASE("cluster file errors name the file, line and field", "[config][cluster
   CHECK(error_of(kSecret + kNodes + "tls: {certificate: a.pem}\n") ==
         "cluster.yaml:6: tls.key: required when tls is given");
   CHECK(error_of(kSecret + "nodes: [\n").find("cluster.yaml:") == 0);
+}
+
+TEST_CASE("decision_log is a base folder resolved against the cluster file", "[config][cluster]") {
+  auto config = parse_cluster_config(kSecret + kNodes + "decision_log: logs\n", "c.yaml", "/srv/c");
+  CHECK(config.decision_log_dir == "/srv/c/logs");
+  CHECK(parse_cluster_config(kSecret + kNodes, "c.yaml", "/srv/c").decision_log_dir.empty());
+  CHECK(error_of(kSecret + kNodes + "decision_log: [a]\n") ==
+        "cluster.yaml:6: decision_log: expected a path");
 }
 
 TEST_CASE("secret_file is read and its newline dropped", "[config][cluster]") {
