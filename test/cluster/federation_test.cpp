@@ -270,7 +270,8 @@ TEST_CASE("grouping: learned: the backend learns the rules from samples and fron
   REQUIRE(eventually(
       [&] {
         grouping = cluster.get_json("backend", "/v1/grouping");
-        return !grouping.is_null() && grouping["table_version"].get<int>() >= 1;
+        return !grouping.is_null() && grouping["regroups"].get<int>() >= 1 &&
+               grouping["table_version"].get<int>() >= 1;
       },
       10s));
   CHECK(grouping["mode"] == "learned");
