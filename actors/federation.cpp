@@ -152,8 +152,14 @@ caf::behavior federation(Federation* self, FederationArgs args) {
       },
       [=](offer_atom, std::vector<std::string>& groups) {
         if (!sender_peer(self)) return;
-        for (const auto& group : groups)
-          if (owned_here(self->state, group)) start_settle(self, group);
+        auto& st = self->state;
+        for (const auto& group : groups) {
+          if (!owned_here(st, group)) continue;
+          // Provisional here (the offerer may be the confirmer we waited for): again.
+          if (auto it = st.settled.find(group); it != st.settled.end() && !it->second.confirming)
+            st.settled.erase(it);
+          start_settle(self, group);
+        }
         flush_outboxes(self);
       },
       [=](subscribe_atom, std::vector<std::string>& groups) {

@@ -104,6 +104,9 @@ void start_link(Federation* self, Peer& peer) {
     self->send(peer.handle, table_atom::value, st.table);
   if (st.leaving) self->send(peer.handle, leaving_atom::value);
   recompute(self);  // groups it owns go (back) to it
+  // Groups we own without confirming (their last confirmer was out of reach)
+  // settle again now that someone came back: it may be that confirmer.
+  resettle_provisional(self);
   flush_outboxes(self);
   publish_status(self);
 }

@@ -61,7 +61,7 @@ void recompute(Federation* self) {
       st.subscribers.erase(it->first);
       st.pushed.erase(it->first);
       it = st.settled.erase(it);
-    } else if (confirming_home(st, it->first) != it->second) {
+    } else if (confirming_home(st, it->first) != it->second.home) {
       it = st.settled.erase(it);  // became (or stopped being) its home: settle again
     } else {
       ++it;

@@ -50,7 +50,7 @@ void deliver_local(Federation* self, const std::string& group, ReportItem item) 
   auto& st = self->state;
   st.args.shared->queued.fetch_add(1, std::memory_order_relaxed);  // the group releases it
   if (auto settled = st.settled.find(group); settled != st.settled.end()) {
-    if (settled->second) st.replication_due.insert(group);  // we are its home
+    if (settled->second.confirming) st.replication_due.insert(group);
     self->send(st.args.supervisor, report_atom::value, group, std::move(item));
     return;
   }
@@ -240,7 +240,7 @@ void replicate(Federation* self) {
       std::chrono::milliseconds(static_cast<long>(1000 * st.args.cluster->forward_timeout_s));
   for (const auto& group : due) {
     auto settled = st.settled.find(group);
-    if (settled == st.settled.end() || !settled->second) continue;  // not our home group now
+    if (settled == st.settled.end() || !settled->second.confirming) continue;  // not ours to confirm
     const auto* standby = ownership_of(st, group, st.me->cluster).standby;
     Peer* peer = standby ? peer_named(st, *standby) : nullptr;
     if (!peer || !peer->up) {
@@ -249,7 +249,7 @@ void replicate(Federation* self) {
     }
     st.replicating.insert(group);
     const auto index = index_of(st, *peer);
-    self->request(st.args.supervisor, timeout, replicate_atom::value, group)
+    self->request(st.args.supervisor, timeout, replicate_atom::value, group, st.me->name)
         .then(
             [=](GroupRecord& record) {
               auto& st = self->state;

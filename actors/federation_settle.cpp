@@ -38,6 +38,7 @@ void ask_everyone(Federation* self, const std::string& group, Settling& settling
   settling.deadline = wall_seconds() + st.args.cluster->forward_timeout_s;
   settling.busy = false;
   settling.asked = true;
+  settling.answered.clear();
   for (auto& peer : st.peers) {
     if (!peer.up) continue;
     st.fetch_out[index_of(st, peer)].push_back(FetchItem{group, settling.parent});
@@ -45,9 +46,9 @@ void ask_everyone(Federation* self, const std::string& group, Settling& settling
   }
 }
 
-/// Called when a fetch answer (or its failure) for `group` came in.
+/// Called when a fetch answer from `who` (or its failure: null) for `group` came in.
 void answered(Federation* self, const std::string& group, std::vector<GroupRecord>* records,
-              bool busy) {
+              bool busy, const std::string* who) {
   auto& st = self->state;
   auto it = st.settling.find(group);
   if (it == st.settling.end() || it->second.waiting == 0) return;
@@ -55,6 +56,7 @@ void answered(Federation* self, const std::string& group, std::vector<GroupRecor
   if (records)
     for (auto& record : *records) settling.candidates.push_back(std::move(record));
   settling.busy = settling.busy || busy;
+  if (who && !busy) settling.answered.insert(*who);
   if (--settling.waiting == 0) finish_settle(self, group);
 }
 
@@ -74,8 +76,14 @@ void finish_settle(Federation* self, const std::string& group) {
   const bool home = confirming_home(st, group);
   auto candidates = std::move(settling.candidates);
   settling.candidates.clear();
+  // Members that did not answer (down, slow, or still owning the group in
+  // their view) may still hold the group's confirmed history.
+  std::vector<std::string> unreachable;
+  for (const auto& peer : st.peers)
+    if (!settling.answered.count(peer.node->name)) unreachable.push_back(peer.node->name);
   settling.deadline = -1;  // asked the group actor; wait for its answer
-  self->request(st.args.supervisor, 30s, settle_atom::value, group, std::move(candidates), home)
+  self->request(st.args.supervisor, 30s, settle_atom::value, group, std::move(candidates), home,
+                std::move(unreachable))
       .then(
           [=](SettleResult& result) {
             auto& st = self->state;
@@ -84,7 +92,7 @@ void finish_settle(Federation* self, const std::string& group) {
             auto pending = std::move(it->second.pending);
             st.settling.erase(it);
             st.args.federation->settles.fetch_add(1, std::memory_order_relaxed);
-            st.settled[group] = home;
+            st.settled[group] = FederationState::SettledGroup{home, result.confirming};
             if (result.took_state) {
               ++st.took_over;
               st.args.federation->adoptions.fetch_add(1, std::memory_order_relaxed);
@@ -147,6 +155,17 @@ void start_settle(Federation* self, const std::string& group) {
   if (settling.waiting == 0) finish_settle(self, group);
 }
 
+void resettle_provisional(Federation* self) {
+  auto& st = self->state;
+  std::vector<std::string> again;
+  for (const auto& [group, settled] : st.settled)
+    if (settled.home && !settled.confirming) again.push_back(group);
+  for (const auto& group : again) {
+    st.settled.erase(group);
+    start_settle(self, group);
+  }
+}
+
 void check_settles(Federation* self) {
   auto& st = self->state;
   const double now = wall_seconds();
@@ -174,10 +193,11 @@ void flush_fetches(Federation* self) {
   for (auto& [index, items] : asks) {
     auto& peer = st.peers[index];
     if (!peer.up) {
-      for (const auto& item : items) answered(self, item.group, nullptr, false);
+      for (const auto& item : items) answered(self, item.group, nullptr, false, nullptr);
       continue;
     }
     auto sent = items;
+    const auto name = peer.node->name;
     self->request(peer.handle, timeout, fetch_atom::value, std::move(items))
         .then(
             [=](fetch_atom, std::vector<GroupRecord>& records, std::vector<std::string>& busy) {
@@ -188,11 +208,11 @@ void flush_fetches(Federation* self) {
                       (!item.parent.empty() && record.key == item.parent))
                     mine.push_back(record);
                 const bool is_busy = std::find(busy.begin(), busy.end(), item.group) != busy.end();
-                answered(self, item.group, &mine, is_busy);
+                answered(self, item.group, &mine, is_busy, &name);
               }
             },
             [=](const caf::error&) {
-              for (const auto& item : sent) answered(self, item.group, nullptr, false);
+              for (const auto& item : sent) answered(self, item.group, nullptr, false, nullptr);
             });
   }
 }
@@ -369,7 +389,7 @@ void forget_peer_requests(Federation* self, Peer& peer) {
   if (auto asks = st.fetch_out.find(index); asks != st.fetch_out.end()) {
     auto items = std::move(asks->second);
     st.fetch_out.erase(asks);
-    for (const auto& item : items) answered(self, item.group, nullptr, false);
+    for (const auto& item : items) answered(self, item.group, nullptr, false, nullptr);
   }
   for (auto& [group, waiting] : st.resyncing) waiting.erase(peer.origin);
   std::erase_if(st.resyncing, [](const auto& entry) { return entry.second.empty(); });

@@ -83,6 +83,7 @@ struct Settling {
   std::size_t waiting = 0;              ///< fetch answers outstanding
   bool busy = false;                    ///< a member still thinks it owns the group
   bool asked = false;                   ///< the members were asked at least once
+  std::set<std::string> answered;       ///< members that answered (and gave the group up)
   int attempts = 0;
   double deadline = 0;              ///< wall seconds; settle with what came by then
   std::vector<ReportItem> pending;  ///< reports held until the state is chosen
@@ -110,9 +111,14 @@ struct FederationState {
   std::uint64_t retained_total = 0;
 
   // Groups this node owns (federation_settle.cpp).
-  /// Groups settled here -> whether we settled them as their home (a home
-  /// confirms reports; a change of that settles the group again).
-  std::unordered_map<std::string, bool> settled;
+  /// A group settled here: whether our view made us its home, and whether we
+  /// confirm its reports (the home, once the group's last confirmer gave it
+  /// up; until then a provisional owner, settled again when members relink).
+  struct SettledGroup {
+    bool home = false;
+    bool confirming = false;
+  };
+  std::unordered_map<std::string, SettledGroup> settled;
   std::unordered_map<std::string, Settling> settling;
   /// group -> origins whose reports are dropped until they start over (after
   /// the group's state here was replaced by an older-based copy).
@@ -206,6 +212,8 @@ void deliver_local(Federation* self, const std::string& group, ReportItem item);
 /// Groups settle only then, so a restarted node sees the copies others hold.
 bool knows_members(const FederationState& st);
 void start_settle(Federation* self, const std::string& group);
+/// Settles again the groups we are home of but do not confirm.
+void resettle_provisional(Federation* self);
 void check_settles(Federation* self);  ///< timers: settle what waited long enough
 void flush_fetches(Federation* self);
 caf::result<fetch_atom, std::vector<GroupRecord>, std::vector<std::string>> on_fetch(

@@ -1,6 +1,8 @@
 #include "actors/group_actor.hpp"
 
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <caf/all.hpp>
 
 #include "actors/federation_messages.hpp"
@@ -14,6 +16,7 @@ namespace {
 struct GroupState {
   GroupActorArgs args;
   bool home = false;                ///< this member confirms the group's reports (federation)
+  std::string confirmer;            ///< who set the floor (see GroupRecord::confirmer)
   bool dirty = false;               ///< changed since the last checkpoint
   std::vector<double> unpublished;  ///< accept times of applied, unpublished reports
   static inline const char* name = "pytheas.group";
@@ -30,7 +33,8 @@ GroupRecord make_record(const GroupState& st) {
                      st.args.policy->serialize(),
                      st.args.wal_seq,
                      st.args.marks,
-                     st.args.floor};
+                     st.args.floor,
+                     st.confirmer};
 }
 
 void publish(GroupActor* self);
@@ -56,6 +60,7 @@ bool take_state(GroupActor* self, const GroupRecord& record, bool inherit_only) 
     st.args.slot->decisions.store(record.decisions);
     st.args.marks = record.marks;
     st.args.floor = record.floor;
+    st.confirmer = record.confirmer;
   }
   st.dirty = true;
   publish(self);
@@ -66,9 +71,9 @@ bool take_state(GroupActor* self, const GroupRecord& record, bool inherit_only) 
 /// `candidates` (records of this key from other members, or of the group it
 /// was split from, to inherit): a candidate wins when its floor (what its
 /// home confirmed) is strictly newer than ours, or when this group is fresh.
-SettleResult settle(GroupActor* self, const std::vector<GroupRecord>& candidates, bool home) {
+SettleResult settle(GroupActor* self, const std::vector<GroupRecord>& candidates, bool home,
+                    const std::vector<std::string>& unreachable) {
   auto& st = self->state;
-  st.home = home;
   const GroupRecord* best = nullptr;
   const GroupRecord* parent = nullptr;
   bool own_fresh = fresh(st);
@@ -97,6 +102,12 @@ SettleResult settle(GroupActor* self, const std::vector<GroupRecord>& candidates
       log_event(spdlog::level::debug, LogFields{.group = st.args.key},
                 "group starts from the state of {}", parent->key);
   }
+  // Confirming as the home is safe only if whoever confirmed this history
+  // last has given the group up (it answered); else both could confirm.
+  const bool confirmer_gone =
+      std::find(unreachable.begin(), unreachable.end(), st.confirmer) != unreachable.end();
+  st.home = home && !confirmer_gone;
+  result.confirming = st.home;
   result.marks = st.args.marks;
   return result;
 }
@@ -170,12 +181,15 @@ caf::behavior group_actor(GroupActor* self, GroupActorArgs args) {
         st.dirty = false;
         return make_record(st);
       },
-      [=](replicate_atom) -> GroupRecord {
+      [=](replicate_atom, const std::string& confirmer) -> GroupRecord {
         // The copy for the group's standby: once it holds it, the home
         // confirms what it includes, so this is the new floor.
         auto& st = self->state;
         if (!st.unpublished.empty()) publish(self);
-        if (st.home) st.args.floor = st.args.marks;
+        if (st.home) {
+          st.args.floor = st.args.marks;
+          st.confirmer = confirmer;
+        }
         return make_record(st);
       },
       [=](export_atom) -> GroupRecord {  // a copy for subscribers; not a checkpoint
@@ -183,8 +197,9 @@ caf::behavior group_actor(GroupActor* self, GroupActorArgs args) {
         if (!st.unpublished.empty()) publish(self);
         return make_record(st);
       },
-      [=](settle_atom, const std::vector<GroupRecord>& candidates, bool home) -> SettleResult {
-        return settle(self, candidates, home);
+      [=](settle_atom, const std::vector<GroupRecord>& candidates, bool home,
+          const std::vector<std::string>& unreachable) -> SettleResult {
+        return settle(self, candidates, home, unreachable);
       },
       [=](passivate_atom) -> GroupRecord {
         auto& st = self->state;

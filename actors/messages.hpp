@@ -65,7 +65,7 @@ typename Inspector::result_type inspect(Inspector& f, ReportMarks& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, GroupRecord& x) {
   return f(caf::meta::type_name("pytheas.group_record"), x.key, x.decisions, x.reports,
-           x.last_activity, x.policy_state, x.wal_seq, x.marks, x.floor);
+           x.last_activity, x.policy_state, x.wal_seq, x.marks, x.floor, x.confirmer);
 }
 
 /// What a group answers to settle_atom: whether it replaced its state by a
@@ -74,12 +74,16 @@ typename Inspector::result_type inspect(Inspector& f, GroupRecord& x) {
 struct SettleResult {
   bool rebased = false;
   bool took_state = false;  ///< started from (or switched to) another member's copy
+  /// It may confirm its reports: it is the group's home, and the member that
+  /// confirmed its state last (if another) answered and gave the group up.
+  bool confirming = false;
   ReportMarks marks;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, SettleResult& x) {
-  return f(caf::meta::type_name("pytheas.settle_result"), x.rebased, x.took_state, x.marks);
+  return f(caf::meta::type_name("pytheas.settle_result"), x.rebased, x.took_state, x.confirming,
+           x.marks);
 }
 
 using LabelConfigPtr = std::shared_ptr<const LabelConfig>;

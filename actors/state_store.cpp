@@ -135,13 +135,15 @@ std::string StateStore::encode(const GroupRecord& record) {
   put<std::uint64_t>(body, record.reports);
   put<double>(body, record.last_activity);
   put_bytes(body, record.policy_state);
-  const auto version = !record.marks.empty() || !record.floor.empty() ? kFormatVersionMarks
+  const auto version = !record.marks.empty() || !record.floor.empty() || !record.confirmer.empty()
+                           ? kFormatVersionMarks
                        : record.wal_seq != 0                          ? kFormatVersionWal
                                                                       : kFormatVersionNoWal;
   if (version >= kFormatVersionWal) put<std::uint64_t>(body, record.wal_seq);
   if (version >= kFormatVersionMarks) {
     record.marks.append_to(body);
     record.floor.append_to(body);
+    put_bytes(body, record.confirmer);
   }
   std::string out(kMagic, sizeof kMagic);
   put<std::uint32_t>(out, version);
@@ -172,6 +174,7 @@ GroupRecord StateStore::decode(std::string_view bytes, const std::string& origin
   if (version >= kFormatVersionMarks) {
     fields.read_marks(record.marks, "marks");
     fields.read_marks(record.floor, "floor");
+    record.confirmer = fields.get_bytes("confirmer");
   }
   if (!fields.at_end()) fields.fail("trailing bytes");
   return record;

@@ -10,7 +10,8 @@
 // decisions, u64 reports, f64 last activity, u32-length-prefixed policy state
 // (itself core/ serialize() output, with its own version and checksum), and in
 // version 2 and 3: u64 write-ahead log sequence (GroupRecord::wal_seq); in
-// version 3: the report marks, then the floor (ReportMarks::append_to).
+// version 3: the report marks, then the floor (ReportMarks::append_to),
+// then the u32-length-prefixed confirmer.
 // Version 1 files read as wal_seq 0; a record is written in the lowest version
 // that holds it, so a node run without --wal or a cluster stays readable by
 // older builds.
@@ -43,6 +44,9 @@ struct GroupRecord {
   /// the origins: when two copies of a group meet, the one with the higher
   /// floor is the newer line of the group's history.
   ReportMarks floor;
+  /// The member that set the floor (the home that confirmed it); empty: none.
+  /// A new home confirms only once that member has given the group up.
+  std::string confirmer;
 };
 
 class StateStore {

@@ -446,7 +446,8 @@ void reload(Supervisor* self, LabelConfigPtr config) {
 /// state among its own and `candidates` (actors/group_actor.hpp). Reports
 /// routed before are applied first, to the state they were meant for.
 caf::result<SettleResult> settle(Supervisor* self, const std::string& key,
-                                 std::vector<GroupRecord> candidates, bool home) {
+                                 std::vector<GroupRecord> candidates, bool home,
+                                 std::vector<std::string> unreachable) {
   auto& entry = ensure(self, key);
   auto promise = self->make_response_promise<SettleResult>();
   auto ask = [=]() mutable {
@@ -456,7 +457,8 @@ caf::result<SettleResult> settle(Supervisor* self, const std::string& key,
       return;
     }
     flush(self, it->second);
-    promise.delegate(it->second.actor, settle_atom::value, std::move(candidates), home);
+    promise.delegate(it->second.actor, settle_atom::value, std::move(candidates), home,
+                     std::move(unreachable));
   };
   if (entry.passivating) {
     entry.wanted = true;
@@ -671,17 +673,19 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
       [=](report_atom, std::string& key, ReportItem& item) {  // stamped (federation)
         on_report(self, key, std::move(item));
       },
-      [=](settle_atom, const std::string& key, std::vector<GroupRecord>& candidates, bool home) {
-        return settle(self, key, std::move(candidates), home);
+      [=](settle_atom, const std::string& key, std::vector<GroupRecord>& candidates, bool home,
+          std::vector<std::string>& unreachable) {
+        return settle(self, key, std::move(candidates), home, std::move(unreachable));
       },
       [=](surrender_atom, const std::vector<std::string>& keys) { return surrender(self, keys); },
       [=](copy_atom, const std::string& key) { return copy_state(self, key); },
-      [=](replicate_atom, const std::string& key) -> caf::result<caf::message> {
+      [=](replicate_atom, const std::string& key,
+          const std::string& confirmer) -> caf::result<caf::message> {
         auto it = self->state.groups.find(key);
         if (it == self->state.groups.end() || it->second.passivating)
           return caf::make_error(caf::sec::request_receiver_down);
         flush(self, it->second);
-        return self->delegate(it->second.actor, replicate_atom::value);
+        return self->delegate(it->second.actor, replicate_atom::value, confirmer);
       },
       [=](shutdown_atom) -> caf::result<ok_atom> {
         auto& state = self->state;

@@ -28,12 +28,13 @@
 // (report_atom, key, decision, score, accepted_at, wal_seq); a cluster
 // member's federation sends (report_atom, key, ReportItem) with a stamp.
 // For the federation (cluster members):
-//   (settle_atom, key, candidates, home) -> SettleResult   activate the group and
-//       keep the newest of its state and the candidates (actors/group_actor.hpp)
+//   (settle_atom, key, candidates, home, unreachable) -> SettleResult   activate the
+//       group and keep the newest of its state and the candidates; it confirms as
+//       the home unless its last confirmer is among `unreachable` (group_actor.hpp)
 //   (surrender_atom, keys) -> vector<GroupRecord>  their state, for their new owner
 //       (active ones are passivated; persisted ones are read)
 //   (copy_atom, key) -> vector<GroupRecord>        0 or 1 record, the group stays
-//   (replicate_atom, key) -> GroupRecord           an active group's state for its standby
+//   (replicate_atom, key, me) -> GroupRecord       an active group's state for its standby
 //   (export_atom, key) -> GroupRecord              a copy for subscribers' mirrors
 
 #include <caf/fwd.hpp>
