@@ -25,10 +25,10 @@ std::string error_of(const std::string& yaml) {
 
 TEST_CASE("the one-host example in config/ parses", "[config][cluster]") {
   auto config = load_cluster_config(PYTHEAS_SOURCE_DIR "/config/cluster-local.yaml");
-  REQUIRE(config.nodes.size() == 3);
+  REQUIRE(config.nodes.size() == 4);
   CHECK(config.backend().name == "backend");
   CHECK(config.backend().http_port == 8090);
-  CHECK(config.members("A") == std::vector<std::string>{"fe-a"});
+  CHECK(config.members("A") == std::vector<std::string>{"fe-a1", "fe-a2"});
   CHECK(config.members("B") == std::vector<std::string>{"fe-b"});
   REQUIRE(config.find("fe-b"));
   CHECK(config.find("fe-b")->caf_port == 9092);
@@ -36,6 +36,7 @@ TEST_CASE("the one-host example in config/ parses", "[config][cluster]") {
   // Relative paths resolve against the cluster file's folder.
   CHECK(config.labels_file == PYTHEAS_SOURCE_DIR "/config/labels.example.yaml");
   CHECK(config.sample_rate == Approx(0.01));
+  CHECK(config.replicate_interval_s == Approx(0.5));
   CHECK_FALSE(config.tls.enabled());
 }
 
