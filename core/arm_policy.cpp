@@ -28,13 +28,8 @@ ArmPolicy::ArmPolicy(std::shared_ptr<const PolicyConfig> config, std::uint64_t s
     : config_(std::move(config)),
       rng_(seed),
       stats_clock_(stats_clock),
-      range_clock_(range_clock) {}
-
-std::size_t ArmPolicy::find_arm(std::string_view name) const {
-  for (std::size_t i = 0; i < arms_.size(); ++i)
-    if (arms_[i].name == name) return i;
-  return arms_.size();
-}
+      range_clock_(range_clock),
+      names_(ArmNames::make(std::span<const std::string_view>{})) {}
 
 void ArmPolicy::update(const Outcome& outcome) {
   // Validate everything first: a throw must leave the policy unchanged.
@@ -51,14 +46,18 @@ void ArmPolicy::update(const Outcome& outcome) {
                        "' is not among the candidates");
 
   const double time = started_ ? std::max(outcome.time, last_time_) : outcome.time;
-  std::size_t arm = find_arm(outcome.decision);
-  if (arm == arms_.size()) {
+  const std::int32_t found = names_->find(outcome.decision);
+  std::size_t arm = static_cast<std::size_t>(found);
+  if (found == ArmNames::kNotFound) {
     forget(time);  // a new arm: first drop stale ones so state stays bounded
-    // Grow by one slot while small: groups typically hold a handful of arms
-    // and a doubling vector would waste most of a 1 KB budget.
-    if (arms_.size() == arms_.capacity())
-      arms_.reserve(arms_.size() < 32 ? arms_.size() + 1 : arms_.size() * 3 / 2);
-    arms_.push_back(ArmStats{std::string(outcome.decision), 0, 0, time});
+    names_ = names_->with(outcome.decision);
+    // Exactly as many slots as arms: groups hold a handful of arms, arms are
+    // added rarely, and a doubling vector would waste much of the budget.
+    std::vector<ArmStats> grown;
+    grown.reserve(arms_.size() + 1);
+    grown.assign(arms_.begin(), arms_.end());
+    grown.push_back(ArmStats{0, 0, time});
+    arms_.swap(grown);
     on_arm_added();
     arm = arms_.size() - 1;
   }
@@ -104,6 +103,8 @@ void ArmPolicy::forget(double now) {
   std::vector<std::uint8_t> keep(arms_.size());
   for (std::size_t i = 0; i < arms_.size(); ++i) keep[i] = stale(arms_[i]) ? 0 : 1;
   std::erase_if(arms_, stale);
+  arms_.shrink_to_fit();
+  names_ = names_->keep(keep);
   on_compact(keep);
 }
 
@@ -164,14 +165,13 @@ SnapshotPtr ArmPolicy::snapshot(double now) {
       config.normalize ? config.exploration * score_range(now) : config.exploration;
   assign(stats, scale, weights, ranks);
 
-  std::vector<ArmSnapshot> out;
-  out.reserve(n + 1);
+  std::vector<ArmValues> values(n);
   for (std::size_t i = 0; i < n; ++i)
-    out.push_back(
-        ArmSnapshot{arms_[i].name, 0, weights[i], ranks[i], stats[i].mean, stats[i].count});
-  pin_arms(out);
+    values[i] = ArmValues{weights[i], ranks[i], stats[i].mean, stats[i].count};
+  ArmNames::Ptr names = names_;
+  pin_arms(names, values);
   ++snapshot_version_;
-  return std::make_shared<const DecisionSnapshot>(config.kind, std::move(out), now,
+  return std::make_shared<const DecisionSnapshot>(config.kind, std::move(names), values, now,
                                                   snapshot_version_, unseen_weight());
 }
 
@@ -188,8 +188,9 @@ std::string ArmPolicy::serialize() const {
   writer.f64(range_exponent_);
   writer.u64(snapshot_version_);
   writer.u32(static_cast<std::uint32_t>(arms_.size()));
-  for (const auto& arm : arms_) {
-    writer.str(arm.name);
+  for (std::size_t i = 0; i < arms_.size(); ++i) {
+    const auto& arm = arms_[i];
+    writer.str((*names_)[i]);
     writer.f64(arm.sum);
     writer.f64(arm.count);
     writer.f64(arm.last_seen);
@@ -223,13 +224,15 @@ void ArmPolicy::restore(StateReader& reader) {
     StateReader::fail("arm count", std::to_string(count) + " arms cannot fit the payload");
   arms_.clear();
   arms_.reserve(count);
-  std::unordered_set<std::string> names;
+  std::vector<std::string> names;
+  names.reserve(count);
+  std::unordered_set<std::string> seen;
   for (std::uint32_t i = 0; i < count; ++i) {
     ArmStats arm;
-    arm.name = reader.str("arm name", 1 << 16);
-    if (arm.name.empty()) StateReader::fail("arm name", "empty");
-    if (!names.insert(arm.name).second)
-      StateReader::fail("arm name", "duplicate '" + arm.name + "'");
+    auto name = reader.str("arm name", 1 << 16);
+    if (name.empty()) StateReader::fail("arm name", "empty");
+    if (!seen.insert(name).second) StateReader::fail("arm name", "duplicate '" + name + "'");
+    names.push_back(std::move(name));
     arm.sum = reader.f64("arm sum");
     arm.count = reader.f64("arm count");
     arm.last_seen = reader.f64("arm last seen");
@@ -237,8 +240,9 @@ void ArmPolicy::restore(StateReader& reader) {
     require_finite("arm count", arm.count);
     require_finite("arm last seen", arm.last_seen);
     if (arm.count < 0) StateReader::fail("arm count", "negative");
-    arms_.push_back(std::move(arm));
+    arms_.push_back(arm);
   }
+  names_ = ArmNames::make(names);
   read_extra(reader);
 }
 

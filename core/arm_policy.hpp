@@ -49,8 +49,9 @@ class ArmPolicy : public Policy {
                       std::span<double> ranks) = 0;
   /// DecisionSnapshot's unseen_weight (default: rule 1, explore unseen).
   virtual double unseen_weight() const { return DecisionSnapshot::kExploreUnseen; }
-  /// Adds arms the snapshot must hold even when never observed (fixed).
-  virtual void pin_arms(std::vector<ArmSnapshot>& /*arms*/) const {}
+  /// Adds arms the snapshot must hold even when never observed (fixed):
+  /// may replace `names` by a longer list and append to `values`.
+  virtual void pin_arms(ArmNames::Ptr& /*names*/, std::vector<ArmValues>& /*values*/) const {}
   /// Statistics of every arm as of `now` (`growth` = the lazy-discount factor
   /// at `now`). Default: the discounted sums.
   virtual void current_stats(double now, double growth, std::span<ArmView> out) const;
@@ -64,12 +65,13 @@ class ArmPolicy : public Policy {
   virtual void read_extra(StateReader& /*reader*/) {}
 
   const std::vector<ArmStats>& arms() const { return arms_; }
+  /// The arms' names, in the order of arms().
+  const ArmNames& arm_names() const { return *names_; }
   Rng& rng() { return rng_; }
 
  private:
   static constexpr double kRebaseExponent = 64;
 
-  std::size_t find_arm(std::string_view name) const;
   /// The lazy-discount factor at `time` (rebasing first when it would be large).
   double growth_at(double time);
   void rebase(double exponent);
@@ -81,9 +83,10 @@ class ArmPolicy : public Policy {
   Rng rng_;
   DecayClock stats_clock_;
   DecayClock range_clock_;
-  std::vector<ArmStats> arms_;
-  bool started_ = false;  // any update yet
-  double last_time_ = 0;  // latest update time
+  ArmNames::Ptr names_;         // shared with snapshots; replaced when arms change
+  std::vector<ArmStats> arms_;  // same order as names_, capacity == size
+  bool started_ = false;        // any update yet
+  double last_time_ = 0;        // latest update time
   double reference_exponent_ = 0;
   double cached_exponent_ =
       std::numeric_limits<double>::quiet_NaN();  // growth_at() memo, derived data

@@ -79,7 +79,7 @@ LabelConfig fast_config() {
   return config;
 }
 
-double arm_count(const SnapshotPtr& snapshot, const std::string& arm) {
+double arm_count(const SnapshotPtr& snapshot, std::string_view arm) {
   for (const auto& a : snapshot->arms())
     if (a.name == arm) return a.count;
   return -1;

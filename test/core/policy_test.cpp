@@ -256,3 +256,36 @@ TEST_CASE("swucb keeps the right windows when stale arms are forgotten", "[polic
   auto restored = restore_policy(policy->serialize());
   CHECK(restored->serialize() == policy->serialize());
 }
+
+TEST_CASE("snapshots share the policy's arm names until the arms change", "[policy]") {
+  auto policy = make_policy(config_of("ducb"), 3);
+  policy->update({"a", 1.0, 0});
+  policy->update({"b", 2.0, 0});
+  auto first = policy->snapshot(1);
+  policy->update({"a", 1.5, 1});
+  auto second = policy->snapshot(2);
+  CHECK(first->names() == second->names());  // same list, not a copy
+  policy->update({"c", 0.5, 2});
+  auto third = policy->snapshot(3);
+  CHECK(third->names() != second->names());
+  REQUIRE(third->arms().size() == 3);
+  CHECK(third->arms()[2].name == "c");
+  CHECK(second->arms().size() == 2);  // older snapshots keep their own list
+  CHECK(second->arms()[1].name == "b");
+  CHECK(third->policy() == "ducb");
+  CHECK_THROWS_AS(third->arms().at(3), std::out_of_range);
+}
+
+TEST_CASE("fixed pins its decision into snapshots without adding an arm", "[policy]") {
+  auto config = config_of("fixed");
+  config.fixed_decision = "cdn-fixed";
+  auto policy = make_policy(config, 1);
+  policy->update({"other", 1.0, 0});
+  auto snapshot = policy->snapshot(1);
+  REQUIRE(snapshot->arms().size() == 2);
+  CHECK(snapshot->arms()[1].name == "cdn-fixed");
+  CHECK(policy->arm_count() == 1);
+  Rng rng(1);
+  std::vector<std::string_view> candidates{"other", "cdn-fixed"};
+  CHECK(snapshot->pick(candidates, rng).index == 1);
+}
