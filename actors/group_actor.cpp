@@ -14,6 +14,7 @@ struct GroupState {
   GroupActorArgs args;
   bool dirty = false;               ///< changed since the last checkpoint
   std::vector<double> unpublished;  ///< accept times of applied, unpublished reports
+  const std::string& key() const { return args.slot->key; }  // one copy, in the slot
   static inline const char* name = "pytheas.group";
 };
 
@@ -21,7 +22,7 @@ using GroupActor = caf::stateful_actor<GroupState>;
 
 GroupRecord make_record(const GroupState& st) {
   const auto& slot = *st.args.slot;
-  return GroupRecord{st.args.key,
+  return GroupRecord{st.key(),
                      slot.decisions.load(),
                      slot.reports.load(),
                      static_cast<double>(slot.last_activity.load()),
@@ -34,9 +35,9 @@ void publish(GroupActor* self) {
   const double now = wall_seconds();
   st.args.slot->snapshot.store(st.args.policy->snapshot(now));
   for (double accepted : st.unpublished) st.args.shared->freshness.record(now - accepted);
-  st.unpublished.clear();
-  // A burst can grow this to kPublishEvery entries; don't keep that per group.
-  if (st.unpublished.capacity() > 16) std::vector<double>().swap(st.unpublished);
+  // Released, not just cleared: an idle group should hold no buffer (one
+  // allocation per published batch is cheap next to the snapshot's two).
+  std::vector<double>().swap(st.unpublished);
 }
 
 void apply(GroupActor* self, std::vector<ReportItem>& batch) {
@@ -55,7 +56,7 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
       st.unpublished.push_back(item.accepted_at);
     } catch (const InvalidInput& e) {
       // Ingress validates scores and decisions, so this is a bug worth a log line.
-      spdlog::warn("group {}: report rejected by policy: {}", st.args.key, e.what());
+      spdlog::warn("group {}: report rejected by policy: {}", st.key(), e.what());
     }
   }
   st.dirty = st.dirty || applied > 0;
@@ -70,62 +71,115 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
   st.args.shared->release(batch.size());
 }
 
+GroupRecord take_record(GroupActor* self) {  // collect and export
+  auto& st = self->state;
+  if (!st.unpublished.empty()) publish(self);
+  return make_record(st);
+}
+
+void checkpoint(GroupActor* self) {
+  auto& st = self->state;
+  if (!st.unpublished.empty()) publish(self);
+  if (!st.dirty || !st.args.store) return;
+  self->send(st.args.store, save_atom::value, make_record(st));
+  st.dirty = false;
+}
+
+void adopt(GroupActor* self, const GroupRecord& record) {
+  auto& st = self->state;
+  try {
+    st.args.policy = restore_policy(record.policy_state);
+  } catch (const CorruptState& e) {
+    spdlog::error("group {}: adopted state unusable, keeping ours: {}", st.key(), e.what());
+    return;
+  }
+  st.args.slot->reports.store(record.reports);
+  st.args.slot->decisions.store(record.decisions);
+  st.dirty = true;
+  publish(self);
+}
+
+void reload(GroupActor* self, const LabelConfigPtr& config) {
+  auto& st = self->state;
+  const auto& wanted = config->policy_for(st.key());
+  if (wanted == st.args.policy->config()) return;
+  spdlog::info("group {}: policy changed to {}; learning restarts", st.key(), wanted.kind);
+  st.args.policy = make_policy(std::shared_ptr<const PolicyConfig>(config, &wanted), st.args.seed);
+  st.dirty = true;
+  publish(self);
+}
+
+template <class Atom>
+bool is(const caf::type_erased_tuple& xs, Atom) {
+  return xs.get_as<caf::atom_value>(0) == Atom::value;
+}
+
+// Every message reaches a group actor through this default handler. Group
+// actors share one behavior (below) instead of each building its own,
+// because CAF 0.17 allocates a behavior per actor, ~40 bytes per handler, and
+// 100k groups would pay ~40 MB for it. Messages and replies are those of a
+// behavior with one handler per message:
+//   (report_atom, vector<ReportItem>)  apply the batch
+//   (checkpoint_atom)                  save if changed
+//   (collect_atom) -> GroupRecord      state for shutdown (clears dirty)
+//   (export_atom) -> GroupRecord       a copy for subscribers; not a checkpoint
+//   (adopt_atom, GroupRecord)          replace our state
+//   (passivate_atom) -> GroupRecord    hand state over, then quit
+//   (reload_atom, LabelConfigPtr)      new label config
+//   (crash_atom)                       test hook: throw
+caf::result<caf::message> dispatch(caf::scheduled_actor* base, caf::message_view& view) {
+  auto* self = static_cast<GroupActor*>(base);
+  auto& xs = view.content();
+  using Batch = std::vector<ReportItem>;
+  if (xs.match_elements<caf::atom_value, Batch>() && is(xs, report_atom{})) {
+    if (xs.shared()) {  // never in practice: each batch is sent to one actor
+      auto batch = xs.get_as<Batch>(1);
+      apply(self, batch);
+    } else {
+      apply(self, xs.get_mutable_as<Batch>(1));
+    }
+    return caf::message{};
+  }
+  if (xs.match_elements<caf::atom_value>()) {
+    if (is(xs, checkpoint_atom{})) {
+      checkpoint(self);
+      return caf::message{};
+    }
+    if (is(xs, collect_atom{})) {
+      auto record = take_record(self);
+      self->state.dirty = false;
+      return caf::make_message(std::move(record));
+    }
+    if (is(xs, export_atom{})) return caf::make_message(take_record(self));
+    if (is(xs, passivate_atom{})) {
+      auto record = make_record(self->state);
+      self->quit();
+      return caf::make_message(std::move(record));
+    }
+    if (is(xs, crash_atom{})) throw std::runtime_error("injected crash (test hook)");
+  }
+  if (xs.match_elements<caf::atom_value, GroupRecord>() && is(xs, adopt_atom{})) {
+    adopt(self, xs.get_as<GroupRecord>(1));
+    return caf::message{};
+  }
+  if (xs.match_elements<caf::atom_value, LabelConfigPtr>() && is(xs, reload_atom{})) {
+    reload(self, xs.get_as<LabelConfigPtr>(1));
+    return caf::message{};
+  }
+  return caf::sec::unexpected_message;
+}
+
+/// A message nobody sends: the one handler of the shared behavior, which only
+/// keeps group actors alive (an actor without a behavior terminates).
+using unused_atom = caf::atom_constant<caf::atom("grpunused")>;
+
 caf::behavior group_actor(GroupActor* self, GroupActorArgs args) {
   self->state.args = std::move(args);  // the supervisor already published its first snapshot
-  return {
-      [=](report_atom, std::vector<ReportItem>& batch) { apply(self, batch); },
-      [=](checkpoint_atom) {
-        auto& st = self->state;
-        if (!st.unpublished.empty()) publish(self);
-        if (!st.dirty || !st.args.store) return;
-        self->send(st.args.store, save_atom::value, make_record(st));
-        st.dirty = false;
-      },
-      [=](collect_atom) -> GroupRecord {
-        auto& st = self->state;
-        if (!st.unpublished.empty()) publish(self);
-        st.dirty = false;
-        return make_record(st);
-      },
-      [=](export_atom) -> GroupRecord {  // a copy for subscribers; not a checkpoint
-        auto& st = self->state;
-        if (!st.unpublished.empty()) publish(self);
-        return make_record(st);
-      },
-      [=](adopt_atom, const GroupRecord& record) {
-        auto& st = self->state;
-        try {
-          st.args.policy = restore_policy(record.policy_state);
-        } catch (const CorruptState& e) {
-          spdlog::error("group {}: adopted state unusable, keeping ours: {}", st.args.key,
-                        e.what());
-          return;
-        }
-        st.args.slot->reports.store(record.reports);
-        st.args.slot->decisions.store(record.decisions);
-        st.dirty = true;
-        publish(self);
-      },
-      [=](passivate_atom) -> GroupRecord {
-        auto& st = self->state;
-        auto record = make_record(st);
-        self->quit();
-        return record;
-      },
-      [=](reload_atom, const LabelConfigPtr& config) {
-        auto& st = self->state;
-        const auto& wanted = config->policy_for(st.args.key);
-        if (wanted == st.args.policy->config()) return;
-        spdlog::info("group {}: policy changed to {}; learning restarts", st.args.key, wanted.kind);
-        st.args.policy =
-            make_policy(std::shared_ptr<const PolicyConfig>(config, &wanted), st.args.seed);
-        st.dirty = true;
-        publish(self);
-      },
-      [=](crash_atom) -> caf::result<void> {
-        throw std::runtime_error("injected crash (test hook)");
-      },
-  };
+  self->set_default_handler(dispatch);
+  // Immutable and stateless (its handler captures nothing), so every group
+  // actor can hold a reference to the same one.
+  static const caf::behavior shared{[](unused_atom) {}};
+  return shared;
 }
 
 }  // namespace

@@ -6,6 +6,9 @@
 // recent state without a round-trip. It hands its full state out on request:
 // to the store at checkpoints (when changed), and to the supervisor when
 // passivated (then it quits) or when the node shuts down.
+// Memory: a group actor holds no behavior of its own (all share one; messages
+// are dispatched by its default handler, see group_actor.cpp) and no copy of
+// its key (it reads the slot's).
 
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
@@ -20,8 +23,7 @@
 namespace pytheas {
 
 struct GroupActorArgs {
-  std::string key;
-  GroupSlotPtr slot;
+  GroupSlotPtr slot;  ///< holds the group's key
   std::shared_ptr<NodeShared> shared;
   std::shared_ptr<Policy> policy;  ///< fresh or restored; the actor becomes its only owner
   std::uint64_t seed = 0;          ///< for a fresh policy after a reconfiguration

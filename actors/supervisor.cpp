@@ -4,7 +4,6 @@
 #include <caf/all.hpp>
 
 #include <functional>
-#include <list>
 #include <unordered_map>
 
 #include "actors/federation_messages.hpp"
@@ -21,25 +20,65 @@ namespace {
 
 using namespace std::chrono_literals;
 
+/// The supervisor's bookkeeping for one group, kept for every active group,
+/// so kept small: no copy of the key (the slot's is the one the maps index
+/// by; an entry keeps its slot across passivation and reactivation) and the
+/// LRU links inline.
 struct Entry {
   caf::actor actor;
-  GroupSlotPtr slot;
+  GroupSlotPtr slot;              ///< owns the key
   std::vector<ReportItem> batch;  ///< routed here, not yet sent to the actor
-  bool passivating = false;
-  std::vector<ReportItem> held;                   ///< arrived while passivating
-  bool wanted = false;                            ///< ensure arrived while passivating
-  std::list<std::string>::iterator lru_position;  ///< valid while not passivating
+  Entry* lru_prev = nullptr;      ///< LRU links, valid while not passivating
+  Entry* lru_next = nullptr;
   std::int64_t lru_time = 0;  ///< last_activity when it was last moved to the LRU front
+  bool passivating = false;
+  bool wanted = false;  ///< ensure arrived while passivating
+  const std::string& key() const { return slot->key; }
+};
+
+/// The active, non-passivating entries, most recently used first: an
+/// intrusive list through Entry's links (no allocation per group).
+class Lru {
+ public:
+  void push_front(Entry& entry) {
+    entry.lru_prev = nullptr;
+    entry.lru_next = head_;
+    (head_ ? head_->lru_prev : tail_) = &entry;
+    head_ = &entry;
+    ++size_;
+  }
+  void erase(Entry& entry) {
+    (entry.lru_prev ? entry.lru_prev->lru_next : head_) = entry.lru_next;
+    (entry.lru_next ? entry.lru_next->lru_prev : tail_) = entry.lru_prev;
+    entry.lru_prev = entry.lru_next = nullptr;
+    --size_;
+  }
+  void move_to_front(Entry& entry) {
+    if (head_ == &entry) return;
+    erase(entry);
+    push_front(entry);
+  }
+  Entry* back() const { return tail_; }  ///< least recently used; null when empty
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  Entry* head_ = nullptr;
+  Entry* tail_ = nullptr;
+  std::size_t size_ = 0;
 };
 
 struct SupervisorState {
   SupervisorArgs args;
   caf::actor store;
   std::unique_ptr<StateStore> reader;  ///< read-only access for restores
-  std::unordered_map<std::string, Entry> groups;
-  std::unordered_map<caf::actor_addr, std::string> key_of;
-  std::list<std::string> lru;   ///< active, not passivating; front: most recently used
+  /// Keyed by a view of the entry's own key (Entry::key()).
+  std::unordered_map<std::string_view, Entry> groups;
+  std::unordered_map<caf::actor_id, Entry*> entry_of;  ///< by the group actor's id
+  Lru lru;
   std::size_t passivating = 0;  ///< entries in `groups` being passivated
+  /// Reports that arrived while their group was being passivated.
+  std::unordered_map<std::string, std::vector<ReportItem>> held;
   std::vector<std::string> to_flush;
   /// Passivated state not yet confirmed on disk (or kept in memory when there
   /// is no state dir): restores read it before the disk.
@@ -78,7 +117,7 @@ void flush_all(Supervisor* self) {
 }
 
 void touch_lru(SupervisorState& st, Entry& entry) {
-  st.lru.splice(st.lru.begin(), st.lru, entry.lru_position);
+  st.lru.move_to_front(entry);
   entry.lru_time = entry.slot->last_activity.load(std::memory_order_relaxed);
 }
 
@@ -125,13 +164,12 @@ void enforce_cap(Supervisor* self) {
   // chance: a group whose slot saw decisions since it was last moved to the
   // front goes to the front again instead of being evicted.
   for (std::size_t looked = 0; st.lru.size() > cap && looked < 2 * st.lru.size(); ++looked) {
-    auto key = st.lru.back();
-    auto& entry = st.groups.at(key);
+    auto& entry = *st.lru.back();
     if (entry.slot->last_activity.load(std::memory_order_relaxed) > entry.lru_time) {
       touch_lru(st, entry);
       continue;
     }
-    passivate(self, key);
+    passivate(self, entry.key());
   }
 }
 
@@ -139,7 +177,11 @@ Entry& activate(Supervisor* self, const std::string& key,
                 std::optional<GroupRecord> record = std::nullopt) {
   auto& st = self->state;
   if (!record) record = persisted_state(st, key);
-  auto slot = st.args.shared->table.insert(key);
+  // An entry that comes back (from passivation or a crash) keeps its slot:
+  // the maps are keyed by the slot's key.
+  auto existing = st.groups.find(key);
+  auto slot = existing != st.groups.end() ? st.args.shared->table.insert(existing->second.slot)
+                                          : st.args.shared->table.insert(key);
   if (record) {
     slot->decisions.store(record->decisions);
     slot->reports.store(record->reports);
@@ -149,22 +191,20 @@ Entry& activate(Supervisor* self, const std::string& key,
   // Publish before the actor runs, so that a restored group serves decisions
   // from its own state as soon as the restore request is answered.
   slot->snapshot.store(policy->snapshot(wall_seconds()));
-  GroupActorArgs args{
-      key, slot, st.args.shared, std::move(policy), st.args.seed ^ hash_decision(key), st.store};
+  GroupActorArgs args{slot, st.args.shared, std::move(policy), st.args.seed ^ hash_decision(key),
+                      st.store};
   args.wal_seq = record ? record->wal_seq : 0;
   auto actor = spawn_group_actor(self, std::move(args));
-  auto [it, inserted] = st.groups.try_emplace(key);
-  auto& entry = it->second;
-  if (inserted || entry.passivating) {
-    st.lru.push_front(key);
-    entry.lru_position = st.lru.begin();
-  }
+  const bool inserted = existing == st.groups.end();
+  auto& entry = inserted ? st.groups.try_emplace(std::string_view(slot->key)).first->second
+                         : existing->second;
+  if (inserted || entry.passivating) st.lru.push_front(entry);
   if (entry.passivating) --st.passivating;
   entry.actor = actor;
   entry.slot = slot;
   entry.passivating = false;
   entry.wanted = false;
-  st.key_of[actor.address()] = key;
+  st.entry_of[actor.id()] = &entry;
   touch_lru(st, entry);
   st.args.shared->spawns.fetch_add(1, std::memory_order_relaxed);
   log_event(spdlog::level::debug, LogFields{.group = key}, "group activated{}",
@@ -205,9 +245,10 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
   auto it = st.groups.find(key);
   if (it == st.groups.end()) return;
   auto& entry = it->second;
-  st.key_of.erase(entry.actor.address());
+  st.entry_of.erase(entry.actor.id());
   st.args.shared->passivations.fetch_add(1, std::memory_order_relaxed);
   log_event(spdlog::level::debug, LogFields{.group = key}, "group passivated");
+  auto held = st.held.extract(key);
   if (st.shutting_down) {
     st.shutdown_records.push_back(std::move(record));
     --st.passivating;
@@ -220,11 +261,10 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
     st.adopted.erase(adopted);
   }
   remember_unsaved(self, record);
-  if (!entry.held.empty() || entry.wanted) {
+  if (!held.empty() || entry.wanted) {
     // Reports (or decisions) arrived meanwhile: come straight back, state in hand.
-    auto held = std::move(entry.held);
     auto& revived = activate(self, key, std::move(record));
-    revived.batch = std::move(held);
+    if (!held.empty()) revived.batch = std::move(held.mapped());
     flush(self, revived);
     return;
   }
@@ -239,7 +279,7 @@ void passivate(Supervisor* self, const std::string& key, PassivatedFn done) {
   flush(self, entry);
   entry.passivating = true;
   ++st.passivating;
-  st.lru.erase(entry.lru_position);
+  st.lru.erase(entry);
   st.args.shared->table.erase(key);  // decisions fall back (and ask us back) meanwhile
   self->request(entry.actor, 30s, passivate_atom::value)
       .then(
@@ -256,7 +296,7 @@ void on_report(Supervisor* self, std::string& key, ReportItem item) {
   auto& st = self->state;
   auto& entry = ensure(self, key);
   if (entry.passivating) {
-    entry.held.push_back(std::move(item));
+    st.held[key].push_back(std::move(item));
     return;
   }
   if (entry.batch.empty()) st.to_flush.push_back(key);
@@ -269,10 +309,10 @@ void on_report(Supervisor* self, std::string& key, ReportItem item) {
 void on_down(Supervisor* self, const caf::down_msg& down) {
   auto& st = self->state;
   auto addr = caf::actor_cast<caf::actor_addr>(down.source);
-  auto found = st.key_of.find(addr);
-  if (found == st.key_of.end()) return;  // passivated and gone: expected
-  auto key = found->second;
-  st.key_of.erase(found);
+  auto found = st.entry_of.find(addr.id());
+  if (found == st.entry_of.end()) return;  // passivated and gone: expected
+  std::string key = found->second->key();
+  st.entry_of.erase(found);
   auto it = st.groups.find(key);
   if (it == st.groups.end() || it->second.actor.address() != addr) return;
   auto& entry = it->second;
@@ -285,18 +325,19 @@ void on_down(Supervisor* self, const caf::down_msg& down) {
             "group {}: actor failed ({}); restarting from its last persisted state; "
             "{} unapplied report(s) lost",
             key, self->system().render(down.reason), lost);
+  auto held = st.held.extract(key);
   if (st.shutting_down && entry.passivating) {
     --st.passivating;
     st.groups.erase(it);
     if (--st.shutdown_outstanding == 0) finish_shutdown(self);
     return;
   }
-  auto held = std::move(entry.held);
   auto batch = std::move(entry.batch);
   auto& revived = activate(self, key);
   revived.batch = std::move(batch);
-  revived.batch.insert(revived.batch.end(), std::make_move_iterator(held.begin()),
-                       std::make_move_iterator(held.end()));
+  if (!held.empty())
+    revived.batch.insert(revived.batch.end(), std::make_move_iterator(held.mapped().begin()),
+                         std::make_move_iterator(held.mapped().end()));
   flush(self, revived);
 }
 
@@ -308,8 +349,7 @@ void sweep(Supervisor* self) {
   const auto idle_limit = st.args.config->passivate_after_s;
   const auto now = wall_seconds();
   for (std::size_t looked = 0, total = st.lru.size(); !st.lru.empty() && looked < total; ++looked) {
-    auto key = st.lru.back();
-    auto& entry = st.groups.at(key);
+    auto& entry = *st.lru.back();
     const auto last = entry.slot->last_activity.load(std::memory_order_relaxed);
     if (last > entry.lru_time) {  // decisions used it since it moved: second chance
       touch_lru(st, entry);
@@ -320,7 +360,7 @@ void sweep(Supervisor* self) {
       touch_lru(st, entry);  // reports still on their way: not idle
       continue;
     }
-    passivate(self, key);
+    passivate(self, entry.key());
   }
 }
 
@@ -332,7 +372,7 @@ void reload(Supervisor* self, LabelConfigPtr config) {
   for (auto& [key, entry] : st.groups) {
     if (entry.passivating) continue;
     if (!st.args.config->can_produce(key))
-      retire.push_back(key);
+      retire.push_back(std::string(key));
     else
       self->send(entry.actor, reload_atom::value, st.args.config);
   }
@@ -430,7 +470,7 @@ void start_shutdown(Supervisor* self) {
   if (st.shutdown_outstanding == 0) return finish_shutdown(self);
   for (auto& [key, entry] : st.groups) {
     if (entry.passivating) continue;  // its passivation reply is counted instead
-    auto group_key = key;
+    std::string group_key(key);
     self->request(entry.actor, 30s, collect_atom::value)
         .then(
             [=](GroupRecord& record) {
