@@ -25,7 +25,7 @@ namespace pytheas {
 struct GroupActorArgs {
   GroupSlotPtr slot;  ///< holds the group's key
   std::shared_ptr<NodeShared> shared;
-  std::shared_ptr<Policy> policy;  ///< fresh or restored; the actor becomes its only owner
+  std::unique_ptr<Policy> policy;  ///< fresh or restored; the actor becomes its only owner
   std::uint64_t seed = 0;          ///< for a fresh policy after a reconfiguration
   caf::actor store;                ///< receives checkpoints (may be invalid: no persistence)
   std::uint64_t wal_seq = 0;       ///< restored state includes log sequences up to this

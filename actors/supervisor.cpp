@@ -134,12 +134,14 @@ std::optional<GroupRecord> persisted_state(SupervisorState& st, const std::strin
   }
 }
 
-std::shared_ptr<Policy> make_group_policy(SupervisorState& st, const std::string& key,
+std::unique_ptr<Policy> make_group_policy(SupervisorState& st, const std::string& key,
                                           const std::optional<GroupRecord>& record) {
   const auto& wanted = st.args.config->policy_for(key);
+  // Groups share their policy settings with the label config (no copy per group).
+  std::shared_ptr<const PolicyConfig> settings(st.args.config, &wanted);
   if (record) {
     try {
-      std::shared_ptr<Policy> restored = restore_policy(record->policy_state);
+      auto restored = restore_policy(record->policy_state, settings);
       if (restored->config() == wanted) return restored;
       spdlog::info("group {}: persisted policy differs from the label config; learning restarts",
                    key);
@@ -147,9 +149,7 @@ std::shared_ptr<Policy> make_group_policy(SupervisorState& st, const std::string
       spdlog::error("group {}: persisted policy unusable, starting fresh: {}", key, e.what());
     }
   }
-  // Groups share their policy settings with the label config (no copy per group).
-  return make_policy(std::shared_ptr<const PolicyConfig>(st.args.config, &wanted),
-                     st.args.seed ^ hash_decision(key));
+  return make_policy(std::move(settings), st.args.seed ^ hash_decision(key));
 }
 
 /// Called with the passivated state (null if the actor failed first).

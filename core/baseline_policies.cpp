@@ -12,7 +12,7 @@ namespace {
 class RandomPolicy final : public ArmPolicy {
  public:
   RandomPolicy(ConfigPtr config, std::uint64_t seed)
-      : ArmPolicy(std::move(config), seed, DecayClock::none(), DecayClock::none()) {}
+      : ArmPolicy(std::move(config), seed, DecayClock::none()) {}
 
  protected:
   void assign(std::span<const ArmView> /*stats*/, double /*scale*/, std::span<double> weights,
@@ -31,7 +31,7 @@ class RandomPolicy final : public ArmPolicy {
 class FixedPolicy final : public ArmPolicy {
  public:
   FixedPolicy(ConfigPtr config, std::uint64_t seed)
-      : ArmPolicy(std::move(config), seed, DecayClock::none(), DecayClock::none()) {}
+      : ArmPolicy(std::move(config), seed, DecayClock::none()) {}
 
  protected:
   void assign(std::span<const ArmView> stats, double /*scale*/, std::span<double> weights,

@@ -19,6 +19,15 @@ constexpr std::size_t kMaskArms = 64;
 
 constexpr double kMinusInfinity = -std::numeric_limits<double>::infinity();
 
+// The policy kinds (core/policy.hpp): snapshots name them without storing
+// the name.
+constexpr std::string_view kKnownPolicies[] = {"ducb",     "swucb",  "ucb",  "egreedy",
+                                               "thompson", "random", "fixed"};
+
+std::size_t name_slots(std::size_t bytes) {
+  return (bytes + sizeof(ArmValues) - 1) / sizeof(ArmValues);
+}
+
 [[noreturn, gnu::cold, gnu::noinline]] void throw_duplicate(std::string_view name) {
   throw InvalidInput("pick: duplicate decision '" + std::string(name) + "'");
 }
@@ -107,16 +116,25 @@ DecisionSnapshot::DecisionSnapshot(std::string_view policy, ArmNames::Ptr names,
 void DecisionSnapshot::init(std::string_view policy, std::span<const ArmValues> values) {
   if (std::isnan(unseen_weight_)) unseen_weight_ = kExploreUnseen;
   const std::size_t n = values.size();
-  const std::size_t name_slots = (policy.size() + sizeof(ArmValues) - 1) / sizeof(ArmValues);
-  block_ = std::make_unique<ArmValues[]>(n + name_slots);
+  const auto known = std::find(std::begin(kKnownPolicies), std::end(kKnownPolicies), policy);
+  known_policy_ = known == std::end(kKnownPolicies)
+                      ? 0
+                      : static_cast<std::uint8_t>(1 + (known - std::begin(kKnownPolicies)));
+  const std::size_t stored = known_policy_ ? 0 : policy.size();
+  block_ = std::make_unique<ArmValues[]>(n + name_slots(stored));
   for (std::size_t i = 0; i < n; ++i) {
     ArmValues v = values[i];
     if (!(v.weight >= 0) || !std::isfinite(v.weight)) v.weight = 0;
     if (std::isnan(v.rank)) v.rank = kMinusInfinity;
     block_[i] = v;
   }
-  policy_size_ = static_cast<std::uint32_t>(policy.size());
-  std::copy(policy.begin(), policy.end(), reinterpret_cast<char*>(block_.get() + n));
+  policy_size_ = static_cast<std::uint32_t>(stored);
+  std::copy_n(policy.data(), stored, reinterpret_cast<char*>(block_.get() + n));
+}
+
+std::string_view DecisionSnapshot::policy() const {
+  if (known_policy_) return kKnownPolicies[known_policy_ - 1];
+  return {reinterpret_cast<const char*>(block_.get() + names_->size()), policy_size_};
 }
 
 SnapshotArm DecisionSnapshot::Arms::at(std::size_t i) const {
@@ -125,8 +143,7 @@ SnapshotArm DecisionSnapshot::Arms::at(std::size_t i) const {
 }
 
 std::size_t DecisionSnapshot::own_heap_bytes() const {
-  const std::size_t name_slots = (policy_size_ + sizeof(ArmValues) - 1) / sizeof(ArmValues);
-  return sizeof(*this) + (names_->size() + name_slots) * sizeof(ArmValues);
+  return sizeof(*this) + (names_->size() + name_slots(policy_size_)) * sizeof(ArmValues);
 }
 
 PickResult DecisionSnapshot::pick(Candidates candidates, Rng& rng) const {

@@ -146,9 +146,7 @@ class DecisionSnapshot {
   }
   const ArmNames::Ptr& names() const { return names_; }
 
-  std::string_view policy() const {
-    return {reinterpret_cast<const char*>(block_.get() + names_->size()), policy_size_};
-  }
+  std::string_view policy() const;
   double taken_at() const { return taken_at_; }       ///< policy time (s) of the snapshot
   std::uint64_t version() const { return version_; }  ///< increases with every snapshot
   double unseen_weight() const { return unseen_weight_; }
@@ -163,9 +161,11 @@ class DecisionSnapshot {
 
   ArmNames::Ptr names_;
   // One block: ArmValues for each arm, then the policy's name (its bytes
-  // stored in as many further ArmValues as they need).
+  // stored in as many further ArmValues as they need) unless it is one of
+  // the built-in kinds, which the snapshot refers to by number.
   std::unique_ptr<ArmValues[]> block_;
   std::uint32_t policy_size_ = 0;
+  std::uint8_t known_policy_ = 0;  // 1 + index into the built-in kinds; 0: in block_
   double taken_at_;
   std::uint64_t version_;
   double unseen_weight_;

@@ -123,4 +123,9 @@ void validate_policy_config(const PolicyConfig& config);
 /// failed check (magic, version, checksum, truncation, bad field).
 std::unique_ptr<Policy> restore_policy(std::string_view bytes);
 
+/// Same; when the stored config equals `*shared`, the policy uses `shared`
+/// instead of a copy of its own (a restored group shares its settings).
+std::unique_ptr<Policy> restore_policy(std::string_view bytes,
+                                       std::shared_ptr<const PolicyConfig> shared);
+
 }  // namespace pytheas

@@ -289,3 +289,18 @@ TEST_CASE("fixed pins its decision into snapshots without adding an arm", "[poli
   std::vector<std::string_view> candidates{"other", "cdn-fixed"};
   CHECK(snapshot->pick(candidates, rng).index == 1);
 }
+
+TEST_CASE("a restored policy shares settings equal to the given ones", "[policy]") {
+  auto settings = std::make_shared<const PolicyConfig>(config_of("ducb"));
+  auto policy = make_policy(settings, 5);
+  policy->update({"a", 1.0, 0});
+  const auto bytes = policy->serialize();
+  auto shared = restore_policy(bytes, settings);
+  CHECK(&shared->config() == settings.get());
+  auto other = std::make_shared<const PolicyConfig>(config_of("egreedy"));
+  auto own = restore_policy(bytes, other);
+  CHECK(&own->config() != other.get());
+  CHECK(own->config() == *settings);
+  CHECK(own->serialize() == bytes);
+  CHECK(shared->serialize() == bytes);
+}
