@@ -8,6 +8,7 @@
 
 #include "actors/federation_messages.hpp"
 #include "actors/group_actor.hpp"
+#include "actors/passivated_store.hpp"
 #include "actors/state_store.hpp"
 #include "actors/store_actor.hpp"
 #include "core/decision_snapshot.hpp"
@@ -81,8 +82,8 @@ struct SupervisorState {
   std::unordered_map<std::string, std::vector<ReportItem>> held;
   std::vector<std::string> to_flush;
   /// Passivated state not yet confirmed on disk (or kept in memory when there
-  /// is no state dir): restores read it before the disk.
-  std::unordered_map<std::string, GroupRecord> unsaved;
+  /// is no state dir), compacted: restores read it before the disk.
+  PassivatedStore unsaved;
   /// State adopted (federation) for a group that was being passivated: used
   /// instead of the passivated state when it comes back.
   std::unordered_map<std::string, GroupRecord> adopted;
@@ -124,9 +125,9 @@ void touch_lru(SupervisorState& st, Entry& entry) {
 /// Loads the last persisted state of `key`: the unsaved cache first, then the
 /// disk. A corrupt file is logged and set aside; the group starts fresh.
 std::optional<GroupRecord> persisted_state(SupervisorState& st, const std::string& key) {
-  if (auto it = st.unsaved.find(key); it != st.unsaved.end()) return it->second;
-  if (!st.reader) return std::nullopt;
   try {
+    if (auto record = st.unsaved.get(key)) return record;
+    if (!st.reader) return std::nullopt;
     return st.reader->load(key);
   } catch (const std::exception& e) {
     spdlog::error("group {}: persisted state unusable, starting fresh: {}", key, e.what());
@@ -222,18 +223,16 @@ Entry& ensure(Supervisor* self, const std::string& key) {
 
 void remember_unsaved(Supervisor* self, const GroupRecord& record) {
   auto& st = self->state;
-  st.unsaved[record.key] = record;
+  const auto stamp = st.unsaved.put(record);
   if (!st.store) return;  // no state dir: the memory copy is the passivated state
   self->request(st.store, caf::infinite, save_atom::value, std::vector<GroupRecord>{record})
       .then(
-          [=](saved_atom, const std::vector<std::string>&) {
-            auto& unsaved = self->state.unsaved;
-            auto it = unsaved.find(record.key);
-            if (it != unsaved.end() && it->second.policy_state == record.policy_state)
-              unsaved.erase(it);
+          [=, key = record.key](saved_atom, const std::vector<std::string>&) {
+            // Unless a newer state of the group was passivated meanwhile.
+            self->state.unsaved.erase_if_stamp(key, stamp);
           },
-          [=](const caf::error& error) {
-            spdlog::error("group {}: passivated state not written ({}); kept in memory", record.key,
+          [=, key = record.key](const caf::error& error) {
+            spdlog::error("group {}: passivated state not written ({}); kept in memory", key,
                           self->system().render(error));
           });
 }
@@ -281,7 +280,7 @@ void passivate(Supervisor* self, const std::string& key, PassivatedFn done) {
   ++st.passivating;
   st.lru.erase(entry);
   st.args.shared->table.erase(key);  // decisions fall back (and ask us back) meanwhile
-  self->request(entry.actor, 30s, passivate_atom::value)
+  self->request(entry.actor, caf::infinite, passivate_atom::value)
       .then(
           [=](GroupRecord& record) {
             if (done) done(&record);
@@ -436,8 +435,8 @@ caf::result<std::vector<GroupRecord>> hand_over(Supervisor* self,
 void finish_shutdown(Supervisor* self) {
   auto& st = self->state;
   auto records = std::move(st.shutdown_records);
-  for (auto& [key, record] : st.unsaved) records.push_back(std::move(record));
-  st.unsaved.clear();
+  if (st.store)  // without a state dir there is nowhere to write them
+    st.unsaved.for_each([&](GroupRecord&& record) { records.push_back(std::move(record)); });
   auto done = [=]() mutable {
     for (auto& [key, entry] : self->state.groups)
       self->send_exit(entry.actor, caf::exit_reason::user_shutdown);

@@ -207,6 +207,14 @@ TEST_CASE("the active-group cap passivates least recently used groups", "[superv
     auto slot = f.shared->table.find("Asn=0");
     return slot && slot->reports == 2;
   }));
+  // Evicted again, its newer state replaces the older one in memory.
+  for (int i = 100; i < 115; ++i) f.report("Asn=" + std::to_string(i), "a", 1);
+  REQUIRE(eventually([&] { return f.drained() && f.shared->table.find("Asn=0") == nullptr; }));
+  f.report("Asn=0", "a", 1);
+  REQUIRE(eventually([&] {
+    auto slot = f.shared->table.find("Asn=0");
+    return slot && slot->reports == 3;
+  }));
 }
 
 TEST_CASE("idle groups are passivated after passivate_after_s", "[supervisor]") {
