@@ -65,12 +65,10 @@ GroupSlotPtr GroupTable::find(std::string_view key) const {
 }
 
 GroupSlotPtr GroupTable::insert(const std::string& key) {
-  const std::uint64_t hash = hash_of(key);
-  auto& shard = shard_for(hash);
-  std::unique_lock lock(shard.mutex);
-  if (const GroupSlotPtr* slot = shard.slots.find_ptr(key, hash)) return *slot;
-  size_.fetch_add(1, std::memory_order_relaxed);
-  return shard.slots.insert(std::make_shared<GroupSlot>(key), hash);
+  if (auto slot = find(key)) return slot;
+  // Allocated before taking the lock, so readers of the shard never wait
+  // for the allocator.
+  return insert(std::make_shared<GroupSlot>(key));
 }
 
 GroupSlotPtr GroupTable::insert(GroupSlotPtr slot) {

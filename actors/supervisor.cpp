@@ -84,6 +84,8 @@ struct SupervisorState {
   /// Passivated state not yet confirmed on disk (or kept in memory when there
   /// is no state dir), compacted: restores read it before the disk.
   PassivatedStore unsaved;
+  /// Arm names shared by the groups' policies (see ArmNamesPool).
+  std::shared_ptr<ArmNamesPool> arm_names = ArmNamesPool::make();
   /// State adopted (federation) for a group that was being passivated: used
   /// instead of the passivated state when it comes back.
   std::unordered_map<std::string, GroupRecord> adopted;
@@ -143,14 +145,19 @@ std::unique_ptr<Policy> make_group_policy(SupervisorState& st, const std::string
   if (record) {
     try {
       auto restored = restore_policy(record->policy_state, settings);
-      if (restored->config() == wanted) return restored;
+      if (restored->config() == wanted) {
+        restored->share_arm_names(*st.arm_names);
+        return restored;
+      }
       spdlog::info("group {}: persisted policy differs from the label config; learning restarts",
                    key);
     } catch (const CorruptState& e) {
       spdlog::error("group {}: persisted policy unusable, starting fresh: {}", key, e.what());
     }
   }
-  return make_policy(std::move(settings), st.args.seed ^ hash_decision(key));
+  auto fresh = make_policy(std::move(settings), st.args.seed ^ hash_decision(key));
+  fresh->share_arm_names(*st.arm_names);
+  return fresh;
 }
 
 /// Called with the passivated state (null if the actor failed first).

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/arm_names_pool.hpp"
 #include "core/errors.hpp"
 
 namespace pytheas {
@@ -32,9 +33,11 @@ ArmNames::ArmNames(Private, std::size_t count, std::size_t chars)
   block_ = std::make_unique<std::byte[]>(chars_at() + chars_size_);
 }
 
-ArmNames::Ptr ArmNames::make(std::span<const std::string_view> names, std::string_view what) {
+ArmNames::Ptr ArmNames::make(std::span<const std::string_view> names, std::string_view what,
+                             std::shared_ptr<ArmNamesPool> pool) {
   auto built = build(names, what);
   auto& list = *built;
+  list.pool_ = std::move(pool);
   std::uint32_t end = 0;
   for (std::size_t i = 0; i < names.size(); ++i) {
     list.keys()[i] = NameKey::of(names[i]);
@@ -56,14 +59,25 @@ ArmNames::Ptr ArmNames::with(std::string_view name) const {
   names.reserve(count_ + 1);
   for (std::size_t i = 0; i < count_; ++i) names.push_back((*this)[i]);
   names.push_back(name);
-  return make(names);
+  return derived(names);
 }
 
 ArmNames::Ptr ArmNames::keep(std::span<const std::uint8_t> keep) const {
   std::vector<std::string_view> names;
   for (std::size_t i = 0; i < count_; ++i)
     if (keep[i]) names.push_back((*this)[i]);
-  return make(names);
+  return derived(names);
+}
+
+ArmNames::Ptr ArmNames::in(ArmNamesPool& pool) const {
+  std::vector<std::string_view> names;
+  names.reserve(count_);
+  for (std::size_t i = 0; i < count_; ++i) names.push_back((*this)[i]);
+  return pool.intern(names);
+}
+
+ArmNames::Ptr ArmNames::derived(std::span<const std::string_view> names) const {
+  return pool_ ? pool_->intern(names) : make(names);
 }
 
 std::size_t ArmNames::heap_bytes() const {

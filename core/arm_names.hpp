@@ -26,6 +26,8 @@
 
 namespace pytheas {
 
+class ArmNamesPool;
+
 /// A name's matching key: its length and its first and last 8 bytes, read
 /// with fixed-size (overlapping, for short names) loads. Names of up to 16
 /// bytes are fully determined by their key. Trivial on purpose: pick() keeps
@@ -68,13 +70,19 @@ class ArmNames {
 
   /// Builds a list. Throws InvalidInput on an empty or duplicated name; the
   /// message starts with `what` ("snapshot: duplicate decision 'x'").
-  static Ptr make(std::span<const std::string_view> names, std::string_view what = "arms");
+  /// A list made through `pool` (ArmNamesPool::intern) belongs to it.
+  static Ptr make(std::span<const std::string_view> names, std::string_view what = "arms",
+                  std::shared_ptr<ArmNamesPool> pool = nullptr);
   static Ptr make(std::span<const std::string> names, std::string_view what = "arms");
 
   /// This list with `name` appended (which must not be in it: InvalidInput).
+  /// From the same pool when this list belongs to one.
   Ptr with(std::string_view name) const;
-  /// This list with only the arms whose keep[i] != 0, in order.
+  /// This list with only the arms whose keep[i] != 0, in order (same pool).
   Ptr keep(std::span<const std::uint8_t> keep) const;
+  /// The same names, from `pool`.
+  Ptr in(ArmNamesPool& pool) const;
+  const std::shared_ptr<ArmNamesPool>& pool() const { return pool_; }
 
   std::size_t size() const { return count_; }
   bool empty() const { return count_ == 0; }
@@ -140,9 +148,12 @@ class ArmNames {
   std::int32_t find_sorted(const NameKey& key, std::string_view name) const;
   void index(std::string_view what);  // fills prints (if any) and checks names are distinct
 
+  Ptr derived(std::span<const std::string_view> names) const;  // same pool, if any
+
   std::uint32_t count_;
   std::uint32_t chars_size_;
   std::unique_ptr<std::byte[]> block_;
+  std::shared_ptr<ArmNamesPool> pool_;  // null: not pooled
 };
 
 }  // namespace pytheas

@@ -33,6 +33,7 @@ class ArmPolicy : public Policy {
   std::string serialize() const final;
   const PolicyConfig& config() const final { return *config_; }
   std::size_t arm_count() const final { return names_->size(); }
+  void share_arm_names(ArmNamesPool& pool) final { names_ = names_->in(pool); }
 
   /// Reads the state serialize() wrote after the config. Throws CorruptState.
   /// Only called on a freshly constructed policy.

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/arm_names_pool.hpp"
 #include "core/decision_snapshot.hpp"
 
 namespace pytheas {
@@ -99,6 +100,10 @@ class Policy {
 
   /// Number of arms currently held.
   virtual std::size_t arm_count() const = 0;
+
+  /// From now on keeps its arm names in `pool`, shared with every other
+  /// policy using it that has the same arms (a node's groups usually do).
+  virtual void share_arm_names(ArmNamesPool& pool) = 0;
 
   /// Convenience for single-threaded callers (tests, simulator):
   /// snapshot(now)->pick(candidates, rng).

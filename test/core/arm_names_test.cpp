@@ -1,4 +1,5 @@
 #include "core/arm_names.hpp"
+#include "core/arm_names_pool.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -82,4 +83,37 @@ TEST_CASE("ArmNames with() and keep() build new lists and leave the old one alon
   CHECK(kept->find("c") == 1);
   CHECK(kept->find("b") == ArmNames::kNotFound);
   CHECK(ArmNames::make(std::span<const std::string_view>{})->empty());
+}
+
+TEST_CASE("a pool hands out one list per distinct names, and derived lists from it",
+          "[arm_names]") {
+  auto pool = ArmNamesPool::make();
+  std::vector<std::string_view> abc{"a", "b", "c"};
+  auto first = pool->intern(abc);
+  CHECK(pool->intern(abc) == first);
+  CHECK(first->pool() == pool);
+  std::vector<std::string_view> ab{"a", "b"};
+  auto shorter = pool->intern(ab);
+  CHECK(shorter != first);
+  CHECK(shorter->with("c") == first);  // derived lists come from the pool
+  std::vector<std::uint8_t> keep{1, 1, 0};
+  CHECK(first->keep(keep) == shorter);
+  // Lengths are part of the key: {"ab"} is not {"a", "b"}.
+  std::vector<std::string_view> joined{"ab"};
+  CHECK(pool->intern(joined)->size() == 1);
+  // A private list joins the pool through in().
+  auto own = names_of({"a", "b", "c"});
+  CHECK(own->pool() == nullptr);
+  CHECK(own->in(*pool) == first);
+  CHECK_THROWS_AS(pool->intern(std::vector<std::string_view>{"x", "x"}), InvalidInput);
+}
+
+TEST_CASE("a pool forgets lists nobody uses", "[arm_names]") {
+  auto pool = ArmNamesPool::make();
+  for (int i = 0; i < 1000; ++i) {
+    auto name = "arm-" + std::to_string(i);
+    std::vector<std::string_view> one{name};
+    pool->intern(one);  // dropped at once
+  }
+  CHECK(pool->size() < 200);  // swept as it grows
 }

@@ -304,3 +304,21 @@ TEST_CASE("a restored policy shares settings equal to the given ones", "[policy]
   CHECK(own->serialize() == bytes);
   CHECK(shared->serialize() == bytes);
 }
+
+TEST_CASE("policies sharing a pool share their arm names", "[policy]") {
+  auto pool = ArmNamesPool::make();
+  auto a = make_policy(config_of("ducb"), 1);
+  auto b = make_policy(config_of("ducb"), 2);
+  a->share_arm_names(*pool);
+  b->share_arm_names(*pool);
+  for (auto* policy : {a.get(), b.get()}) {
+    policy->update({"cdn-x", 1.0, 0});
+    policy->update({"cdn-y", 2.0, 0});
+  }
+  CHECK(a->snapshot(1)->names() == b->snapshot(1)->names());
+  auto restored = restore_policy(a->serialize());
+  CHECK(restored->snapshot(1)->names() != a->snapshot(1)->names());  // private until shared
+  restored->share_arm_names(*pool);
+  CHECK(restored->snapshot(1)->names() == a->snapshot(1)->names());
+  CHECK(restored->serialize() == a->serialize());
+}
