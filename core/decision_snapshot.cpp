@@ -1,7 +1,6 @@
 #include "core/decision_snapshot.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -154,12 +153,14 @@ PickResult DecisionSnapshot::pick(Candidates candidates, Rng& rng) const {
 
   // Match candidates to arms, summing rule-2 weights as we go. Two candidates
   // matching the same arm are equal (arm names are distinct): a bit per arm
-  // (modulo 64) shows whether any arm may have matched twice, and only then
-  // are the matches compared; unseen candidates need a pairwise check.
+  // (modulo 64) shows whether any arm may have matched twice (without a
+  // branch), and only then are the matches compared; unseen candidates need
+  // a pairwise check.
   double cumulative[kStackCandidates];
   std::int32_t arm_of[kStackCandidates];
   std::uint8_t unseen_at[kStackCandidates];
   std::uint64_t claimed = 0;
+  std::uint64_t twice = 0;  // bits claimed more than once
   std::size_t unseen = 0;
   std::size_t hint = 0;
   const double unseen_weight = std::max(unseen_weight_, 0.0);
@@ -174,14 +175,16 @@ PickResult DecisionSnapshot::pick(Candidates candidates, Rng& rng) const {
       unseen_at[unseen++] = static_cast<std::uint8_t>(i);
     } else {
       const auto at = static_cast<std::size_t>(arm);
-      claimed |= std::uint64_t{1} << (at % kMaskArms);
+      const std::uint64_t bit = std::uint64_t{1} << (at % kMaskArms);
+      twice |= claimed & bit;
+      claimed |= bit;
       hint = at + 1;
       weight = values[at].weight;
     }
     total += weight;
     cumulative[i] = total;
   }
-  if (static_cast<std::size_t>(std::popcount(claimed)) != n - unseen)
+  if (twice != 0)
     for (std::size_t i = 1; i < n; ++i)
       for (std::size_t j = 0; j < i; ++j)
         if (arm_of[i] != ArmNames::kNotFound && arm_of[i] == arm_of[j])
