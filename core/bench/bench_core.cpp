@@ -121,17 +121,21 @@ void bench_snapshots(const std::shared_ptr<const PolicyConfig>& config,
 }
 
 // Live heap per group: a trained policy alone, and with its latest snapshot
-// (what a live group holds). Snapshots share the policy's arm names.
+// (what a live group holds). Snapshots share the policy's arm names; with a
+// `pool`, policies share them too (as a node's groups do).
 void bench_memory(const std::shared_ptr<const PolicyConfig>& config,
-                  const std::vector<std::string>& names, const char* label) {
+                  const std::vector<std::string>& names, const char* label,
+                  ArmNamesPool* pool = nullptr) {
   constexpr int kGroups = 10'000;
   std::vector<std::unique_ptr<Policy>> groups;
   std::vector<SnapshotPtr> snapshots;
   groups.reserve(kGroups);
   snapshots.reserve(kGroups);
   const auto before = mallinfo2().uordblks;
-  for (int g = 0; g < kGroups; ++g)
+  for (int g = 0; g < kGroups; ++g) {
     groups.push_back(trained_policy(config, names, static_cast<std::uint64_t>(g) + 1));
+    if (pool) groups.back()->share_arm_names(*pool);
+  }
   const auto policies = mallinfo2().uordblks;
   for (auto& group : groups) snapshots.push_back(group->snapshot(100));
   const auto with_snapshots = mallinfo2().uordblks;
@@ -170,6 +174,8 @@ int main() {
   thompson_config.kind = "thompson";
   bench_snapshots(std::make_shared<const PolicyConfig>(thompson_config), names,
                   "thompson, 64 draws");
+  auto pool = ArmNamesPool::make();
+  bench_memory(ducb, names, "ducb, shared config and arm names, as on a node", pool.get());
   bench_memory(ducb, names, "ducb, shared config");
   bench_memory(nullptr, names, "ducb, own config copy");
   PolicyConfig swucb_config;
