@@ -16,6 +16,7 @@
 #include "core/decision_snapshot.hpp"
 #include "core/features.hpp"
 #include "core/latency_histogram.hpp"
+#include "evaluation/decision_log_counters.hpp"
 
 namespace pytheas {
 
@@ -62,18 +63,21 @@ struct GroupInfo {
 /// Gauges and counters the node exposes for /metrics.
 struct NodeStats {
   std::uint64_t active_groups = 0;
-  std::uint64_t passivations = 0;     ///< groups moved to disk (idle or over the cap)
-  std::uint64_t restarts = 0;         ///< group actors restarted after a failure
-  std::uint64_t queue_depth = 0;      ///< reports accepted but not yet applied
-  std::uint64_t queue_capacity = 0;   ///< beyond this, reports get `overloaded`
-  std::uint64_t reports_applied = 0;  ///< reports a group's policy has learned from
-  std::uint64_t reports_lost = 0;     ///< only when a group actor crashed (logged)
-  std::uint64_t events_evicted = 0;   ///< event ids dropped early by the journal's cap
+  std::uint64_t passivations = 0;       ///< groups moved to disk (idle or over the cap)
+  std::uint64_t restarts = 0;           ///< group actors restarted after a failure
+  std::uint64_t queue_depth = 0;        ///< reports accepted but not yet applied
+  std::uint64_t queue_capacity = 0;     ///< beyond this, reports get `overloaded`
+  std::uint64_t reports_applied = 0;    ///< reports a group's policy has learned from
+  std::uint64_t reports_lost = 0;       ///< only when a group actor crashed (logged)
+  std::uint64_t reports_duplicate = 0;  ///< skipped: already in their group's state
+  std::uint64_t events_evicted = 0;     ///< event ids dropped early by the journal's cap
   /// Report accepted -> visible in its group's snapshot, per report (the
   /// "snapshot age" a report waits). Owned by the node; valid while it lives.
   const LatencyHistogram* freshness = nullptr;
   /// Federation counters; null on an all-in-one node. Valid while the node lives.
   const FederationShared* federation = nullptr;
+  /// The decision log's counters (--decision-log); empty without one.
+  std::optional<evaluation::DecisionLogCounters> decision_log;
 };
 
 class DecisionService {

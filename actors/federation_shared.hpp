@@ -1,11 +1,7 @@
 #pragma once
 // FederationShared: what a clustered node's io threads and its federation
 // actor share (the single-node NodeShared knows nothing of clusters).
-//  * Ownership: which groups another node owns right now. The federation
-//    actor recomputes it whenever the group table or a peer's health changes
-//    and publishes it whole; io threads read it per request (cached per
-//    thread by version) to decide whether a report is applied here or
-//    forwarded, and whether a decision comes from a local group or a mirror.
+//  * Ownership: who owns each group right now (see Ownership below).
 //  * mirrors: snapshots of groups owned elsewhere, pushed by their owners, so
 //    decisions for them are made here without a network round trip.
 //  * status: a readable picture of the cluster for /v1/cluster and the dashboard.
@@ -20,21 +16,29 @@
 #include <vector>
 
 #include "actors/group_table.hpp"
+#include "actors/grouping_shared.hpp"
 #include "actors/snapshot_cell.hpp"
 #include "core/grouping.hpp"
 #include "core/latency_histogram.hpp"
+#include "core/ownership_rule.hpp"
 
 namespace pytheas {
 
+/// Who owns what right now, as this node sees it: the rule of
+/// core/ownership_rule.hpp applied to the group table and the members' health.
+/// The federation actor publishes a new one whenever either changes; io
+/// threads read it per request (cached per thread by version) to decide
+/// whether a decision comes from a local group or from a mirror.
 struct Ownership {
-  std::uint64_t version = 0;  ///< bumped at every publish
-  /// group -> owning node's name, only for groups owned by another node.
-  /// A group not listed is served and learned here.
-  std::unordered_map<std::string, std::string> remote;
+  std::string self;     ///< this node's name
+  std::string cluster;  ///< this node's frontend cluster (empty for a backend)
+  std::shared_ptr<const OwnershipView> view;
 
-  const std::string* owner_of(const std::string& group) const {
-    auto it = remote.find(group);
-    return it == remote.end() ? nullptr : &it->second;
+  /// The node that owns `group` if it is not this one; null when it is ours.
+  const std::string* remote_owner(std::string_view group) const {
+    if (!view) return nullptr;
+    const auto* owner = view->of(group, cluster).owner;
+    return owner && *owner != self ? owner : nullptr;
   }
 };
 
@@ -52,43 +56,32 @@ struct ClusterStatus {
   std::string role;
   std::string cluster;
   std::uint64_t table_version = 0;
-  std::size_t table_groups = 0;  ///< groups in the group table
-  std::size_t owned_elsewhere = 0;
-  std::size_t mirrored = 0;     ///< groups with a snapshot pushed by their owner
-  std::size_t subscribers = 0;  ///< (group, peer) pairs we push to
+  std::size_t table_groups = 0;     ///< groups in the group table
+  std::size_t owned_elsewhere = 0;  ///< groups seen here that another node owns
+  std::size_t mirrored = 0;         ///< groups with a snapshot pushed by their owner
+  std::size_t subscribers = 0;      ///< (group, peer) pairs we push to
   std::vector<PeerStatus> peers;
 };
 
-/// The backend's grouping, for GET /v1/grouping.
-struct GroupingStatus {
-  std::string mode;  ///< "labels" or "learned"
-  std::uint64_t table_version = 0;
-  std::size_t samples = 0;     ///< in the learner's window (learned mode)
-  std::string rules;           ///< format_rules() text; empty in labels mode
-  double learned_at = 0;       ///< unix seconds of the last regroup
-  double learn_seconds = 0;    ///< how long the last regroup took
-  std::map<std::string, std::string> owners;  ///< group -> frontend cluster
-  std::map<std::string, std::size_t> sizes;   ///< group -> samples (learned mode)
-};
-
 struct FederationShared {
-  /// Learned grouping pushed by the backend; null: the label config's.
-  SnapshotCell<Grouping> grouping;
-  std::atomic<std::uint64_t> grouping_version{0};
-  SnapshotCell<GroupingStatus> grouping_status;  ///< backend only
-
   SnapshotCell<Ownership> ownership;
   std::atomic<std::uint64_t> ownership_version{0};
   GroupTable mirrors;
   SnapshotCell<ClusterStatus> status;
 
   std::atomic<std::uint64_t> forwarded_out{0};     ///< reports acknowledged by their owner
-  std::atomic<std::uint64_t> forwarded_in{0};      ///< reports applied here for other nodes
-  std::atomic<std::uint64_t> forward_rerouted{0};  ///< unacknowledged, re-routed after a failure
+  std::atomic<std::uint64_t> forwarded_in{0};      ///< reports taken here for other nodes
+  std::atomic<std::uint64_t> forward_rerouted{0};  ///< sent again after a change of owner
+  std::atomic<std::uint64_t> forward_refused{0};   ///< refused here: not ours in our view
+  std::atomic<std::uint64_t> retained{0};          ///< accepted here, not yet confirmed (gauge)
+  std::atomic<std::uint64_t> retain_overflow{0};   ///< dropped from retention (a group's cap)
+  std::atomic<std::uint64_t> confirmed{0};         ///< confirmed by their groups' homes
+  std::atomic<std::uint64_t> settles{0};           ///< groups that settled their state here
+  std::atomic<std::uint64_t> rebases{0};           ///< ... taking a newer copy from elsewhere
   std::atomic<std::uint64_t> samples_sent{0};
   std::atomic<std::uint64_t> samples_dropped{0};  ///< backend unreachable and buffer full
   std::atomic<std::uint64_t> adoptions{0};        ///< groups taken over from a failed owner
-  std::atomic<std::uint64_t> handoffs{0};         ///< groups given back to their owner
+  std::atomic<std::uint64_t> handoffs{0};         ///< groups' state given to their new owner
   std::atomic<std::uint64_t> refused_peers{0};    ///< handshakes refused (wrong secret, unknown)
   /// Accepted at another node -> arrived here, for forwarded reports.
   LatencyHistogram forward_latency;

@@ -1,10 +1,13 @@
 #include "actors/group_actor.hpp"
 
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 #include <caf/all.hpp>
 
 #include "actors/federation_messages.hpp"
 #include "core/errors.hpp"
+#include "logging/log_fields.hpp"
 
 namespace pytheas {
 
@@ -12,9 +15,15 @@ namespace {
 
 struct GroupState {
   GroupActorArgs args;
+  bool home = false;                ///< this member confirms the group's reports (federation)
   bool dirty = false;               ///< changed since the last checkpoint
   std::vector<double> unpublished;  ///< accept times of applied, unpublished reports
   const std::string& key() const { return args.slot->key; }  // one copy, in the slot
+  /// The group's marks, allocated on first use.
+  GroupMarks& marks() {
+    if (!args.marks) args.marks = std::make_unique<GroupMarks>();
+    return *args.marks;
+  }
   static inline const char* name = "pytheas.group";
 };
 
@@ -27,7 +36,90 @@ GroupRecord make_record(const GroupState& st) {
                      slot.reports.load(),
                      static_cast<double>(slot.last_activity.load()),
                      st.args.policy->serialize(),
-                     st.args.wal_seq};
+                     st.args.wal_seq,
+                     st.args.marks ? st.args.marks->marks : ReportMarks{},
+                     st.args.marks ? st.args.marks->floor : ReportMarks{},
+                     st.args.marks ? st.args.marks->confirmer : std::string{}};
+}
+
+void publish(GroupActor* self);
+
+/// A group that never applied a report nor took state from anyone.
+bool fresh(const GroupState& st) {
+  return st.args.slot->reports.load() == 0 &&
+         (!st.args.marks || (st.args.marks->marks.empty() && st.args.marks->floor.empty()));
+}
+
+/// Replaces this group's state by `record`'s (its key, its counts and marks).
+/// False, with a log line, if the record's policy cannot be restored.
+bool take_state(GroupActor* self, const GroupRecord& record, bool inherit_only) {
+  auto& st = self->state;
+  try {
+    st.args.policy = restore_policy(record.policy_state);
+  } catch (const CorruptState& e) {
+    spdlog::error("group {}: state from {} unusable, keeping ours: {}", st.key(), record.key,
+                  e.what());
+    return false;
+  }
+  if (!inherit_only) {
+    st.args.slot->reports.store(record.reports);
+    st.args.slot->decisions.store(record.decisions);
+    if (st.args.marks || !record.marks.empty() || !record.floor.empty() ||
+        !record.confirmer.empty())
+      st.marks() = GroupMarks{record.marks, record.floor, record.confirmer};
+  }
+  st.dirty = true;
+  publish(self);
+  return true;
+}
+
+/// Keeps the newest line of the group's history among its own state and
+/// `candidates` (records of this key from other members, or of the group it
+/// was split from, to inherit): a candidate wins when its floor (what its
+/// home confirmed) is strictly newer than ours, or when this group is fresh.
+SettleResult settle(GroupActor* self, const std::vector<GroupRecord>& candidates, bool home,
+                    const std::vector<std::string>& unreachable) {
+  auto& st = self->state;
+  const GroupRecord* best = nullptr;
+  const GroupRecord* parent = nullptr;
+  bool own_fresh = fresh(st);
+  static const GroupMarks kNone;
+  const GroupMarks& own = st.args.marks ? *st.args.marks : kNone;
+  const ReportMarks* best_floor = &own.floor;
+  for (const auto& candidate : candidates) {
+    if (candidate.key != st.key()) {
+      if (!parent) parent = &candidate;
+      continue;
+    }
+    const bool newer = candidate.floor.dominates(*best_floor) && !(candidate.floor == *best_floor);
+    const bool fills = own_fresh && !best && candidate.reports > 0;
+    if (newer || fills) {
+      best = &candidate;
+      best_floor = &candidate.floor;
+    }
+  }
+  SettleResult result;
+  if (best) {
+    result.took_state = take_state(self, *best, false);
+    result.rebased = result.took_state && !own_fresh;
+    if (result.rebased)
+      spdlog::info("group {}: state replaced by a newer copy ({} reports, floor {})", st.key(),
+                   best->reports, best->floor.describe());
+  } else if (parent && own_fresh) {
+    if (take_state(self, *parent, true))
+      log_event(spdlog::level::debug, LogFields{.group = st.key()},
+                "group starts from the state of {}", parent->key);
+  }
+  // Confirming as the home is safe only if whoever confirmed this history
+  // last has given the group up (it answered); else both could confirm.
+  // (take_state may have replaced our marks: read them again.)
+  const GroupMarks& now = st.args.marks ? *st.args.marks : kNone;
+  const bool confirmer_gone =
+      std::find(unreachable.begin(), unreachable.end(), now.confirmer) != unreachable.end();
+  st.home = home && !confirmer_gone;
+  result.confirming = st.home;
+  result.marks = now.marks;
+  return result;
 }
 
 void publish(GroupActor* self) {
@@ -43,7 +135,16 @@ void publish(GroupActor* self) {
 void apply(GroupActor* self, std::vector<ReportItem>& batch) {
   auto& st = self->state;
   std::uint64_t applied = 0;
+  std::uint64_t duplicates = 0;
   for (const auto& item : batch) {
+    if (item.stamp.stamped()) {  // a cluster member's report
+      auto& marks = st.marks().marks;
+      if (marks.covers(item.stamp)) {
+        ++duplicates;  // sent again after a move of state or ownership: already in
+        continue;
+      }
+      marks.advance(item.stamp);
+    }
     // Reports arrive in log order; even a rejected one is "included" (a replay
     // would reject it again), and the new sequence makes the state worth saving.
     if (item.wal_seq > st.args.wal_seq) {
@@ -60,6 +161,8 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
     }
   }
   st.dirty = st.dirty || applied > 0;
+  if (duplicates)
+    st.args.shared->reports_duplicate.fetch_add(duplicates, std::memory_order_relaxed);
   auto& slot = *st.args.slot;
   slot.reports.fetch_add(applied, std::memory_order_relaxed);
   slot.touch(static_cast<std::int64_t>(wall_seconds()));
@@ -80,23 +183,25 @@ GroupRecord take_record(GroupActor* self) {  // collect and export
 void checkpoint(GroupActor* self) {
   auto& st = self->state;
   if (!st.unpublished.empty()) publish(self);
-  if (!st.dirty || !st.args.store) return;
-  self->send(st.args.store, save_atom::value, make_record(st));
+  if (!st.dirty || (!st.args.store && !st.args.on_checkpoint)) return;
+  if (st.args.store)
+    self->send(st.args.store, save_atom::value, make_record(st));
+  else
+    (*st.args.on_checkpoint)({make_record(st)});
   st.dirty = false;
 }
 
-void adopt(GroupActor* self, const GroupRecord& record) {
+/// The copy for the group's standby: once it holds it, the home confirms
+/// what it includes, so this is the new floor.
+GroupRecord replicate(GroupActor* self, const std::string& confirmer) {
   auto& st = self->state;
-  try {
-    st.args.policy = restore_policy(record.policy_state);
-  } catch (const CorruptState& e) {
-    spdlog::error("group {}: adopted state unusable, keeping ours: {}", st.key(), e.what());
-    return;
+  if (!st.unpublished.empty()) publish(self);
+  if (st.home) {
+    auto& marks = st.marks();
+    marks.floor = marks.marks;
+    marks.confirmer = confirmer;
   }
-  st.args.slot->reports.store(record.reports);
-  st.args.slot->decisions.store(record.decisions);
-  st.dirty = true;
-  publish(self);
+  return make_record(st);
 }
 
 void reload(GroupActor* self, const LabelConfigPtr& config) {
@@ -123,7 +228,9 @@ bool is(const caf::type_erased_tuple& xs, Atom) {
 //   (checkpoint_atom)                  save if changed
 //   (collect_atom) -> GroupRecord      state for shutdown (clears dirty)
 //   (export_atom) -> GroupRecord       a copy for subscribers; not a checkpoint
-//   (adopt_atom, GroupRecord)          replace our state
+//   (replicate_atom, confirmer) -> GroupRecord   a copy for the standby (new floor)
+//   (settle_atom, candidates, home, unreachable) -> SettleResult
+//                                      keep the newest of our state and candidates
 //   (passivate_atom) -> GroupRecord    hand state over, then quit
 //   (reload_atom, LabelConfigPtr)      new label config
 //   (crash_atom)                       test hook: throw
@@ -158,10 +265,13 @@ caf::result<caf::message> dispatch(caf::scheduled_actor* base, caf::message_view
     }
     if (is(xs, crash_atom{})) throw std::runtime_error("injected crash (test hook)");
   }
-  if (xs.match_elements<caf::atom_value, GroupRecord>() && is(xs, adopt_atom{})) {
-    adopt(self, xs.get_as<GroupRecord>(1));
-    return caf::message{};
-  }
+  if (xs.match_elements<caf::atom_value, std::string>() && is(xs, replicate_atom{}))
+    return caf::make_message(replicate(self, xs.get_as<std::string>(1)));
+  using Records = std::vector<GroupRecord>;
+  using Names = std::vector<std::string>;
+  if (xs.match_elements<caf::atom_value, Records, bool, Names>() && is(xs, settle_atom{}))
+    return caf::make_message(
+        settle(self, xs.get_as<Records>(1), xs.get_as<bool>(2), xs.get_as<Names>(3)));
   if (xs.match_elements<caf::atom_value, LabelConfigPtr>() && is(xs, reload_atom{})) {
     reload(self, xs.get_as<LabelConfigPtr>(1));
     return caf::message{};

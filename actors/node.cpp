@@ -14,7 +14,9 @@
 #include "actors/event_journal.hpp"
 #include "actors/federation.hpp"
 #include "actors/federation_local.hpp"
+#include "actors/grouping_actor.hpp"
 #include "actors/messages.hpp"
+#include "actors/node_decision_log.hpp"
 #include "actors/node_shared.hpp"
 #include "actors/snapshot_cell.hpp"
 #include "actors/state_store.hpp"
@@ -75,6 +77,9 @@ struct Node::Impl {
   std::shared_ptr<NodeShared> shared = std::make_shared<NodeShared>();
   std::unique_ptr<EventJournal> journal;
   std::unique_ptr<ReportLog> report_log;  ///< null without --wal
+  /// Every decision and accepted report, for off-policy evaluation; null
+  /// without --decision-log. Opened in start(), closed in stop().
+  std::unique_ptr<evaluation::DecisionLog> decision_log;
 
   SnapshotCell<Routing> routing;
   std::atomic<std::uint64_t> routing_version{0};
@@ -84,28 +89,36 @@ struct Node::Impl {
   caf::actor supervisor;
   std::atomic<bool> ready{false};
 
+  /// Learned grouping in force (and /v1/grouping's status), on every node.
+  std::shared_ptr<GroupingShared> grouping_shared = std::make_shared<GroupingShared>();
+  caf::actor grouping_actor;  ///< an all-in-one node that learns; invalid otherwise
+
   // Cluster membership (null/invalid on an all-in-one node).
   std::shared_ptr<FederationShared> federation_shared;
   caf::actor federation;
+  /// The federation actor, for callbacks set up before it exists (the
+  /// supervisor's on_saved); set once in start(), read from actor threads.
+  std::shared_ptr<SnapshotCell<caf::actor>> federation_cell =
+      std::make_shared<SnapshotCell<caf::actor>>();
   double sample_rate = 0;
+  /// Cluster members: this run's report stamp epoch (microseconds at start,
+  /// so a restart always stamps above the previous run).
+  std::uint64_t stamp_epoch = 0;
 
   /// The current ownership, cached per thread like the routing.
   std::shared_ptr<const Ownership> current_ownership() {
     return cached(this, federation_shared->ownership, federation_shared->ownership_version);
   }
 
-  /// The group key of a session: by the learned rules the backend pushed,
-  /// else by the label config's grouping.
+  /// The group key of a session: by the learned rules (learned here, or
+  /// pushed by a cluster's backend), else by the label config's grouping.
   std::string group_key(const Routing& routing, FeatureView features) {
-    if (federation_shared) {
-      if (auto learned =
-              cached(this, federation_shared->grouping, federation_shared->grouping_version))
-        return learned->key(features);
-    }
+    if (auto learned = cached(this, grouping_shared->grouping, grouping_shared->grouping_version))
+      return learned->key(features);
     return routing.grouping->key(features);
   }
 
-  /// Whether this report is one the backend should see.
+  /// Whether this report is one the learner (here or a backend) should see.
   bool sampled(Rng& rng) const { return sample_rate > 0 && rng.uniform() < sample_rate; }
 
   /// The current routing, cached per thread and refreshed only when a reload
@@ -122,33 +135,41 @@ struct Node::Impl {
     routing_version.fetch_add(1, std::memory_order_release);
   }
 
+  /// Hands an accepted report on: on a cluster member to the federation
+  /// (which applies it here or forwards it to the group's owner, and keeps it
+  /// until confirmed), else to the supervisor.
   ReportStatus route(std::string key, std::string decision, double score) {
-    if (federation && current_ownership()->owner_of(key)) {
-      caf::anon_send(federation, LocalForward{ForwardedReport{std::move(key), std::move(decision),
-                                                              score, wall_seconds()}});
-      return ReportStatus::accepted;
-    }
     if (report_log) return route_logged(std::move(key), std::move(decision), score);
-    caf::anon_send(supervisor, report_atom::value, std::move(key), std::move(decision), score,
-                   wall_seconds());
+    send_report(std::move(key), ReportItem{std::move(decision), score, wall_seconds(), 0, {}});
     return ReportStatus::accepted;
+  }
+
+  void send_report(std::string key, ReportItem item) {
+    if (federation)
+      caf::anon_send(federation, LocalReport{std::move(key), std::move(item)});
+    else
+      caf::anon_send(supervisor, report_atom::value, std::move(key), std::move(item));
   }
 
   /// Logs the report, then routes it under the log's lock (so each group
   /// applies its reports in log order); with --wal always, returns once durable.
+  /// `stamp`: a replayed report's original stamp (cluster members).
   ReportStatus route_logged(std::string key, std::string decision, double score,
-                            bool await_sync = true) {
-    const double accepted_at = wall_seconds();
+                            bool await_sync = true, double accepted_at = 0,
+                            ReportStamp stamp = {}) {
+    if (accepted_at == 0) accepted_at = wall_seconds();
     bool routed = false;
     try {
       report_log->append(
           key, decision, score, accepted_at,
           [&](std::uint64_t seq) {
-            caf::anon_send(supervisor, report_atom::value, std::move(key), std::move(decision),
-                           score, accepted_at, seq);
+            ReportItem item{std::move(decision), score, accepted_at, seq, stamp};
+            // A fresh report on a cluster member is stamped with the log's sequence.
+            if (federation && item.stamp.epoch == 0) item.stamp = ReportStamp{0, stamp_epoch, seq};
+            send_report(std::move(key), std::move(item));
             routed = true;
           },
-          await_sync);
+          await_sync, stamp.epoch, stamp.seq);
     } catch (...) {
       if (!routed) shared->release();
       throw;
@@ -156,11 +177,16 @@ struct Node::Impl {
     return ReportStatus::accepted;
   }
 
-  /// Replays logged reports that no persisted state includes (start-up).
+  /// Replays logged reports that no persisted state includes (start-up; on a
+  /// cluster member, every logged report: their owners skip what they have).
   void replay(WalRecovery& recovery) {
     for (auto& report : recovery.replay) {
       shared->queued.fetch_add(1, std::memory_order_relaxed);  // past the ingress limit: owed
-      route_logged(std::move(report.group), std::move(report.decision), report.score, false);
+      ReportStamp stamp;
+      if (federation && report.stamp_epoch != 0)
+        stamp = ReportStamp{0, report.stamp_epoch, report.stamp_seq};
+      route_logged(std::move(report.group), std::move(report.decision), report.score, false,
+                   report.accepted_at, stamp);
     }
     report_log->sync();  // one sync for the whole replay
     report_log->drop_recovered_segments();
@@ -170,8 +196,25 @@ struct Node::Impl {
         recovery.logged, recovery.already_persisted, recovery.replay.size(), recovery.ungroupable);
   }
 
+  /// Groups' state persisted: the log may drop what it covers; a cluster
+  /// member's federation decides that (and what to confirm) itself.
+  void saved(const std::vector<GroupRecord>& records) {
+    if (federation_shared) {
+      if (auto target = federation_cell->load(); target && *target)
+        caf::anon_send(*target, LocalSaved{records});
+      return;
+    }
+    if (report_log)
+      for (const auto& record : records) report_log->covered(record.key, record.wal_seq);
+  }
+
   void sample(std::vector<std::string> features, const std::string& group,
               const std::string& decision, double score) {
+    if (grouping_actor) {
+      caf::anon_send(grouping_actor,
+                     LocalGroupingSample{GroupingSample{std::move(features), decision, score, {}}});
+      return;
+    }
     caf::anon_send(federation,
                    LocalSample{SampledReport{std::move(features), group, decision, score, {}}});
   }
@@ -203,12 +246,21 @@ void Node::start() {
   auto& im = *impl_;
   if (im.system) return;
   if (!im.options.state_dir.empty()) StateStore probe(im.options.state_dir);  // fail early, clearly
+  if (!im.options.decision_log.dir.empty())
+    im.decision_log = open_node_decision_log(im.options.decision_log, *im.current_routing()->config,
+                                             im.options.node_name);
   std::optional<WalRecovery> recovery;
+  const auto& cluster = im.options.cluster;
+  if (cluster)
+    im.stamp_epoch =
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count());
   if (im.options.wal != WalSync::none) {
     if (im.options.state_dir.empty())
       throw std::runtime_error("a write-ahead log (--wal) needs a --state-dir");
     recovery = recover_report_log(im.options.state_dir, im.options.wal, im.options.wal_batch_ms,
-                                  *im.current_routing()->config);
+                                  *im.current_routing()->config, im.stamp_epoch);
     im.report_log = std::move(recovery->log);
   }
   im.config = std::make_unique<caf::actor_system_config>();
@@ -219,9 +271,14 @@ void Node::start() {
   // it a flooded actor (the router under a report storm) keeps its thread
   // for seconds and starves the rest, heartbeats included.
   im.config->set("scheduler.max-throughput", static_cast<size_t>(500));
-  const auto& cluster = im.options.cluster;
   if (cluster) {
     im.config->load<caf::io::middleman>();
+    // CAF's own link heartbeat closes a connection that went silent (a cut
+    // link sends no reset): the next dial then opens a fresh connection
+    // instead of reusing the dead one until TCP gives up, minutes later.
+    auto seconds = [](double s) { return caf::timespan{static_cast<std::int64_t>(s * 1e9)}; };
+    im.config->set("middleman.heartbeat-interval", seconds(cluster->heartbeat_interval_s));
+    im.config->set("middleman.connection-timeout", seconds(cluster->peer_timeout_s));
     add_federation_types(*im.config);
     if (cluster->tls.enabled()) {
       im.config->load<caf::openssl::manager>();
@@ -236,10 +293,9 @@ void Node::start() {
   args.config = im.current_routing()->config;
   args.state_dir = im.options.state_dir;
   args.seed = im.options.seed;
-  if (auto* log = im.report_log.get())
-    args.on_saved = [log](const std::vector<GroupRecord>& records) {
-      for (const auto& record : records) log->covered(record.key, record.wal_seq);
-    };
+  // The node outlives its actors (stop() waits for them), so `this` is safe here.
+  if (im.report_log || cluster)
+    args.on_saved = [impl = &im](const std::vector<GroupRecord>& records) { impl->saved(records); };
   im.supervisor = spawn_supervisor(*im.system, std::move(args));
   caf::scoped_actor self{*im.system};
   std::size_t restored = 0;
@@ -259,11 +315,37 @@ void Node::start() {
     federation_args.supervisor = im.supervisor;
     federation_args.state_dir = im.options.state_dir;
     federation_args.schema = im.current_routing()->config->schema;
+    federation_args.epoch = im.stamp_epoch;
+    federation_args.grouping = im.grouping_shared;
+    federation_args.labels = im.current_routing()->config;
+    if (auto* log = im.report_log.get())
+      federation_args.wal_covered = [log](const std::string& group, std::uint64_t through) {
+        log->covered(group, through);
+      };
     im.federation = start_federation(*im.system, std::move(federation_args));
+    im.federation_cell->store(std::make_shared<const caf::actor>(im.federation));
     im.sample_rate = cluster->sample_rate;
     const auto* me = cluster->find(im.options.node_name);
     spdlog::info("cluster member {} ({}{}), federation on {}:{}", me->name, to_string(me->role),
                  me->cluster.empty() ? "" : ", cluster " + me->cluster, me->host, me->caf_port);
+  }
+  const auto& labels = *im.current_routing()->config;
+  if (!cluster && labels.learning.enabled) {
+    // An all-in-one node learns its groups from its own reports.
+    GroupingActorArgs grouping_args;
+    grouping_args.config = im.current_routing()->config;
+    grouping_args.shared = im.grouping_shared;
+    grouping_args.sink = im.supervisor;
+    im.grouping_actor = spawn_grouping_actor(*im.system, std::move(grouping_args));
+    im.sample_rate = labels.learning.sample_rate;
+    spdlog::info("grouping: learning from {} of reports, starting from {}, regrouping every {} s",
+                 labels.learning.sample_rate, labels.make_grouping()->describe(),
+                 labels.learning.regroup_interval_s);
+  } else if (!cluster) {
+    auto status = std::make_shared<GroupingStatus>();
+    status->mode = "labels";
+    status->by = labels.make_grouping()->describe();
+    im.grouping_shared->status.store(std::move(status));
   }
   if (recovery) im.replay(*recovery);
   im.ready = true;
@@ -282,12 +364,18 @@ void Node::stop() {
   };
   drain(std::chrono::seconds(30));
   if (im.federation) {
-    // Leave the cluster: peers see the link drop, adopt our groups and
-    // re-route what they had not yet had acknowledged. Reports they forwarded
-    // before that are in the supervisor's mailbox and are applied below.
+    // Leave the cluster: tell the others, so the new owners of our groups
+    // fetch their state from us and our kept reports go to them, then give
+    // them a moment (bounded) before the link drops.
+    caf::anon_send(im.federation, LocalLeave{});
+    const auto grace = std::chrono::milliseconds(
+        static_cast<long>(1000 * std::min(5.0, 2 * im.options.cluster->peer_timeout_s)));
+    std::this_thread::sleep_for(std::min(grace, std::chrono::milliseconds(1500)));
+    drain(std::chrono::seconds(5));
     caf::scoped_actor self{*im.system};
     self->send_exit(im.federation, caf::exit_reason::user_shutdown);
     self->wait_for(im.federation);
+    im.federation_cell->store(nullptr);
     im.federation = nullptr;
     drain(std::chrono::seconds(5));
   }
@@ -302,9 +390,15 @@ void Node::stop() {
                  });
   }
   im.supervisor = nullptr;
+  if (im.grouping_actor) {
+    caf::anon_send_exit(im.grouping_actor, caf::exit_reason::user_shutdown);
+    im.grouping_actor = nullptr;
+  }
   im.system.reset();  // waits for every actor to finish
   im.config.reset();
   im.report_log.reset();  // syncs; deletes the segments persisted state covers
+  // Writes what is queued (the io threads stopped before the node).
+  im.decision_log.reset();
 }
 
 bool Node::reload(std::string& message) {
@@ -323,6 +417,8 @@ bool Node::reload(std::string& message) {
     config->make_grouping();
     im.install(config);
     if (im.supervisor) caf::anon_send(im.supervisor, reload_atom::value, LabelConfigPtr(config));
+    if (im.grouping_actor)
+      caf::anon_send(im.grouping_actor, reload_atom::value, LabelConfigPtr(config));
     message = "reloaded " + im.options.labels_file;
     return true;
   } catch (const std::exception& e) {
@@ -348,12 +444,14 @@ DecideResult Node::decide(const DecideRequest& request) {
   // A group another node owns is decided from the snapshot its owner pushed.
   std::shared_ptr<const Ownership> ownership;
   if (im.federation) ownership = im.current_ownership();
-  const bool remote = ownership && ownership->owner_of(result.group);
+  const bool remote = ownership && ownership->remote_owner(result.group);
   const auto& table = remote ? im.federation_shared->mirrors : im.shared->table;
+  std::uint64_t policy_version = 0;
   bool served = table.visit(result.group, [&](GroupSlot& slot) {
     auto snapshot = slot.snapshot.load();
     if (!snapshot) return;
     auto pick = snapshot->pick(request.candidates, rng);
+    policy_version = snapshot->version();
     result.index = pick.index;
     result.propensity = pick.propensity;
     result.policy = snapshot->policy();
@@ -365,8 +463,8 @@ DecideResult Node::decide(const DecideRequest& request) {
     result.index = pick.index;
     result.propensity = pick.propensity;
     result.policy = "fallback-uniform";
-    if (remote)
-      caf::anon_send(im.federation, LocalSubscribe{result.group});
+    if (im.federation)
+      caf::anon_send(im.federation, LocalEnsure{result.group});  // subscribe, or settle ours
     else
       caf::anon_send(im.supervisor, ensure_atom::value, result.group);
   }
@@ -377,6 +475,7 @@ DecideResult Node::decide(const DecideRequest& request) {
     result.event_id = im.journal->record(result.group, request.candidates[result.index], now,
                                          std::move(features));
   }
+  if (im.decision_log) log_decision(*im.decision_log, now, request, result, policy_version);
   return result;
 }
 
@@ -397,7 +496,9 @@ ReportStatus Node::report_event(std::string_view event_id, double score) {
   }
   if (!event.features.empty())
     im.sample(std::move(event.features), event.group, event.decision, score);
-  return im.route(std::move(event.group), std::move(event.decision), score);
+  const auto status = im.route(std::move(event.group), std::move(event.decision), score);
+  if (im.decision_log) im.decision_log->report_event(wall_seconds(), event_id, score);
+  return status;
 }
 
 ReportStatus Node::report(const ReportByFeatures& report) {
@@ -410,10 +511,14 @@ ReportStatus Node::report(const ReportByFeatures& report) {
                        " feature values");
   auto key = im.group_key(*routing, report.features);
   if (!im.shared->admit()) return ReportStatus::overloaded;
-  if (im.federation && im.sampled(thread_rng()))
+  if ((im.federation || im.grouping_actor) && im.sampled(thread_rng()))
     im.sample({report.features.begin(), report.features.end()}, key, std::string(report.decision),
               report.score);
-  return im.route(std::move(key), std::string(report.decision), report.score);
+  const auto status = im.route(std::move(key), std::string(report.decision), report.score);
+  if (im.decision_log)
+    im.decision_log->report_features(wall_seconds(), report.features, report.decision,
+                                     report.score);
+  return status;
 }
 
 namespace {
@@ -430,11 +535,16 @@ GroupInfo info_of(const GroupSlot& slot, std::string owner = {}) {
 std::vector<GroupInfo> Node::groups() const {
   auto& im = *impl_;
   std::vector<GroupInfo> out;
-  for (const auto& slot : im.shared->table.all()) out.push_back(info_of(*slot));
+  std::shared_ptr<const Ownership> ownership;
+  if (im.federation_shared) ownership = im.federation_shared->ownership.load();
+  for (const auto& slot : im.shared->table.all())
+    // A group another node owns is listed from its mirror (a local copy left
+    // behind by a move of ownership is not this node's to show).
+    if (!ownership || !ownership->remote_owner(slot->key)) out.push_back(info_of(*slot));
   if (im.federation_shared) {
-    auto ownership = im.federation_shared->ownership.load();
     for (const auto& slot : im.federation_shared->mirrors.all())
-      if (const auto* owner = ownership->owner_of(slot->key)) out.push_back(info_of(*slot, *owner));
+      if (const auto* owner = ownership ? ownership->remote_owner(slot->key) : nullptr)
+        out.push_back(info_of(*slot, *owner));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
   return out;
@@ -445,7 +555,7 @@ std::optional<GroupInfo> Node::group(std::string_view key) const {
   std::optional<GroupInfo> out;
   if (im.federation_shared) {
     auto ownership = im.federation_shared->ownership.load();
-    if (const auto* owner = ownership->owner_of(std::string(key))) {
+    if (const auto* owner = ownership ? ownership->remote_owner(key) : nullptr) {
       im.federation_shared->mirrors.visit(
           key, [&](const GroupSlot& slot) { out = info_of(slot, *owner); });
       return out;
@@ -465,15 +575,20 @@ NodeStats Node::stats() const {
   stats.queue_capacity = shared.queue_capacity.load();
   stats.reports_applied = shared.reports_applied.load();
   stats.reports_lost = shared.reports_lost.load();
+  stats.reports_duplicate = shared.reports_duplicate.load();
   stats.events_evicted = impl_->journal->evicted();
   stats.freshness = &shared.freshness;
   stats.federation = impl_->federation_shared.get();
+  if (const auto& log = impl_->decision_log) stats.decision_log = log->counters();
   return stats;
 }
 
 std::shared_ptr<const GroupingStatus> Node::grouping_status() const {
-  if (!impl_->federation_shared) return nullptr;
-  return impl_->federation_shared->grouping_status.load();
+  auto status = impl_->grouping_shared->status.load();
+  if (!status || !impl_->federation_shared) return status;
+  auto with_table = std::make_shared<GroupingStatus>(*status);
+  with_table->table_version = impl_->grouping_shared->table_version.load();
+  return with_table;
 }
 
 std::shared_ptr<const ClusterStatus> Node::cluster_status() const {

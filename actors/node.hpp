@@ -10,8 +10,9 @@
 #include <string>
 
 #include "actors/decision_service.hpp"
-#include "config/cluster_config.hpp"
+#include "actors/node_decision_log.hpp"
 #include "actors/wal_sync.hpp"
+#include "config/cluster_config.hpp"
 
 namespace pytheas {
 
@@ -25,6 +26,8 @@ struct NodeOptions {
   std::string node_name;
   WalSync wal = WalSync::none;  ///< write-ahead log of accepted reports (needs state_dir)
   int wal_batch_ms = 10;        ///< WalSync::batch: write and sync this often
+  /// --decision-log: every decision and report, for `pytheas evaluate`.
+  DecisionLogSettings decision_log;
 };
 
 class Node final : public DecisionService {

@@ -23,6 +23,8 @@ struct NodeShared {
 
   std::atomic<std::uint64_t> reports_applied{0};
   std::atomic<std::uint64_t> reports_lost{0};  ///< only in a group crash; always logged
+  /// Stamped reports a group already included (sent again after a move): skipped.
+  std::atomic<std::uint64_t> reports_duplicate{0};
   std::atomic<std::uint64_t> passivations{0};
   std::atomic<std::uint64_t> restarts{0};
   std::atomic<std::uint64_t> spawns{0};

@@ -23,9 +23,12 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kMagic[8] = {'P', 'Y', 'T', 'W', 'A', 'L', '\r', '\n'};
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;         ///< records carry the report's stamp
+constexpr std::uint32_t kVersionNoStamp = 1;  ///< still read
 constexpr std::size_t kHeaderBytes = sizeof kMagic + 4 + 8 + 4;
-constexpr std::size_t kMinBody = 8 + 8 + 8 + 4 + 4;
+constexpr std::size_t kStampBytes = 8 + 8;
+constexpr std::size_t kMinBodyV1 = 8 + 8 + 8 + 4 + 4;
+constexpr std::size_t kMinBody = kMinBodyV1 + kStampBytes;
 constexpr std::size_t kMaxBody = 1u << 20;  // keys and decisions are far shorter
 /// Batch mode: appenders wake the writer early beyond this much buffered data.
 constexpr std::size_t kEarlyFlushBytes = 4u << 20;
@@ -51,7 +54,7 @@ std::string header(std::uint64_t first_seq) {
 }
 
 void encode(std::string& out, std::uint64_t seq, std::string_view group, std::string_view decision,
-            double score, double accepted_at) {
+            double score, double accepted_at, std::uint64_t stamp_epoch, std::uint64_t stamp_seq) {
   const auto body_size = kMinBody + group.size() + decision.size();
   put<std::uint32_t>(out, static_cast<std::uint32_t>(body_size));
   const auto crc_at = out.size();
@@ -60,6 +63,8 @@ void encode(std::string& out, std::uint64_t seq, std::string_view group, std::st
   put<std::uint64_t>(out, seq);
   put<double>(out, accepted_at);
   put<double>(out, score);
+  put<std::uint64_t>(out, stamp_epoch);
+  put<std::uint64_t>(out, stamp_seq);
   put<std::uint32_t>(out, static_cast<std::uint32_t>(group.size()));
   out.append(group);
   put<std::uint32_t>(out, static_cast<std::uint32_t>(decision.size()));
@@ -69,11 +74,16 @@ void encode(std::string& out, std::uint64_t seq, std::string_view group, std::st
 }
 
 /// Decodes one body; false if its inner lengths do not add up.
-bool decode_body(std::string_view body, LoggedReport& report) {
+bool decode_body(std::string_view body, std::uint32_t version, LoggedReport& report) {
   report.seq = get<std::uint64_t>(body, 0);
   report.accepted_at = get<double>(body, 8);
   report.score = get<double>(body, 16);
   std::size_t at = 24;
+  if (version >= kVersion) {
+    report.stamp_epoch = get<std::uint64_t>(body, at);
+    report.stamp_seq = get<std::uint64_t>(body, at + 8);
+    at += kStampBytes;
+  }
   const auto group_size = get<std::uint32_t>(body, at);
   at += 4;
   if (group_size > body.size() - at - 4) return false;
@@ -166,7 +176,8 @@ RecoveredLog ReportLog::read_segments(const fs::path& dir) {
     if (view.size() < kHeaderBytes ||
         view.substr(0, sizeof kMagic) != std::string_view(kMagic, 8) ||
         crc32(view.substr(sizeof kMagic, 12)) != get<std::uint32_t>(view, sizeof kMagic + 12) ||
-        get<std::uint32_t>(view, sizeof kMagic) != kVersion) {
+        (get<std::uint32_t>(view, sizeof kMagic) != kVersion &&
+         get<std::uint32_t>(view, sizeof kMagic) != kVersionNoStamp)) {
       // A kill between creating the file and writing its header leaves it short.
       out.problems.push_back(path.string() + ": no valid segment header; " +
                              std::to_string(view.size()) + " byte(s) ignored");
@@ -174,6 +185,8 @@ RecoveredLog ReportLog::read_segments(const fs::path& dir) {
       continue;
     }
     out.max_seq = std::max(out.max_seq, get<std::uint64_t>(view, sizeof kMagic + 4));
+    const auto version = get<std::uint32_t>(view, sizeof kMagic);
+    const auto min_body = version >= kVersion ? kMinBody : kMinBodyV1;
     std::size_t at = kHeaderBytes;
     while (at < view.size()) {
       const char* problem = nullptr;
@@ -183,13 +196,13 @@ RecoveredLog ReportLog::read_segments(const fs::path& dir) {
       } else {
         const auto size = get<std::uint32_t>(view, at);
         const auto crc = get<std::uint32_t>(view, at + 4);
-        if (size < kMinBody || size > kMaxBody)
+        if (size < min_body || size > kMaxBody)
           problem = "record length out of range";
         else if (view.size() - at - 8 < size)
           problem = "record cut short";
         else if (crc32(view.substr(at + 8, size)) != crc)
           problem = "record checksum mismatch";
-        else if (!decode_body(view.substr(at + 8, size), report))
+        else if (!decode_body(view.substr(at + 8, size), version, report))
           problem = "record fields inconsistent";
         else
           at += 8 + size;
@@ -272,7 +285,8 @@ void ReportLog::open_segment(std::uint64_t first_seq) {
 }
 
 std::uint64_t ReportLog::stage(std::unique_lock<std::mutex>& lock, std::string_view group,
-                               std::string_view decision, double score, double accepted_at) {
+                               std::string_view decision, double score, double accepted_at,
+                               std::uint64_t stamp_epoch, std::uint64_t stamp_seq) {
   if (!error_.empty()) {
     // Retry once inline so a transient failure (disk full, then freed) heals.
     if (!writing_) write_step(lock);
@@ -281,7 +295,11 @@ std::uint64_t ReportLog::stage(std::unique_lock<std::mutex>& lock, std::string_v
   if (open_bytes_ >= options_.segment_bytes && next_seq_ > open_->first_seq) rotate(lock);
   const auto seq = next_seq_++;
   const auto before = buffer_.size();
-  encode(buffer_, seq, group, decision, score, accepted_at);
+  if (stamp_epoch == 0 && options_.stamp_epoch != 0) {
+    stamp_epoch = options_.stamp_epoch;
+    stamp_seq = seq;
+  }
+  encode(buffer_, seq, group, decision, score, accepted_at, stamp_epoch, stamp_seq);
   open_bytes_ += buffer_.size() - before;
   auto [it, inserted] = open_->uncovered.try_emplace(std::string(group), seq);
   if (!inserted) it->second = seq;

@@ -15,10 +15,13 @@
 // closed segment is deleted once every group with reports in it has durable
 // state covering them (covered()), so the log stays about one segment long.
 //
-// Segment layout (little-endian): "PYTWAL\r\n", u32 version (1), u64 first
+// Segment layout (little-endian): "PYTWAL\r\n", u32 version (2), u64 first
 // sequence, u32 CRC-32 of the previous 12 bytes; then records: u32 body
 // length, u32 CRC-32 of the body, body = u64 seq, f64 accepted_at, f64 score,
-// u32-length-prefixed group key, u32-length-prefixed decision. A record that
+// u64 stamp epoch, u64 stamp sequence (a cluster member's report stamp,
+// core/report_marks.hpp; zeros on an all-in-one node), u32-length-prefixed
+// group key, u32-length-prefixed decision. Version 1 segments (no stamp) are
+// still read. A record that
 // is cut short or fails its CRC ends the segment (a torn write from a kill):
 // it and anything after it are ignored, with a log line.
 //
@@ -55,6 +58,8 @@ struct LoggedReport {
   std::string decision;
   double score = 0;
   double accepted_at = 0;
+  std::uint64_t stamp_epoch = 0;  ///< the report's stamp (cluster members); 0: none
+  std::uint64_t stamp_seq = 0;
 };
 
 /// What a directory of segments holds, oldest first.
@@ -71,6 +76,8 @@ struct ReportLogOptions {
   WalSync sync = WalSync::batch;
   std::chrono::milliseconds batch_interval{10};
   std::size_t segment_bytes = 16u << 20;
+  /// Cluster members: reports appended without a stamp get (stamp_epoch, seq).
+  std::uint64_t stamp_epoch = 0;
 };
 
 class ReportLog {
@@ -93,11 +100,15 @@ class ReportLog {
   /// record is durable (unless `await_sync` is false: a caller that appends
   /// many and calls sync() once). Throws std::runtime_error if the log cannot
   /// be written (then `route` was not called, unless only the sync failed).
+  /// `stamp_epoch`/`stamp_seq`: the report's stamp when it has one already (a
+  /// report replayed from an older log); else, with options.stamp_epoch set,
+  /// it is stamped (stamp_epoch, seq).
   template <class Route>
   std::uint64_t append(std::string_view group, std::string_view decision, double score,
-                       double accepted_at, Route&& route, bool await_sync = true) {
+                       double accepted_at, Route&& route, bool await_sync = true,
+                       std::uint64_t stamp_epoch = 0, std::uint64_t stamp_seq = 0) {
     std::unique_lock lock(mutex_);
-    const auto seq = stage(lock, group, decision, score, accepted_at);
+    const auto seq = stage(lock, group, decision, score, accepted_at, stamp_epoch, stamp_seq);
     route(seq);
     if (await_sync && options_.sync == WalSync::always) wait_durable(lock, seq);
     return seq;
@@ -128,7 +139,8 @@ class ReportLog {
   };
 
   std::uint64_t stage(std::unique_lock<std::mutex>& lock, std::string_view group,
-                      std::string_view decision, double score, double accepted_at);
+                      std::string_view decision, double score, double accepted_at,
+                      std::uint64_t stamp_epoch, std::uint64_t stamp_seq);
   void wait_durable(std::unique_lock<std::mutex>& lock, std::uint64_t seq);
   bool write_step(std::unique_lock<std::mutex>& lock);
   bool sync_step(std::unique_lock<std::mutex>& lock);

@@ -21,8 +21,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr char kMagic[8] = {'P', 'Y', 'T', 'G', 'R', 'P', '\r', '\n'};
-constexpr std::uint32_t kFormatVersion = 2;  ///< adds wal_seq
 constexpr std::uint32_t kFormatVersionNoWal = 1;
+constexpr std::uint32_t kFormatVersionWal = 2;    ///< adds wal_seq
+constexpr std::uint32_t kFormatVersionMarks = 3;  ///< adds report marks and floor
 constexpr std::size_t kMaxFieldBytes = 64u << 20;
 
 template <class T>
@@ -54,6 +55,10 @@ class Reader {
     std::string out(bytes_.substr(pos_, size));
     pos_ += size;
     return out;
+  }
+
+  void read_marks(ReportMarks& marks, const char* field) {
+    if (!marks.read_from(bytes_, pos_)) fail(std::string("truncated at ") + field);
   }
 
   [[noreturn]] void fail(const std::string& what) const {
@@ -130,9 +135,18 @@ std::string StateStore::encode(const GroupRecord& record) {
   put<std::uint64_t>(body, record.reports);
   put<double>(body, record.last_activity);
   put_bytes(body, record.policy_state);
-  if (record.wal_seq != 0) put<std::uint64_t>(body, record.wal_seq);
+  const auto version = !record.marks.empty() || !record.floor.empty() || !record.confirmer.empty()
+                           ? kFormatVersionMarks
+                       : record.wal_seq != 0                          ? kFormatVersionWal
+                                                                      : kFormatVersionNoWal;
+  if (version >= kFormatVersionWal) put<std::uint64_t>(body, record.wal_seq);
+  if (version >= kFormatVersionMarks) {
+    record.marks.append_to(body);
+    record.floor.append_to(body);
+    put_bytes(body, record.confirmer);
+  }
   std::string out(kMagic, sizeof kMagic);
-  put<std::uint32_t>(out, record.wal_seq != 0 ? kFormatVersion : kFormatVersionNoWal);
+  put<std::uint32_t>(out, version);
   put<std::uint32_t>(out, crc32(body));
   out += body;
   return out;
@@ -144,7 +158,7 @@ GroupRecord StateStore::decode(std::string_view bytes, const std::string& origin
     reader.fail("not a Pytheas group state file (bad magic)");
   Reader header(bytes.substr(sizeof kMagic), origin);
   auto version = header.get<std::uint32_t>("version");
-  if (version != kFormatVersion && version != kFormatVersionNoWal)
+  if (version < kFormatVersionNoWal || version > kFormatVersionMarks)
     reader.fail("unsupported format version " + std::to_string(version));
   auto checksum = header.get<std::uint32_t>("checksum");
   auto body = bytes.substr(sizeof kMagic + 8);
@@ -156,7 +170,12 @@ GroupRecord StateStore::decode(std::string_view bytes, const std::string& origin
   record.reports = fields.get<std::uint64_t>("reports");
   record.last_activity = fields.get<double>("last_activity");
   record.policy_state = fields.get_bytes("policy_state");
-  if (version >= 2) record.wal_seq = fields.get<std::uint64_t>("wal_seq");
+  if (version >= kFormatVersionWal) record.wal_seq = fields.get<std::uint64_t>("wal_seq");
+  if (version >= kFormatVersionMarks) {
+    fields.read_marks(record.marks, "marks");
+    fields.read_marks(record.floor, "floor");
+    record.confirmer = fields.get_bytes("confirmer");
+  }
   if (!fields.at_end()) fields.fail("trailing bytes");
   return record;
 }

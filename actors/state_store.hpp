@@ -9,9 +9,12 @@
 // 2), u32 CRC-32 of everything after it, then u32-length-prefixed key, u64
 // decisions, u64 reports, f64 last activity, u32-length-prefixed policy state
 // (itself core/ serialize() output, with its own version and checksum), and in
-// version 2 only: u64 write-ahead log sequence (GroupRecord::wal_seq).
-// Version 1 files read as wal_seq 0; records with wal_seq 0 are still written
-// as version 1, so a node run without --wal stays readable by older builds.
+// version 2 and 3: u64 write-ahead log sequence (GroupRecord::wal_seq); in
+// version 3: the report marks, then the floor (ReportMarks::append_to),
+// then the u32-length-prefixed confirmer.
+// Version 1 files read as wal_seq 0; a record is written in the lowest version
+// that holds it, so a node run without --wal or a cluster stays readable by
+// older builds.
 //
 // Not thread-safe: one owner (the node's store actor) uses it.
 
@@ -20,6 +23,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "core/report_marks.hpp"
 
 namespace pytheas {
 
@@ -32,6 +37,16 @@ struct GroupRecord {
   /// Highest write-ahead log sequence whose report this state includes
   /// (actors/report_log.hpp); 0 without a log.
   std::uint64_t wal_seq = 0;
+  /// Cluster members: the highest stamp of each origin's reports this state
+  /// includes (core/report_marks.hpp); empty on an all-in-one node.
+  ReportMarks marks;
+  /// The marks as of the last time this state's home confirmed it durable to
+  /// the origins: when two copies of a group meet, the one with the higher
+  /// floor is the newer line of the group's history.
+  ReportMarks floor;
+  /// The member that set the floor (the home that confirmed it); empty: none.
+  /// A new home confirms only once that member has given the group up.
+  std::string confirmer;
 };
 
 class StateStore {

@@ -4,10 +4,13 @@
 #include <caf/all.hpp>
 
 #include <functional>
+#include <map>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "actors/federation_messages.hpp"
 #include "actors/group_actor.hpp"
+#include "actors/grouping_actor.hpp"
 #include "actors/passivated_store.hpp"
 #include "actors/state_store.hpp"
 #include "actors/store_actor.hpp"
@@ -86,9 +89,19 @@ struct SupervisorState {
   PassivatedStore unsaved;
   /// Arm names shared by the groups' policies (see ArmNamesPool).
   std::shared_ptr<ArmNamesPool> arm_names = ArmNamesPool::make();
-  /// State adopted (federation) for a group that was being passivated: used
-  /// instead of the passivated state when it comes back.
-  std::unordered_map<std::string, GroupRecord> adopted;
+  /// args.on_saved, shared by the group actors (set without a state dir).
+  std::shared_ptr<const CheckpointFn> on_checkpoint;
+  /// Requests (federation) that came while their group was being passivated:
+  /// run once its passivation is done (kept aside, like `held`).
+  std::unordered_map<std::string, std::vector<std::function<void()>>> after_revive;
+  // Learned grouping (actors/grouping_actor.hpp): after a regroup, a new group
+  // starts from its parent's state (taken when the rules changed, or its
+  // persisted state when the parent was not active), and reports still keyed
+  // under a retired group go to its heir.
+  std::unordered_map<std::string, GroupRecord> inherit;       ///< new key -> parent's state
+  std::unordered_map<std::string, std::string> inherit_from;  ///< new key -> parent key
+  std::unordered_map<std::string, std::string> redirect;      ///< retired key -> heir
+  std::uint64_t inherited = 0;  ///< groups started from a parent's state (logged per regroup)
   // Shutdown bookkeeping.
   caf::response_promise shutdown_promise;
   bool shutting_down = false;
@@ -181,10 +194,31 @@ void enforce_cap(Supervisor* self) {
   }
 }
 
+/// A new group's first state after a regroup: its parent's policy, with
+/// counts and marks of its own (they start at zero).
+std::optional<GroupRecord> inherited_state(SupervisorState& st, const std::string& key) {
+  std::optional<GroupRecord> parent;
+  if (auto it = st.inherit.find(key); it != st.inherit.end()) {
+    parent = std::move(it->second);
+    st.inherit.erase(it);
+  } else if (auto from = st.inherit_from.find(key); from != st.inherit_from.end()) {
+    parent = persisted_state(st, from->second);
+    st.inherit_from.erase(from);
+  }
+  if (!parent) return std::nullopt;
+  GroupRecord record;
+  record.key = key;
+  record.policy_state = std::move(parent->policy_state);
+  ++st.inherited;
+  return record;
+}
+
 Entry& activate(Supervisor* self, const std::string& key,
                 std::optional<GroupRecord> record = std::nullopt) {
   auto& st = self->state;
   if (!record) record = persisted_state(st, key);
+  if (!record && (!st.inherit.empty() || !st.inherit_from.empty()))
+    record = inherited_state(st, key);
   // An entry that comes back (from passivation or a crash) keeps its slot:
   // the maps are keyed by the slot's key.
   auto existing = st.groups.find(key);
@@ -199,9 +233,18 @@ Entry& activate(Supervisor* self, const std::string& key,
   // Publish before the actor runs, so that a restored group serves decisions
   // from its own state as soon as the restore request is answered.
   slot->snapshot.store(policy->snapshot(wall_seconds()));
-  GroupActorArgs args{slot, st.args.shared, std::move(policy), st.args.seed ^ hash_decision(key),
-                      st.store};
-  args.wal_seq = record ? record->wal_seq : 0;
+  GroupActorArgs args;
+  args.slot = slot;
+  args.shared = st.args.shared;
+  args.policy = std::move(policy);
+  args.seed = st.args.seed ^ hash_decision(key);
+  args.store = st.store;
+  if (record) {
+    args.wal_seq = record->wal_seq;
+    if (!record->marks.empty() || !record->floor.empty())
+      args.marks = std::make_unique<GroupMarks>(GroupMarks{record->marks, record->floor, {}});
+  }
+  if (!st.store) args.on_checkpoint = st.on_checkpoint;
   auto actor = spawn_group_actor(self, std::move(args));
   const bool inserted = existing == st.groups.end();
   auto& entry = inserted ? st.groups.try_emplace(std::string_view(slot->key)).first->second
@@ -231,7 +274,10 @@ Entry& ensure(Supervisor* self, const std::string& key) {
 void remember_unsaved(Supervisor* self, const GroupRecord& record) {
   auto& st = self->state;
   const auto stamp = st.unsaved.put(record);
-  if (!st.store) return;  // no state dir: the memory copy is the passivated state
+  if (!st.store) {  // no state dir: the memory copy is the passivated state
+    if (st.args.on_saved) st.args.on_saved({record});
+    return;
+  }
   self->request(st.store, caf::infinite, save_atom::value, std::vector<GroupRecord>{record})
       .then(
           [=, key = record.key](saved_atom, const std::vector<std::string>&) {
@@ -255,6 +301,9 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
   st.args.shared->passivations.fetch_add(1, std::memory_order_relaxed);
   log_event(spdlog::level::debug, LogFields{.group = key}, "group passivated");
   auto held = st.held.extract(key);
+  auto deferred_node = st.after_revive.extract(key);
+  std::vector<std::function<void()>> deferred;
+  if (!deferred_node.empty()) deferred = std::move(deferred_node.mapped());
   if (st.shutting_down) {
     st.shutdown_records.push_back(std::move(record));
     --st.passivating;
@@ -262,20 +311,18 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
     if (--st.shutdown_outstanding == 0) finish_shutdown(self);
     return;
   }
-  if (auto adopted = st.adopted.find(key); adopted != st.adopted.end()) {
-    record = std::move(adopted->second);
-    st.adopted.erase(adopted);
-  }
   remember_unsaved(self, record);
   if (!held.empty() || entry.wanted) {
     // Reports (or decisions) arrived meanwhile: come straight back, state in hand.
     auto& revived = activate(self, key, std::move(record));
     if (!held.empty()) revived.batch = std::move(held.mapped());
     flush(self, revived);
+    for (auto& request : deferred) request();
     return;
   }
   --st.passivating;
   st.groups.erase(it);
+  for (auto& request : deferred) request();
 }
 
 void passivate(Supervisor* self, const std::string& key, PassivatedFn done) {
@@ -300,6 +347,8 @@ void passivate(Supervisor* self, const std::string& key, PassivatedFn done) {
 
 void on_report(Supervisor* self, std::string& key, ReportItem item) {
   auto& st = self->state;
+  if (!st.redirect.empty())
+    if (auto heir = st.redirect.find(key); heir != st.redirect.end()) key = heir->second;
   auto& entry = ensure(self, key);
   if (entry.passivating) {
     st.held[key].push_back(std::move(item));
@@ -333,6 +382,7 @@ void on_down(Supervisor* self, const caf::down_msg& down) {
             key, self->system().render(down.reason), lost);
   auto held = st.held.extract(key);
   if (st.shutting_down && entry.passivating) {
+    st.after_revive.erase(key);  // dropped with the entry, as ever
     --st.passivating;
     st.groups.erase(it);
     if (--st.shutdown_outstanding == 0) finish_shutdown(self);
@@ -370,17 +420,65 @@ void sweep(Supervisor* self) {
   }
 }
 
+/// The learner changed the rules: new groups inherit their parent's state,
+/// retired groups hand their reports to their heir and are passivated.
+void regroup(Supervisor* self, const Regroup& regroup) {
+  auto& st = self->state;
+  std::unordered_set<std::string> now;  // every group of the new rules
+  for (const auto& [key, size] : regroup.learned.sizes) now.insert(key);
+  st.redirect.clear();
+  for (const auto& [old_key, heir] : regroup.heir)
+    if (!now.count(old_key)) st.redirect.emplace(old_key, heir);
+  // Parents' state, as of now, for the new groups that will start from it.
+  std::map<std::string, std::vector<std::string>> children;
+  for (const auto& [key, parent] : regroup.parent)
+    if (key != parent && !st.groups.count(key)) children[parent].push_back(key);
+  st.inherit.clear();
+  st.inherit_from.clear();
+  flush_all(self);
+  for (auto& [parent, kids] : children) {
+    auto it = st.groups.find(parent);
+    if (it == st.groups.end() || it->second.passivating) {
+      for (const auto& kid : kids) st.inherit_from[kid] = parent;
+      continue;
+    }
+    for (const auto& kid : kids) st.inherit_from[kid] = parent;  // until the copy arrives
+    self->request(it->second.actor, std::chrono::seconds(10), export_atom::value)
+        .then([=](GroupRecord& record) {
+          auto& st = self->state;
+          for (const auto& kid : kids)
+            if (st.inherit_from.count(kid) && !st.groups.count(kid)) {
+              st.inherit_from.erase(kid);
+              st.inherit[kid] = record;
+            }
+        });
+  }
+  std::vector<std::string> retire;
+  for (auto& [key, entry] : st.groups)
+    if (!entry.passivating && !now.count(std::string(key))) retire.push_back(std::string(key));
+  for (const auto& key : retire) passivate(self, key);  // after its export (same mailbox order)
+  spdlog::info("grouping: {} new group(s) start from their parent's state, {} retired",
+               st.inherit_from.size(), retire.size());
+}
+
 void reload(Supervisor* self, LabelConfigPtr config) {
   auto& st = self->state;
+  // A learning config produces any key; what it starts from is its `by`.
+  const bool regrouped = !st.args.config->same_grouping(*config);
   st.args.config = std::move(config);
   st.args.shared->queue_capacity.store(st.args.config->report_queue_capacity);
   std::vector<std::string> retire;
   for (auto& [key, entry] : st.groups) {
     if (entry.passivating) continue;
-    if (!st.args.config->can_produce(key))
+    if (regrouped && !st.args.config->initial_can_produce(key))
       retire.push_back(std::string(key));
     else
       self->send(entry.actor, reload_atom::value, st.args.config);
+  }
+  if (regrouped) {
+    st.redirect.clear();
+    st.inherit.clear();
+    st.inherit_from.clear();
   }
   flush_all(self);
   for (const auto& key : retire) passivate(self, key);
@@ -395,48 +493,91 @@ void reload(Supervisor* self, LabelConfigPtr config) {
                st.args.config->source, retire.size(), added, st.groups.size());
 }
 
-/// Federation: serve `record.key` from `record` (a group taken over from a
-/// failed owner, or handed back to us), replacing any state it has here.
-void adopt(Supervisor* self, GroupRecord record) {
+/// Federation: makes `key` active here and lets its actor choose its base
+/// state among its own and `candidates` (actors/group_actor.hpp). Reports
+/// routed before are applied first, to the state they were meant for.
+caf::result<SettleResult> settle(Supervisor* self, const std::string& key,
+                                 std::vector<GroupRecord> candidates, bool home,
+                                 std::vector<std::string> unreachable) {
   auto& st = self->state;
-  auto key = record.key;
-  auto it = st.groups.find(key);
-  if (it == st.groups.end()) {
-    activate(self, key, std::move(record));
-    return;
-  }
-  auto& entry = it->second;
+  auto& entry = ensure(self, key);
+  auto promise = self->make_response_promise<SettleResult>();
+  auto ask = [=]() mutable {
+    auto it = self->state.groups.find(key);
+    if (it == self->state.groups.end() || it->second.passivating) {
+      promise.deliver(caf::make_error(caf::sec::request_receiver_down));
+      return;
+    }
+    flush(self, it->second);
+    promise.delegate(it->second.actor, settle_atom::value, std::move(candidates), home,
+                     std::move(unreachable));
+  };
   if (entry.passivating) {
-    st.adopted[key] = std::move(record);
     entry.wanted = true;
-    return;
+    st.after_revive[key].push_back(std::move(ask));
+  } else {
+    ask();
   }
-  flush(self, entry);  // reports routed before the adoption apply to the old state
-  self->send(entry.actor, adopt_atom::value, std::move(record));
+  return promise;
 }
 
-/// Federation: passivates `keys` and delivers their state, for their new owner.
-caf::result<std::vector<GroupRecord>> hand_over(Supervisor* self,
+/// Federation: the state of `keys` for another member that now owns them:
+/// active groups are passivated (their state is persisted here too), others
+/// come from their persisted state; groups this node never held are skipped.
+caf::result<std::vector<GroupRecord>> surrender(Supervisor* self,
                                                 const std::vector<std::string>& keys) {
   auto& st = self->state;
   flush_all(self);
   struct Gather {
     std::vector<GroupRecord> records;
-    std::size_t outstanding = 0;
+    std::size_t outstanding = 1;  // released after the loop
   };
   auto gather = std::make_shared<Gather>();
   auto promise = self->make_response_promise<std::vector<GroupRecord>>();
+  auto done = [=]() mutable {
+    if (--gather->outstanding == 0) promise.deliver(std::move(gather->records));
+  };
   for (const auto& key : keys) {
     auto it = st.groups.find(key);
-    if (it == st.groups.end() || it->second.passivating) continue;
+    if (it == st.groups.end()) {
+      if (auto record = persisted_state(st, key)) gather->records.push_back(std::move(*record));
+      continue;
+    }
+    if (it->second.passivating) {  // its record is on its way to `unsaved`
+      ++gather->outstanding;
+      st.after_revive[key].push_back([=]() mutable {
+        if (auto record = persisted_state(self->state, key))
+          gather->records.push_back(std::move(*record));
+        done();
+      });
+      continue;
+    }
     ++gather->outstanding;
     passivate(self, key, [=](const GroupRecord* record) mutable {
       if (record) gather->records.push_back(*record);
-      if (--gather->outstanding == 0) promise.deliver(std::move(gather->records));
+      done();
     });
   }
-  if (gather->outstanding == 0) return std::vector<GroupRecord>{};
+  done();
   return promise;
+}
+
+/// Federation: a copy of `key`'s state (active or persisted), leaving it here.
+caf::result<std::vector<GroupRecord>> copy_state(Supervisor* self, const std::string& key) {
+  auto& st = self->state;
+  auto it = st.groups.find(key);
+  if (it != st.groups.end() && !it->second.passivating) {
+    flush(self, it->second);
+    auto promise = self->make_response_promise<std::vector<GroupRecord>>();
+    self->request(it->second.actor, std::chrono::seconds(10), export_atom::value)
+        .then(
+            [=](GroupRecord& record) mutable { promise.deliver(std::vector<GroupRecord>{record}); },
+            [=](const caf::error&) mutable { promise.deliver(std::vector<GroupRecord>{}); });
+    return promise;
+  }
+  std::vector<GroupRecord> out;
+  if (auto record = persisted_state(st, key)) out.push_back(std::move(*record));
+  return out;
 }
 
 void finish_shutdown(Supervisor* self) {
@@ -517,6 +658,8 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
   if (!st.args.state_dir.empty()) {
     st.reader = std::make_unique<StateStore>(st.args.state_dir);
     st.store = spawn_store_actor(self->system(), st.args.state_dir, st.args.on_saved);
+  } else if (st.args.on_saved) {
+    st.on_checkpoint = std::make_shared<const CheckpointFn>(st.args.on_saved);
   }
   self->set_down_handler([=](caf::down_msg& down) { on_down(self, down); });
   auto sweep_every = std::chrono::milliseconds(static_cast<long>(
@@ -524,14 +667,17 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
   auto checkpoint_every =
       std::chrono::milliseconds(static_cast<long>(1000 * st.args.config->checkpoint_interval_s));
   self->delayed_send(self, sweep_every, sweep_atom::value);
-  if (st.store) self->delayed_send(self, checkpoint_every, checkpoint_atom::value);
+  // Checkpoints persist (with a state dir) and, on a cluster member, let the
+  // groups' homes confirm reports (on_saved) even without one.
+  if (st.store || st.args.on_saved)
+    self->delayed_send(self, checkpoint_every, checkpoint_atom::value);
   return {
       [=](report_atom, std::string& key, std::string& decision, double score, double accepted_at) {
-        on_report(self, key, ReportItem{std::move(decision), score, accepted_at});
+        on_report(self, key, ReportItem{std::move(decision), score, accepted_at, 0, {}});
       },
       [=](report_atom, std::string& key, std::string& decision, double score, double accepted_at,
           std::uint64_t wal_seq) {  // a report in the write-ahead log
-        on_report(self, key, ReportItem{std::move(decision), score, accepted_at, wal_seq});
+        on_report(self, key, ReportItem{std::move(decision), score, accepted_at, wal_seq, {}});
       },
       [=](ensure_atom, const std::string& key) {
         auto& entry = ensure(self, key);
@@ -554,6 +700,9 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
         self->delayed_send(self, every, checkpoint_atom::value);
       },
       [=](reload_atom, LabelConfigPtr& config) { reload(self, std::move(config)); },
+      [=](regroup_atom, RegroupNotice& notice) {
+        if (notice.rules_changed) regroup(self, *notice.regroup);
+      },
       [=](restore_atom) -> std::size_t { return restore_all(self); },
       [=](count_atom) -> std::size_t {
         flush_all(self);
@@ -575,8 +724,23 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
         if (entry.passivating) return caf::make_error(caf::sec::request_receiver_down);
         return self->delegate(entry.actor, export_atom::value);
       },
-      [=](adopt_atom, GroupRecord& record) { adopt(self, std::move(record)); },
-      [=](handoff_atom, const std::vector<std::string>& keys) { return hand_over(self, keys); },
+      [=](report_atom, std::string& key, ReportItem& item) {  // stamped (federation)
+        on_report(self, key, std::move(item));
+      },
+      [=](settle_atom, const std::string& key, std::vector<GroupRecord>& candidates, bool home,
+          std::vector<std::string>& unreachable) {
+        return settle(self, key, std::move(candidates), home, std::move(unreachable));
+      },
+      [=](surrender_atom, const std::vector<std::string>& keys) { return surrender(self, keys); },
+      [=](copy_atom, const std::string& key) { return copy_state(self, key); },
+      [=](replicate_atom, const std::string& key,
+          const std::string& confirmer) -> caf::result<caf::message> {
+        auto it = self->state.groups.find(key);
+        if (it == self->state.groups.end() || it->second.passivating)
+          return caf::make_error(caf::sec::request_receiver_down);
+        flush(self, it->second);
+        return self->delegate(it->second.actor, replicate_atom::value, confirmer);
+      },
       [=](shutdown_atom) -> caf::result<ok_atom> {
         auto& state = self->state;
         state.shutdown_promise = self->make_response_promise();

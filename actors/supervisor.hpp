@@ -25,7 +25,17 @@
 //   (passivate_atom, key)             passivate now (admin and tests)
 //   (crash_atom, key)                 make the group throw (tests)
 // Reports in the write-ahead log carry their sequence as a sixth element:
-// (report_atom, key, decision, score, accepted_at, wal_seq).
+// (report_atom, key, decision, score, accepted_at, wal_seq); a cluster
+// member's federation sends (report_atom, key, ReportItem) with a stamp.
+// For the federation (cluster members):
+//   (settle_atom, key, candidates, home, unreachable) -> SettleResult   activate the
+//       group and keep the newest of its state and the candidates; it confirms as
+//       the home unless its last confirmer is among `unreachable` (group_actor.hpp)
+//   (surrender_atom, keys) -> vector<GroupRecord>  their state, for their new owner
+//       (active ones are passivated; persisted ones are read)
+//   (copy_atom, key) -> vector<GroupRecord>        0 or 1 record, the group stays
+//   (replicate_atom, key, me) -> GroupRecord       an active group's state for its standby
+//   (export_atom, key) -> GroupRecord              a copy for subscribers' mirrors
 
 #include <caf/fwd.hpp>
 #include <functional>
@@ -47,7 +57,10 @@ struct SupervisorArgs {
   std::uint64_t seed = 1;       ///< policies get seed ^ hash(key)
   double sweep_interval_s = 1;  ///< how often idle groups are looked for
   /// Called (on the store's thread) after records are durably written; the
-  /// write-ahead log uses it to drop segments the state now covers.
+  /// write-ahead log uses it to drop segments the state now covers, and a
+  /// cluster member's federation to confirm reports. Set without a state dir
+  /// (cluster members), it is called with each checkpoint and passivation's
+  /// records instead, from the group actors and the supervisor.
   std::function<void(const std::vector<GroupRecord>&)> on_saved;
 };
 

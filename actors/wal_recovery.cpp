@@ -10,7 +10,7 @@
 namespace pytheas {
 
 WalRecovery recover_report_log(const std::string& state_dir, WalSync sync, int batch_interval_ms,
-                               const LabelConfig& config) {
+                               const LabelConfig& config, std::uint64_t stamp_epoch) {
   const auto dir = std::filesystem::path(state_dir) / "wal";
   auto old = ReportLog::read_segments(dir);
   for (const auto& problem : old.problems) spdlog::warn("write-ahead log: {}", problem);
@@ -29,7 +29,7 @@ WalRecovery recover_report_log(const std::string& state_dir, WalSync sync, int b
   out.logged = old.reports.size();
   for (auto& report : old.reports) {
     auto it = persisted.find(report.group);
-    if (it != persisted.end() && report.seq <= it->second) {
+    if (stamp_epoch == 0 && it != persisted.end() && report.seq <= it->second) {
       ++out.already_persisted;
     } else if (!config.can_produce(report.group)) {
       ++out.ungroupable;
@@ -41,6 +41,7 @@ WalRecovery recover_report_log(const std::string& state_dir, WalSync sync, int b
   options.dir = dir;
   options.sync = sync;
   options.batch_interval = std::chrono::milliseconds(std::max(1, batch_interval_ms));
+  options.stamp_epoch = stamp_epoch;
   out.log = std::make_unique<ReportLog>(std::move(options), max_seq + 1);
   return out;
 }

@@ -28,7 +28,11 @@ struct WalRecovery {
 
 /// Log directory: <state_dir>/wal. Problems in the old segments (torn tails)
 /// are logged and skipped. Throws std::runtime_error if the log cannot be opened.
+/// `stamp_epoch` (cluster members, non-zero): the new log stamps reports with
+/// it, and every logged report is replayed whatever the persisted state says
+/// (a member's state files do not tell which reports their groups' owners
+/// hold; the owners' report marks skip what they have).
 WalRecovery recover_report_log(const std::string& state_dir, WalSync sync, int batch_interval_ms,
-                               const LabelConfig& config);
+                               const LabelConfig& config, std::uint64_t stamp_epoch = 0);
 
 }  // namespace pytheas

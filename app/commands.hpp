@@ -16,6 +16,11 @@ struct NodeCommand {
   std::string wal = "none";  ///< write-ahead log sync policy: none|batch|always
   int wal_batch_ms = 10;
   std::string labels_file;
+  std::string decision_log;  ///< directory; empty: no decision log
+  std::uint64_t decision_log_rotate_mb = 64;
+  double decision_log_rotate_s = 3600;
+  std::uint64_t decision_log_cap_mb = 1024;  ///< 0: no cap
+  std::size_t decision_log_queue = 16384;    ///< records waiting for the log's writer
   std::string cluster_file;
   std::string node_name;
   int io_threads = 0;  ///< 0 = one per core
@@ -27,6 +32,9 @@ struct NodeCommand {
   std::size_t max_connections = 10'000;
   std::size_t max_json_depth = 16;
   std::string admin_token;  ///< empty: admin routes only for loopback peers
+  /// Browser origins allowed on the player routes (--cors-origin, repeatable;
+  /// "*" = any). Given, it replaces the cluster file's cors_origins.
+  std::vector<std::string> cors_origins;
   int drain_timeout_ms = 10'000;
   std::string log_level = "info";
   std::string log_format = "text";  ///< text | json (one JSON object per line)

@@ -1,4 +1,5 @@
-// pytheas: the single binary. Subcommands: node, simulate, trace, replay, version.
+// pytheas: the single binary. Subcommands: node, simulate, evaluate, trace, replay,
+// version.
 // Usage errors (unknown flag, bad value) exit 2 with one line naming the problem.
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 #include "app/commands.hpp"
 #include "app/replay_command.hpp"
 #include "app/sim_commands.hpp"
+#include "core/web_origin.hpp"
 
 #ifndef PYTHEAS_VERSION
 #define PYTHEAS_VERSION "unknown"
@@ -60,6 +62,30 @@ int main(int argc, char** argv) {
       ->add_option("--labels", node.labels_file,
                    "Label config YAML (default: the original's 15 labels, group by Asn, D-UCB)")
       ->check(CLI::ExistingFile);
+  node_cmd->add_option("--decision-log", node.decision_log,
+                       "Log every decision (with its propensity) and report to this directory, "
+                       "as JSON Lines, for `pytheas evaluate` (docs/EVALUATION.md)");
+  node_cmd
+      ->add_option("--decision-log-rotate-mb", node.decision_log_rotate_mb,
+                   "Decision log: start a new file beyond this size")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 20));
+  node_cmd
+      ->add_option("--decision-log-rotate-s", node.decision_log_rotate_s,
+                   "Decision log: start a new file when the open one is this old")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 1e9));
+  node_cmd
+      ->add_option("--decision-log-cap-mb", node.decision_log_cap_mb,
+                   "Decision log: delete the oldest files beyond this total (0: no cap)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::uint64_t{0}, std::uint64_t{1} << 30));
+  node_cmd
+      ->add_option("--decision-log-queue", node.decision_log_queue,
+                   "Decision log: records waiting for its writer thread at most (~450 bytes "
+                   "each); beyond, records are dropped and counted in /metrics")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{64}, std::size_t{1} << 24));
   auto* cluster_opt = node_cmd->add_option("--cluster", node.cluster_file, "Cluster file YAML")
                           ->check(CLI::ExistingFile);
   auto* name_opt =
@@ -104,6 +130,12 @@ int main(int argc, char** argv) {
                    "clients only")
       ->envname("PYTHEAS_ADMIN_TOKEN");
   node_cmd
+      ->add_option("--cors-origin", node.cors_origins,
+                   "A web origin (http[s]://HOST[:PORT], or * for any) whose pages may call "
+                   "/v1/decide, /v1/report and /player.php; repeat it for more (docs/PLAYERS.md)")
+      ->take_all()
+      ->check([](const std::string& origin) { return pytheas::web_origin_problem(origin); });
+  node_cmd
       ->add_option("--drain-timeout-ms", node.drain_timeout_ms,
                    "On SIGTERM, how long in-flight requests may take to finish")
       ->capture_default_str()
@@ -128,8 +160,8 @@ int main(int argc, char** argv) {
   simulate_cmd
       ->add_option("--policy", sim.policies,
                    "Policies, comma-separated: ducb ducb-original swucb ucb egreedy thompson "
-                   "random cfa oracle; POLICY@GROUPING overrides --grouping (e.g. ucb@global, "
-                   "ducb@Asn+City, ducb@learned)")
+                   "random fixed:DECISION cfa oracle; POLICY@GROUPING overrides --grouping "
+                   "(e.g. ucb@global, ducb@Asn+City, ducb@learned)")
       ->capture_default_str();
   simulate_cmd
       ->add_option("--grouping", sim.grouping,
@@ -190,13 +222,68 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1e-9, 1.0));
   simulate_cmd
+      ->add_option("--learn-from", sim.learn_from,
+                   "learned: samples from the first learned lane's decisions (lane, as a node "
+                   "samples its reports) or from uniformly drawn candidates (explore)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"lane", "explore"}));
+  simulate_cmd
       ->add_option("--min-group-size", sim.min_group_size,
                    "learned: fewest samples a learned group may hold")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
   bool sim_no_plot = false;
-  simulate_cmd->add_flag("--no-plot", sim_no_plot, "Do not run scripts/plot-simulation");
-  simulate_cmd->add_flag("--quiet", sim.quiet, "Print nothing on success");
+  simulate_cmd->add_flag("--no-plot", sim_no_plot, "Do not draw the PNG plots (gnuplot)");
+  simulate_cmd->add_flag("--quiet", sim.quiet, "Print nothing on success (no progress bar)");
+
+  auto* evaluate_cmd = app.add_subcommand(
+      "evaluate",
+      "Estimate policies' mean score off-policy from a decision log (docs/EVALUATION.md)");
+  pytheas::app::EvaluateCommand evaluate;
+  evaluate_cmd->add_option("--log", evaluate.log, "A `pytheas node --decision-log` directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  evaluate_cmd
+      ->add_option("--policy", evaluate.policies,
+                   "Target policies, comma-separated: logged random fixed:DECISION ducb "
+                   "ducb-original swucb ucb egreedy thompson")
+      ->capture_default_str();
+  evaluate_cmd
+      ->add_option("--grouping", evaluate.grouping,
+                   "Groups of the learning targets and of DR's reward model: logged (the "
+                   "node's), global, or FEATURE[,FEATURE...]")
+      ->capture_default_str();
+  evaluate_cmd->add_option("--out", evaluate.out,
+                           "Output directory (summary.csv, summary.json, estimates.png)");
+  evaluate_cmd
+      ->add_option("--time-scale", evaluate.time_scale,
+                   "Multiply the log's times by this (a log recorded by `replay --speed S`: S)")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-6, 1e9));
+  evaluate_cmd->add_option("--bootstrap", evaluate.bootstrap, "Bootstrap resamples per interval")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{10}, std::size_t{100000}));
+  evaluate_cmd->add_option("--seed", evaluate.seed, "Random seed")->capture_default_str();
+  evaluate_cmd->add_option("--half-life", evaluate.half_life_s, "D-UCB discount half-life (s)")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-6, 1e9));
+  evaluate_cmd->add_option("--exploration", evaluate.exploration, "UCB exploration factor")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1e9));
+  evaluate_cmd->add_option("--epsilon", evaluate.epsilon, "egreedy exploration share")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  evaluate_cmd->add_option("--window", evaluate.window_s, "swucb window (s)")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-6, 1e9));
+  evaluate_cmd
+      ->add_option("--snapshot-interval", evaluate.snapshot_interval_s,
+                   "Replay: min time between a group's snapshots (s; 0: after every update)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
+  bool evaluate_no_plot = false;
+  evaluate_cmd->add_flag("--no-plot", evaluate_no_plot, "Do not draw estimates.png (gnuplot)");
+  evaluate_cmd->add_flag("--quiet", evaluate.quiet, "Print only errors (no progress bar)");
 
   auto* trace_cmd = app.add_subcommand("trace", "Trace tools");
   trace_cmd->require_subcommand(1);
@@ -209,6 +296,7 @@ int main(int argc, char** argv) {
   generate_cmd->add_flag("--compact", gen.compact, "Write the compact binary form");
   generate_cmd->add_option("--seed", gen.seed, "Override the config's seed")
       ->check(CLI::Range(std::int64_t{0}, INT64_MAX));
+  generate_cmd->add_flag("--quiet", gen.quiet, "No progress bar");
   auto* convert_cmd =
       trace_cmd->add_subcommand("convert", "Convert a trace between text and compact forms");
   pytheas::app::TraceConvertCommand convert;
@@ -217,6 +305,14 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   convert_cmd->add_option("--out", convert.out, "Output trace file")->required();
   convert_cmd->add_flag("--compact", convert.compact, "Write the compact form (default: text)");
+  auto* export_cmd = trace_cmd->add_subcommand(
+      "export", "Write a decision log's reported sessions as a trace (chosen decision and cost)");
+  pytheas::app::TraceExportCommand trace_export;
+  export_cmd->add_option("--log", trace_export.log, "A `pytheas node --decision-log` directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  export_cmd->add_option("--out", trace_export.out, "Output trace file")->required();
+  export_cmd->add_flag("--compact", trace_export.compact, "Write the compact form (default: text)");
 
   auto* replay_cmd =
       app.add_subcommand("replay", "Play a trace against live nodes (docs/REPLAY.md)");
@@ -264,9 +360,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   replay_cmd->add_flag("--allow-remote", replay.allow_remote,
                        "Allow non-loopback targets (default: only 127.0.0.0/8 and [::1])");
+  replay_cmd
+      ->add_option("--count-by", replay.count_by,
+                   "Count reports per group of these features (groups.csv: accepted, in doubt, "
+                   "refused), e.g. --count-by Asn")
+      ->delimiter(',');
   replay_cmd->add_option("--out", replay.out, "Output directory")->required();
   bool replay_no_plot = false;
-  replay_cmd->add_flag("--no-plot", replay_no_plot, "Do not run scripts/plot-replay");
+  replay_cmd->add_flag("--no-plot", replay_no_plot, "Do not draw the PNG plots (gnuplot)");
   replay_cmd->add_flag("--quiet", replay.quiet, "No summary line and no progress bar");
 
   app.add_subcommand("version", "Print the version");
@@ -282,6 +383,8 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // The command line after the program name, for each run's summary.json.
+  const std::vector<std::string> arguments(argv + 1, argv + argc);
   if (app.got_subcommand("version")) {
     std::printf("pytheas %s\n", PYTHEAS_VERSION);
     return 0;
@@ -292,12 +395,20 @@ int main(int argc, char** argv) {
   }
   if (simulate_cmd->parsed()) {
     sim.plot = !sim_no_plot;
+    sim.arguments = arguments;
     return pytheas::app::run_simulate(sim);
+  }
+  if (evaluate_cmd->parsed()) {
+    evaluate.plot = !evaluate_no_plot;
+    evaluate.arguments = arguments;
+    return pytheas::app::run_evaluate(evaluate);
   }
   if (generate_cmd->parsed()) return pytheas::app::run_trace_generate(gen);
   if (convert_cmd->parsed()) return pytheas::app::run_trace_convert(convert);
+  if (export_cmd->parsed()) return pytheas::app::run_trace_export(trace_export);
   if (replay_cmd->parsed()) {
     replay.plot = !replay_no_plot;
+    replay.arguments = arguments;
     return pytheas::app::run_replay_command(replay);
   }
   return 0;

@@ -5,6 +5,9 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -62,10 +65,17 @@ int run_node(const NodeCommand& command) {
   node_options.labels_file = command.labels_file;
   node_options.wal = parse_wal_sync(command.wal);
   node_options.wal_batch_ms = command.wal_batch_ms;
+  node_options.decision_log.dir = command.decision_log;
+  node_options.decision_log.rotate_bytes = command.decision_log_rotate_mb << 20;
+  node_options.decision_log.rotate_seconds = command.decision_log_rotate_s;
+  node_options.decision_log.cap_bytes = command.decision_log_cap_mb << 20;
+  node_options.decision_log.queue_records = command.decision_log_queue;
   std::string http_address = command.http;
+  std::vector<std::string> cors_origins = command.cors_origins;
   if (!command.cluster_file.empty()) {
-    // A cluster member takes its address, label config and state dir from the
-    // cluster file; --http, --labels and --state-dir override them.
+    // A cluster member takes its address, label config, state dir and CORS
+    // origins from the cluster file; --http, --labels, --state-dir and
+    // --cors-origin override them.
     try {
       auto cluster = std::make_shared<ClusterConfig>(load_cluster_config(command.cluster_file));
       const auto* me = cluster->find(command.node_name);
@@ -79,8 +89,11 @@ int run_node(const NodeCommand& command) {
         http_address = (v6 ? "[" + me->host + "]" : me->host) + ":" + std::to_string(me->http_port);
       }
       if (node_options.labels_file.empty()) node_options.labels_file = cluster->labels_file;
+      if (cors_origins.empty()) cors_origins = cluster->cors_origins;
       if (node_options.state_dir.empty() && !cluster->state_dir.empty())
         node_options.state_dir = cluster->state_dir + "/" + me->name;
+      if (node_options.decision_log.dir.empty() && !cluster->decision_log_dir.empty())
+        node_options.decision_log.dir = cluster->decision_log_dir + "/" + me->name;
       node_options.node_name = me->name;
       node_options.cluster = std::move(cluster);
     } catch (const std::exception& e) {
@@ -104,6 +117,12 @@ int run_node(const NodeCommand& command) {
   http::ApiOptions api_options;
   api_options.max_json_depth = command.max_json_depth;
   api_options.admin_token = command.admin_token;
+  try {
+    api_options.player_cors = http::CorsPolicy(cors_origins);
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "pytheas: error: %s\n", e.what());
+    return 2;
+  }
 
   try {
     Node node(node_options);

@@ -1,18 +1,29 @@
 #pragma once
-// Finding and running the plot scripts that `simulate` and `replay` call
-// after writing their CSVs (scripts/plot-simulation, scripts/plot-replay).
+// Drawing the PNG plots of `simulate`, `replay` and `evaluate` with gnuplot.
+// The plot scripts (scripts/plot-simulation, plot-replay, plot-evaluation)
+// are compiled into the binary (cmake/EmbedAssets.cmake), so the plots come
+// out wherever the binary runs or is installed, from the source tree or not.
+// An environment variable can point at another copy (to try an edited one).
 
 #include <string>
+#include <string_view>
 
 namespace pytheas::app {
 
-/// The script `scripts/<name>`: the path in environment variable `env_var` if
-/// set, else found by walking up from the binary (build dirs live inside the
-/// source tree). Empty if not found.
-std::string find_plot_script(const char* env_var, const char* name);
+struct EmbeddedScript {
+  std::string_view name;  ///< e.g. "plot-simulation"
+  std::string_view content_type;
+  std::string_view body;
+};
 
-/// Runs `script DIR` and waits; returns its exit code, or -1 if it could not
-/// start or did not exit normally.
-int run_plot_script(const std::string& script, const std::string& dir);
+/// The compiled-in script `name`, or null (generated: plot_scripts.cpp).
+const EmbeddedScript* find_embedded_script(std::string_view name);
+
+/// Runs script `name` on `dir` under bash: the file named by environment
+/// variable `env_var` when it is set, else the compiled-in copy. On success
+/// the script's own "wrote ..." line goes to stderr (unless `quiet`); on
+/// failure exactly one line says why (gnuplot missing, the script's error).
+/// Returns true when the plots were written.
+bool draw_plots(const char* name, const char* env_var, const std::string& dir, bool quiet);
 
 }  // namespace pytheas::app

@@ -1,7 +1,6 @@
 // `pytheas replay`: see app/replay_command.hpp and docs/REPLAY.md.
 
 #include "app/replay_command.hpp"
-#include "app/plot_script.hpp"
 
 #include <unistd.h>
 
@@ -11,6 +10,9 @@
 #include <filesystem>
 #include <string_view>
 
+#include "app/plot_script.hpp"
+#include "app/progress_bar.hpp"
+#include "app/run_manifest.hpp"
 #include "core/errors.hpp"
 #include "core/trace_format.hpp"
 #include "core/trace_source.hpp"
@@ -33,18 +35,22 @@ double trace_span_seconds(const std::string& path) {
   return first < 0 ? 0 : double(last - first) / 1e3;
 }
 
-void draw_progress(const sim::ReplayProgress& progress, double total, bool by_count) {
-  const double done = by_count ? double(progress.sent) : progress.trace_position_s;
-  const double fraction = total > 0 ? std::min(1.0, done / total) : 0;
-  constexpr int kWidth = 30;
-  const int filled = static_cast<int>(fraction * kWidth);
-  char bar[kWidth + 1];
-  for (int i = 0; i < kWidth; ++i) bar[i] = i < filled ? '#' : '.';
-  bar[kWidth] = '\0';
-  std::fprintf(stderr, "\r[%s] %3.0f%% %6.1fs sent %llu ok %llu failed %llu reports %llu ", bar,
-               fraction * 100, progress.elapsed_s, (unsigned long long)progress.sent,
-               (unsigned long long)progress.decide_ok, (unsigned long long)progress.decide_failed,
-               (unsigned long long)progress.reports_ok);
+RunManifest replay_manifest(const ReplayCommand& command) {
+  RunManifest manifest;
+  manifest.command = "replay";
+  manifest.arguments = command.arguments;
+  manifest.settings.text("trace", command.trace)
+      .texts("urls", command.urls)
+      .text("protocol", command.protocol)
+      .number("speed", command.rps > 0 ? 0.0 : command.speed)
+      .number("rps", command.rps)
+      .number("duration_s", command.duration_s)
+      .number("report_delay_s", command.report_delay_s)
+      .integer("timeout_ms", static_cast<std::uint64_t>(command.timeout_ms))
+      .integer("connections", command.connections)
+      .boolean("failover", command.failover)
+      .number("failover_hold_s", command.failover_hold_s);
+  return manifest;
 }
 
 }  // namespace
@@ -64,13 +70,16 @@ int run_replay_command(const ReplayCommand& command) {
   options.failover = command.failover;
   options.failover_hold_s = command.failover_hold_s;
   try {
+    if (!command.count_by.empty())
+      options.count_by = make_feature_grouping(options.schema, command.count_by);
     options.validate();
   } catch (const InvalidInput& e) {
     std::fprintf(stderr, "pytheas: error: %s\n", e.what());
     return 2;
   }
 
-  const bool show_progress = !command.quiet && isatty(STDERR_FILENO);
+  ProgressBar bar("replay", "sessions", !command.quiet);
+  const bool show_progress = bar.active();
   sim::ReplayStats stats;
   sim::ReplayResult result;
   try {
@@ -86,16 +95,22 @@ int run_replay_command(const ReplayCommand& command) {
       } else {
         total = trace_span_seconds(command.trace);
       }
-      progress = [total, by_count](const sim::ReplayProgress& p) {
-        draw_progress(p, total, by_count);
+      progress = [&bar, total, by_count](const sim::ReplayProgress& p) {
+        const double done = by_count ? double(p.sent) : p.trace_position_s;
+        char detail[96];
+        std::snprintf(detail, sizeof detail, "ok %llu failed %llu reports %llu",
+                      (unsigned long long)p.decide_ok, (unsigned long long)p.decide_failed,
+                      (unsigned long long)p.reports_ok);
+        bar.update(total > 0 ? done / total : -1, double(p.sent), detail);
       };
     }
     auto source = open_trace_file(command.trace);
     result = sim::run_replay(*source, options, stats, progress);
-    if (show_progress) std::fprintf(stderr, "\n");
+    bar.finish();
     sim::write_replay_outputs(command.out, stats, result);
+    write_run_manifest(command.out, replay_manifest(command));
   } catch (const InvalidInput& e) {
-    if (show_progress) std::fprintf(stderr, "\n");
+    bar.finish();
     // A target refused before anything was sent is a usage error; anything
     // else is the trace's fault.
     if (std::string_view(e.what()).starts_with("--url")) {
@@ -105,27 +120,15 @@ int run_replay_command(const ReplayCommand& command) {
     std::fprintf(stderr, "pytheas: error: %s: %s\n", command.trace.c_str(), e.what());
     return 1;
   } catch (const std::exception& e) {
-    if (show_progress) std::fprintf(stderr, "\n");
+    bar.finish();
     std::fprintf(stderr, "pytheas: error: %s: %s\n", command.trace.c_str(), e.what());
     return 1;
   }
 
   if (!command.quiet) std::printf("%s\n", sim::format_replay_summary(stats, result).c_str());
   std::fflush(stdout);
-  if (command.plot) {
-    const auto script = find_plot_script("PYTHEAS_REPLAY_PLOT_SCRIPT", "plot-replay");
-    if (script.empty()) {
-      std::fprintf(stderr,
-                   "pytheas: note: scripts/plot-replay not found (set PYTHEAS_REPLAY_PLOT_SCRIPT); "
-                   "no PNG plots, the CSVs are in %s\n",
-                   command.out.c_str());
-    } else if (const int code = run_plot_script(script, command.out); code != 0) {
-      std::fprintf(stderr,
-                   "pytheas: note: no PNG plots (plot-replay exit %d; it needs gnuplot: "
-                   "apt-get install gnuplot-nox, or scripts/deps --bench); the CSVs are in %s\n",
-                   code, command.out.c_str());
-    }
-  }
+  if (command.plot)
+    draw_plots("plot-replay", "PYTHEAS_REPLAY_PLOT_SCRIPT", command.out, command.quiet);
   return 0;
 }
 

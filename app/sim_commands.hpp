@@ -1,10 +1,12 @@
 #pragma once
-// The researcher-facing subcommands: `pytheas simulate`, `pytheas trace
-// generate` and `pytheas trace convert`. Each returns the process exit code:
-// 0 success, 1 runtime failure (one line on stderr), 2 usage error.
+// The researcher-facing subcommands: `pytheas simulate`, `pytheas evaluate`,
+// `pytheas trace generate`, `pytheas trace convert` and `pytheas trace
+// export`. Each returns the process exit code: 0 success, 1 runtime failure
+// (one line on stderr), 2 usage error.
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace pytheas::app {
 
@@ -30,17 +32,40 @@ struct SimulateCommand {
   std::size_t learn_window = 200000;
   double learn_sample_rate = 1;
   std::size_t min_group_size = 100;
+  std::string learn_from = "lane";  // lane | explore (sim::LearnedSamples)
   bool plot = true;
   bool quiet = false;
+  std::vector<std::string> arguments;  ///< the command line, for summary.json
 };
 
 int run_simulate(const SimulateCommand& command);
+
+struct EvaluateCommand {
+  std::string log;  ///< a --decision-log directory
+  std::string policies = "logged,random";
+  std::string grouping = "logged";
+  std::string out;  ///< empty: print only
+  double time_scale = 1;
+  std::size_t bootstrap = 1000;
+  std::uint64_t seed = 1;
+  double half_life_s = 60;
+  double exploration = 0.1;
+  double epsilon = 0.1;
+  double window_s = 120;
+  double snapshot_interval_s = 0;
+  bool plot = true;
+  bool quiet = false;
+  std::vector<std::string> arguments;
+};
+
+int run_evaluate(const EvaluateCommand& command);
 
 struct TraceGenerateCommand {
   std::string config;
   std::string out;
   bool compact = false;
   std::int64_t seed = -1;  ///< >= 0 overrides the config's seed
+  bool quiet = false;      ///< no progress bar
 };
 
 int run_trace_generate(const TraceGenerateCommand& command);
@@ -52,5 +77,13 @@ struct TraceConvertCommand {
 };
 
 int run_trace_convert(const TraceConvertCommand& command);
+
+struct TraceExportCommand {
+  std::string log;  ///< a --decision-log directory
+  std::string out;
+  bool compact = false;
+};
+
+int run_trace_export(const TraceExportCommand& command);
 
 }  // namespace pytheas::app

@@ -2,7 +2,9 @@
 
 #include <set>
 
+#include "config/learner_options_yaml.hpp"
 #include "config/yaml_context.hpp"
+#include "core/web_origin.hpp"
 
 namespace pytheas {
 
@@ -72,7 +74,8 @@ ClusterNode read_node(const Context& ctx, const YAML::Node& node, const std::str
 void read_federation(const Context& ctx, const YAML::Node& node, ClusterConfig& config) {
   ctx.only_keys(node, "federation",
                 {"heartbeat_interval_s", "peer_timeout_s", "sample_rate", "regroup_interval_s",
-                 "snapshot_push_interval_s", "reconnect_max_backoff_s", "forward_timeout_s"});
+                 "snapshot_push_interval_s", "replicate_interval_s", "reconnect_max_backoff_s",
+                 "forward_timeout_s"});
   auto f = [](const char* key) { return std::string("federation.") + key; };
   if (auto n = node["heartbeat_interval_s"])
     config.heartbeat_interval_s = ctx.number(n, f("heartbeat_interval_s"), 0.01, 60);
@@ -83,6 +86,8 @@ void read_federation(const Context& ctx, const YAML::Node& node, ClusterConfig& 
     config.regroup_interval_s = ctx.number(n, f("regroup_interval_s"), 0.05, 86400);
   if (auto n = node["snapshot_push_interval_s"])
     config.snapshot_push_interval_s = ctx.number(n, f("snapshot_push_interval_s"), 0.005, 60);
+  if (auto n = node["replicate_interval_s"])
+    config.replicate_interval_s = ctx.number(n, f("replicate_interval_s"), 0.005, 60);
   if (auto n = node["reconnect_max_backoff_s"])
     config.reconnect_max_backoff_s = ctx.number(n, f("reconnect_max_backoff_s"), 0.05, 600);
   if (auto n = node["forward_timeout_s"])
@@ -126,7 +131,7 @@ std::vector<std::string> ClusterConfig::members(const std::string& cluster) cons
   return out;
 }
 
-const std::string* ClusterConfig::pinned_cluster(const std::string& group) const {
+const std::string* ClusterConfig::pinned_cluster(std::string_view group) const {
   for (const auto& [glob, cluster] : pins)
     if (glob_match(glob, group)) return &cluster;
   return nullptr;
@@ -138,8 +143,8 @@ ClusterConfig parse_cluster_config(const std::string& yaml, const std::string& s
   YAML::Node root = load_yaml(yaml, source);
   if (!root.IsMap()) throw ConfigError(source + ": expected a mapping with `nodes` and `secret`");
   ctx.only_keys(root, "",
-                {"nodes", "secret", "secret_file", "labels", "state_dir", "federation", "tls",
-                 "pin", "grouping", "learner"});
+                {"nodes", "secret", "secret_file", "labels", "state_dir", "decision_log",
+                 "federation", "tls", "pin", "grouping", "learner", "cors_origins"});
   ClusterConfig config;
   config.source = source;
 
@@ -191,6 +196,15 @@ ClusterConfig parse_cluster_config(const std::string& yaml, const std::string& s
     config.labels_file = resolve(base_dir, ctx.scalar<std::string>(labels, "labels", "a path"));
   if (auto dir = root["state_dir"])
     config.state_dir = resolve(base_dir, ctx.scalar<std::string>(dir, "state_dir", "a path"));
+  if (auto dir = root["decision_log"])
+    config.decision_log_dir =
+        resolve(base_dir, ctx.scalar<std::string>(dir, "decision_log", "a path"));
+  if (auto origins = root["cors_origins"]) {
+    config.cors_origins = ctx.string_list(origins, "cors_origins");
+    for (std::size_t i = 0; i < config.cors_origins.size(); ++i)
+      if (auto problem = web_origin_problem(config.cors_origins[i]); !problem.empty())
+        ctx.fail(origins[i], "cors_origins[" + std::to_string(i) + "]", problem);
+  }
   if (auto federation = root["federation"]) read_federation(ctx, federation, config);
   if (auto grouping = root["grouping"]) {
     config.grouping = ctx.scalar<std::string>(grouping, "grouping", "labels or learned");
@@ -199,20 +213,11 @@ ClusterConfig parse_cluster_config(const std::string& yaml, const std::string& s
   }
   if (auto learner = root["learner"]) {
     ctx.only_keys(learner, "learner",
-                  {"min_group_size", "max_depth", "significance_z", "min_relative_gain", "window",
-                   "features"});
-    auto& o = config.learner;
-    if (auto n = learner["min_group_size"])
-      o.min_group_size = static_cast<std::size_t>(ctx.number(n, "learner.min_group_size", 1, 1e9));
-    if (auto n = learner["max_depth"])
-      o.max_depth = static_cast<std::size_t>(ctx.number(n, "learner.max_depth", 0, 16));
-    if (auto n = learner["significance_z"])
-      o.significance_z = ctx.number(n, "learner.significance_z", 0, 100);
-    if (auto n = learner["min_relative_gain"])
-      o.min_relative_gain = ctx.number(n, "learner.min_relative_gain", 0, 1);
+                  {"min_group_size", "max_depth", "false_split_rate", "min_effect",
+                   "min_cell_samples", "window", "features"});
+    read_learner_options(ctx, learner, "learner.", nullptr, config.learner);
     if (auto n = learner["window"])
       config.learner_window = static_cast<std::size_t>(ctx.number(n, "learner.window", 1, 1e8));
-    if (auto n = learner["features"]) o.candidate_features = ctx.string_list(n, "learner.features");
   }
   if (auto pins = root["pin"]) {
     if (!pins.IsMap()) ctx.fail(pins, "pin", "expected a mapping GLOB: CLUSTER");

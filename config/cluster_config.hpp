@@ -49,12 +49,20 @@ struct ClusterConfig {
   std::vector<ClusterNode> nodes;
   std::string labels_file;  ///< resolved against the cluster file's folder; may be empty
   std::string state_dir;    ///< base folder; a node keeps its state in state_dir/NAME
-  std::string secret;       ///< shared by every member; peers without it are refused
+  /// Base folder of the decision logs (off-policy evaluation); a node logs to
+  /// decision_log_dir/NAME. Empty: none.
+  std::string decision_log_dir;
+  std::string secret;  ///< shared by every member; peers without it are refused
+  /// Web origins whose pages may call the members' player routes (CORS;
+  /// checked by core/web_origin.hpp; "*" = any). Empty: none.
+  std::vector<std::string> cors_origins;
   ClusterTls tls;
-  /// `labels`: groups come from the label config's grouping (the backend only
-  /// assigns them to clusters). `learned`: the backend learns the grouping
-  /// from sampled sessions (core/grouping_learner.hpp) and pushes its rules.
-  std::string grouping = "labels";
+  /// `labels`: groups come from the label config's fixed grouping (the
+  /// backend only assigns them to clusters). `learned`: the backend learns
+  /// the grouping from sampled sessions (core/regrouper.hpp) with the
+  /// `learner` settings below and pushes its rules. Empty (not set): as the
+  /// label config says (it learns by default, with its own settings).
+  std::string grouping;
   GroupingLearnerOptions learner;
   std::size_t learner_window = 200000;  ///< samples the backend learns from at most
 
@@ -67,6 +75,9 @@ struct ClusterConfig {
   double sample_rate = 0.01;              ///< share of reports sampled to the backend
   double regroup_interval_s = 10;         ///< backend: recompute the group table this often
   double snapshot_push_interval_s = 0.1;  ///< owners push changed groups to subscribers
+  /// Homes copy changed groups' state to their standby this often, then
+  /// confirm the reports it includes to their origins (which stop keeping them).
+  double replicate_interval_s = 0.5;
   double reconnect_max_backoff_s = 5;     ///< reconnect delays double up to this
   double forward_timeout_s = 2;           ///< silent with forwards unacknowledged this long: down
 
@@ -76,7 +87,7 @@ struct ClusterConfig {
   /// Names of the nodes in frontend cluster `cluster`.
   std::vector<std::string> members(const std::string& cluster) const;
   /// The cluster `group` is pinned to, or null.
-  const std::string* pinned_cluster(const std::string& group) const;
+  const std::string* pinned_cluster(std::string_view group) const;
 };
 
 /// Parses YAML text; relative paths resolve against `base_dir`. Throws

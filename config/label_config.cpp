@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "config/learner_options_yaml.hpp"
 #include "config/yaml_context.hpp"
 #include "core/errors.hpp"
 
@@ -127,7 +128,17 @@ std::vector<std::string> LabelConfig::rule_groups() const {
   return out;
 }
 
+bool LabelConfig::same_grouping(const LabelConfig& other) const {
+  if (group_by != other.group_by || learning.enabled != other.learning.enabled) return false;
+  if (!rules || !other.rules) return !rules && !other.rules;
+  return same_rules(*rules, *other.rules);
+}
+
 bool LabelConfig::can_produce(std::string_view key) const {
+  return learning.enabled || initial_can_produce(key);  // learned keys are not known in advance
+}
+
+bool LabelConfig::initial_can_produce(std::string_view key) const {
   if (rules) {
     auto leaves = rule_groups();
     return std::binary_search(leaves.begin(), leaves.end(), key);
@@ -165,9 +176,38 @@ LabelConfig parse_label_config(const std::string& yaml, const std::string& sourc
   }
 
   if (auto grouping = root["grouping"]) {
-    ctx.only_keys(grouping, "grouping", {"by", "rules"});
+    ctx.only_keys(grouping, "grouping",
+                  {"by", "rules", "learn", "regroup_interval_s", "sample_rate", "window",
+                   "min_samples", "min_group_size", "max_depth", "features", "false_split_rate",
+                   "min_effect", "min_cell_samples"});
     if (grouping["by"] && grouping["rules"])
       ctx.fail(grouping, "grouping", "give either 'by' or 'rules', not both");
+    auto& learning = config.learning;
+    if (auto learn = grouping["learn"]) {
+      learning.enabled = ctx.scalar<bool>(learn, "grouping.learn", "true or false");
+      if (learning.enabled && grouping["rules"])
+        ctx.fail(learn, "grouping.learn",
+                 "a 'rules' tree is a fixed grouping: give 'learn: true' with 'by' (the starting "
+                 "grouping), or 'rules' without it");
+    }
+    if (grouping["rules"]) learning.enabled = false;
+    if (auto n = grouping["regroup_interval_s"])
+      learning.regroup_interval_s = ctx.number(n, "grouping.regroup_interval_s", 0.1, 1e6);
+    if (auto n = grouping["sample_rate"])
+      learning.sample_rate = ctx.number(n, "grouping.sample_rate", 1e-9, 1);
+    auto& regrouper = learning.regrouper;
+    if (auto n = grouping["window"])
+      regrouper.window = static_cast<std::size_t>(ctx.number(n, "grouping.window", 1, 1e8));
+    if (auto n = grouping["min_samples"])
+      regrouper.min_samples =
+          static_cast<std::size_t>(ctx.number(n, "grouping.min_samples", 1, 1e8));
+    if (regrouper.min_samples > regrouper.window)
+      ctx.fail(grouping["min_samples"] ? grouping["min_samples"] : grouping["window"],
+               grouping["min_samples"] ? "grouping.min_samples" : "grouping.window",
+               "min_samples (" + std::to_string(regrouper.min_samples) +
+                   ") must not exceed window (" + std::to_string(regrouper.window) +
+                   "): the learner would never start");
+    read_learner_options(ctx, grouping, "grouping.", &config.schema, regrouper.learner);
     if (auto by = grouping["by"]) {
       config.group_by = ctx.string_list(by, "grouping.by");
       for (std::size_t i = 0; i < config.group_by.size(); ++i)
@@ -179,6 +219,15 @@ LabelConfig parse_label_config(const std::string& yaml, const std::string& sourc
       config.rules = std::make_shared<const RuleNode>(
           read_rule(ctx, rules, "grouping.rules", config.schema, 0));
       config.group_by.clear();
+    }
+  }
+
+  if (config.learning.enabled) {
+    // Core's own checks too, so nothing fails later when the node starts one.
+    try {
+      Regrouper(config.schema, config.learning.regrouper, make_feature_grouping(config.schema, {}));
+    } catch (const InvalidInput& e) {
+      ctx.fail(root["grouping"], "grouping", e.what());
     }
   }
 

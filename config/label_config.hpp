@@ -15,6 +15,7 @@
 #include "core/features.hpp"
 #include "core/grouping.hpp"
 #include "core/policy.hpp"
+#include "core/regrouper.hpp"
 
 namespace pytheas {
 
@@ -30,14 +31,30 @@ struct GroupPolicyRule {
   PolicyConfig policy;
 };
 
+/// Whether and how a node learns its grouping (core/Regrouper) from its
+/// reports, starting from `group_by`. Defaults work for a live node and for a
+/// trace replayed at ~60x: the first regroup comes 30 s after start-up once
+/// 5000 reports were sampled.
+struct GroupingLearning {
+  /// Learn (the default): the grouping starts as `group_by` and follows the
+  /// learned rules. False (`learn: false`, or a `rules:` tree): fixed grouping.
+  bool enabled = true;
+  double regroup_interval_s = 30;  ///< wall-clock time between regroups
+  double sample_rate = 1;          ///< share of applied reports sampled into the window, (0, 1]
+  /// Learner knobs, window (200000 samples) and min_samples (5000).
+  RegrouperOptions regrouper;
+};
+
 struct LabelConfig {
   std::string source = "<defaults>";  ///< file it came from, for messages
   FeatureSchema schema = FeatureSchema::original();
 
   /// Grouping: a feature list (default [Asn], as the original), or a rule tree
-  /// when `rules` is set.
+  /// when `rules` is set. With learning, the starting grouping and fallback.
   std::vector<std::string> group_by = {"Asn"};
   std::shared_ptr<const RuleNode> rules;
+  /// Learning the grouping (on unless `learn: false` or `rules`).
+  GroupingLearning learning;
 
   PolicyConfig default_policy;
   std::vector<GroupPolicyRule> group_policies;  ///< first match wins
@@ -49,7 +66,8 @@ struct LabelConfig {
   double event_window_s = 600;                 ///< how long an event id can be reported
   std::size_t event_capacity = 1000000;        ///< event ids remembered at most
 
-  /// The grouping function this config describes.
+  /// The grouping function this config describes (with learning: the
+  /// starting grouping, `group_by`).
   std::unique_ptr<Grouping> make_grouping() const;
 
   /// The policy for a group key: the first matching group_policies entry, else
@@ -57,12 +75,27 @@ struct LabelConfig {
   const PolicyConfig& policy_for(std::string_view group_key) const;
 
   /// The group names at a rule tree's leaves (sorted, unique); empty for a
-  /// feature-list grouping, whose groups appear on demand.
+  /// feature-list grouping or a learning config, whose groups appear on demand.
   std::vector<std::string> rule_groups() const;
 
   /// Whether this grouping can produce `key`: used on reload to retire the
-  /// groups the new grouping no longer makes.
+  /// groups the new grouping no longer makes, and at recovery to replay only
+  /// reports some group can take. With learning, true for every key: a
+  /// learned grouping's keys are not known in advance, so a reload retires
+  /// nothing and every logged report is replayed; the next regroup re-parents
+  /// groups (its heir map). A reload that changes `by` (!same_grouping)
+  /// restarts learning from the new `by`: retire with initial_can_produce().
   bool can_produce(std::string_view key) const;
+
+  /// Whether the starting grouping (`rules`, else `group_by`) produces `key`,
+  /// learning or not.
+  bool initial_can_produce(std::string_view key) const;
+
+  /// Whether `other` groups sessions the same way: same `group_by`, same
+  /// `rules` and learning on or off in both (learner knobs aside). A reload
+  /// that keeps the grouping keeps a node's Regrouper and learned groups;
+  /// one that changes it restarts learning from the new `group_by`.
+  bool same_grouping(const LabelConfig& other) const;
 };
 
 /// Parses YAML text; `source` names it in errors. Throws ConfigError.

@@ -66,6 +66,9 @@ struct Cell {
   }
   // Sum of squared deviations from the cell mean.
   double sse() const { return n > 0 ? std::max(0.0, sum_sq - sum * sum / n) : 0.0; }
+  double mean() const { return sum / n; }
+  // Sample variance (n - 1); needs n >= 2.
+  double variance() const { return sse() / (n - 1); }
 };
 
 // Appends a value to a group name: escaped as in feature-list keys, and '*'
@@ -81,11 +84,39 @@ void append_name_value(std::string& out, std::string_view value) {
   }
 }
 
-// Chi-square statistic -> standard normal deviate (Wilson-Hilferty), good to
-// a few percent for any degrees of freedom, which is plenty for a threshold.
-double chi_square_z(double statistic, double df) {
-  const double a = 2.0 / (9.0 * df);
-  return (std::cbrt(statistic / df) - (1.0 - a)) / std::sqrt(a);
+// z such that P(Z > z) = p for a standard normal Z, p in (0, 0.5]
+// (Acklam's rational approximation, relative error < 1.2e-9; the tail
+// formula keeps it accurate for the tiny p of a Bonferroni correction).
+double normal_upper_quantile(double p) {
+  static constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,
+                                 -2.759285104469687e+02, 1.383577518672690e+02,
+                                 -3.066479806614716e+01, 2.506628277459239e+00};
+  static constexpr double b[] = {-5.447609879822406e+01, 1.615858368580409e+02,
+                                 -1.556989798598866e+02, 6.680131188771972e+01,
+                                 -1.328068155288572e+01};
+  static constexpr double c[] = {-7.784894002430293e-03, -3.223964580411365e-01,
+                                 -2.400758277161838e+00, -2.549732539343734e+00,
+                                 4.374664141464968e+00,  2.938163982698783e+00};
+  static constexpr double d[] = {7.784695709041462e-03, 3.224671290700398e-01,
+                                 2.445134137142996e+00, 3.754408661907416e+00};
+  p = std::clamp(p, 1e-300, 0.5);
+  if (p < 0.02425) {
+    const double q = std::sqrt(-2 * std::log(p));
+    return -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+           ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  const double q = p - 0.5, r = q * q;
+  return -(((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+         (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+}
+
+// A Student t statistic with `df` degrees of freedom -> the standard normal
+// deviate of the same tail probability (Wallace's approximation), so a
+// Welch test on small cells is not read as if its variances were exact.
+double t_to_z(double t, double df) {
+  if (!(df < 1e7)) return t;
+  const double z = std::sqrt(df * std::log1p(t * t / df)) * (8 * df + 1) / (8 * df + 3);
+  return t < 0 ? -z : z;
 }
 
 // Which group of the previous grouping each sample falls in, so a new group
@@ -95,6 +126,27 @@ struct PreviousGroups {
   std::vector<std::string> names;           // by group id
   std::vector<std::size_t> rows;            // samples per group id
 };
+
+// The groups of any grouping, by its keys (slower than PreviousMapper: one
+// key() per sample).
+PreviousGroups groups_of(const Grouping& grouping, std::span<const GroupingSample> samples) {
+  PreviousGroups out;
+  out.group_of_row.resize(samples.size());
+  std::unordered_map<std::string, std::uint32_t> ids;
+  std::vector<std::string_view> values;
+  for (std::size_t row = 0; row < samples.size(); ++row) {
+    values.assign(samples[row].features.begin(), samples[row].features.end());
+    auto [it, inserted] =
+        ids.try_emplace(grouping.key(FeatureView(values)), static_cast<std::uint32_t>(ids.size()));
+    if (inserted) {
+      out.names.push_back(it->first);
+      out.rows.push_back(0);
+    }
+    out.group_of_row[row] = it->second;
+    ++out.rows[it->second];
+  }
+  return out;
+}
 
 // Applies the previous rule tree to the interned samples. It can only when
 // every feature it splits on is a candidate (whose values are interned).
@@ -172,11 +224,23 @@ class PreviousMapper {
   std::unordered_map<std::string, std::size_t> group_ids_;
 };
 
-// A candidate split of one node.
+// One comparison of a child's decision with the node's best decision in that
+// child: the Welch statistic, its degrees of freedom and the advantage (the
+// difference of the means). Only comparisons with an advantage of at least
+// the minimum effect are kept: the others cannot pass.
+struct Comparison {
+  double t = 0, df = 0, advantage = 0;
+};
+
+// A candidate split of one node, before and after the significance test.
 struct SplitPlan {
   std::size_t candidate = 0;
-  double gain = 0;
   std::vector<std::uint32_t> branches;  // value codes with their own branch
+  std::size_t branch_count = 0;         // branches with samples, the default one included
+  std::size_t tests = 0;                // comparisons tried (for the Bonferroni correction)
+  // Per branch with samples: its rows and its promising comparisons.
+  std::vector<std::pair<std::size_t, std::vector<Comparison>>> evidence;
+  double gain = 0;  // regret removed: sum over passing branches of rows x advantage
 };
 
 // Grows the rule tree over `order` (row indices), one node at a time. Not
@@ -202,6 +266,17 @@ class TreeBuilder {
     }
     cluster_counts_.assign(columns.cluster_names.size(), 0);
     overlap_.assign(previous_groups_.names.size(), 0);
+    // The effect-size unit: the within-decision standard deviation of all the
+    // samples, the same at every depth.
+    std::vector<Cell> cells(columns.decisions);
+    for (std::size_t r = 0; r < columns.rows; ++r) cells[columns.decision[r]].add(columns.score[r]);
+    double sse = 0, n = 0;
+    for (const auto& cell : cells) {
+      sse += cell.sse();
+      n += cell.n;
+    }
+    const double dof = n - static_cast<double>(cells.size());
+    min_advantage_ = dof > 0 ? options.min_effect * std::sqrt(sse / dof) : 0;
   }
 
   LearnedGrouping build() {
@@ -220,41 +295,75 @@ class TreeBuilder {
   RuleNode grow(std::size_t begin, std::size_t end, std::size_t depth, const RuleNode* previous) {
     const std::size_t rows = end - begin;
     if (depth >= options_.max_depth || rows < 2 * options_.min_group_size) return leaf(begin, end);
+    // The node's best decision: the highest mean among decisions with enough
+    // samples to compare.
     std::vector<Cell> node_cells(columns_.decisions);
     for (std::size_t i = begin; i < end; ++i) {
       const auto row = order_[i];
       node_cells[columns_.decision[row]].add(columns_.score[row]);
     }
-    double node_sse = 0;
-    std::size_t node_cell_count = 0;
-    for (const auto& cell : node_cells) {
-      node_sse += cell.sse();
-      node_cell_count += cell.n > 0;
-    }
-    if (!(node_sse > 0)) return leaf(begin, end);
+    const auto min_cell = static_cast<double>(options_.min_cell_samples);
+    std::uint32_t best_decision = kNone;
+    for (std::uint32_t d = 0; d < node_cells.size(); ++d)
+      if (node_cells[d].n >= min_cell &&
+          (best_decision == kNone || node_cells[d].mean() > node_cells[best_decision].mean()))
+        best_decision = d;
+    if (best_decision == kNone) return leaf(begin, end);
 
     const auto* previous_split = previous ? std::get_if<RuleNode::Split>(&previous->node) : nullptr;
-    std::optional<SplitPlan> best, sticky;
+    std::vector<SplitPlan> plans;
+    std::size_t tests = 0;
+    std::optional<std::size_t> sticky_candidate;
     for (std::size_t c = 0; c < candidates_.size(); ++c) {
       if (used_[c]) continue;
       const bool was_split_here =
           previous_split && previous_split->feature == schema_.name(candidates_[c]);
-      auto plan = evaluate(c, begin, end, node_sse, node_cell_count,
-                           was_split_here ? previous_split : nullptr);
+      auto plan = evaluate(c, begin, end, best_decision, was_split_here ? previous_split : nullptr);
       if (!plan) continue;
-      if (was_split_here) sticky = *plan;
-      if (!best || plan->gain > best->gain) best = std::move(plan);
+      if (was_split_here) sticky_candidate = c;
+      tests += plan->tests;
+      plans.push_back(std::move(*plan));
+    }
+    if (tests == 0) return leaf(begin, end);
+
+    // Bonferroni over every comparison tried here: the chance that any
+    // irrelevant feature splits this node is at most false_split_rate.
+    const double z_needed =
+        normal_upper_quantile(options_.false_split_rate / static_cast<double>(tests));
+    const SplitPlan* best = nullptr;
+    for (auto& plan : plans) {
+      for (const auto& [branch_rows, comparisons] : plan.evidence) {
+        double advantage = 0;
+        for (const auto& comparison : comparisons)
+          if (t_to_z(comparison.t, comparison.df) >= z_needed)
+            advantage = std::max(advantage, comparison.advantage);
+        plan.gain += static_cast<double>(branch_rows) * advantage;
+      }
+      if (plan.gain > 0 && (!best || plan.gain > best->gain)) best = &plan;
     }
     if (!best) return leaf(begin, end);
-    if (sticky && sticky->gain >= (1 - options_.sticky_split_margin) * best->gain)
-      best = std::move(sticky);
-    return split(*best, begin, end, depth, previous_split);
+    // Stability first (the previous split feature, if nearly as good), then
+    // the coarsest split that is nearly as good.
+    const double best_gain = best->gain;
+    const SplitPlan* chosen = best;
+    for (const auto& plan : plans) {
+      if (plan.gain <= 0) continue;
+      if (plan.gain >= (1 - options_.coarser_split_margin) * best_gain &&
+          (plan.branch_count < chosen->branch_count ||
+           (plan.branch_count == chosen->branch_count && plan.gain > chosen->gain)))
+        chosen = &plan;
+    }
+    for (const auto& plan : plans)
+      if (sticky_candidate && plan.candidate == *sticky_candidate && plan.gain > 0 &&
+          plan.gain >= (1 - options_.sticky_split_margin) * best_gain)
+        chosen = &plan;
+    return split(*chosen, begin, end, depth, previous_split);
   }
 
-  // The best branch set for splitting on candidate `c`, if the split passes
-  // the significance and minimum-gain tests.
+  // The branches of a split on candidate `c` and the comparisons that test
+  // it: in each branch, each decision against the node's best decision.
   std::optional<SplitPlan> evaluate(std::size_t c, std::size_t begin, std::size_t end,
-                                    double node_sse, std::size_t node_cell_count,
+                                    std::uint32_t best_decision,
                                     const RuleNode::Split* previous_split) {
     const std::size_t decisions = columns_.decisions;
     const auto& codes = columns_.codes[c];
@@ -311,41 +420,48 @@ class TreeBuilder {
     }
     if (slots.empty() || (slots.size() == 1 && default_rows == 0)) return std::nullopt;
 
-    double children_sse = 0;
-    std::size_t children_cells = 0;
+    SplitPlan plan;
+    plan.candidate = c;
+    plan.branch_count = slots.size() + (default_rows > 0 ? 1 : 0);
+    auto compare = [&](const Cell* branch_cells, std::size_t branch_rows) {
+      std::vector<Comparison> comparisons;
+      const auto min_cell = static_cast<double>(options_.min_cell_samples);
+      const Cell& incumbent = branch_cells[best_decision];
+      if (incumbent.n < min_cell) return;  // the node's best was hardly tried here
+      for (std::size_t d = 0; d < decisions; ++d) {
+        const Cell& challenger = branch_cells[d];
+        if (d == best_decision || challenger.n < min_cell) continue;
+        ++plan.tests;
+        const double advantage = challenger.mean() - incumbent.mean();
+        if (!(advantage > 0) || advantage < min_advantage_) continue;
+        const double v1 = challenger.variance() / challenger.n;
+        const double v2 = incumbent.variance() / incumbent.n;
+        Comparison comparison;
+        comparison.advantage = advantage;
+        if (v1 + v2 > 0) {
+          comparison.t = advantage / std::sqrt(v1 + v2);
+          comparison.df =
+              (v1 + v2) * (v1 + v2) / (v1 * v1 / (challenger.n - 1) + v2 * v2 / (incumbent.n - 1));
+        } else {  // no noise at all: any advantage is certain
+          comparison.t = std::numeric_limits<double>::infinity();
+          comparison.df = std::numeric_limits<double>::infinity();
+        }
+        comparisons.push_back(comparison);
+      }
+      if (!comparisons.empty()) plan.evidence.emplace_back(branch_rows, std::move(comparisons));
+    };
     std::vector<char> explicit_slot(touched_.size(), 0);
     for (auto s : slots) {
       explicit_slot[s] = 1;
-      for (std::size_t d = 0; d < decisions; ++d) {
-        const auto& cell = cells_[s * decisions + d];
-        children_sse += cell.sse();
-        children_cells += cell.n > 0;
-      }
+      compare(&cells_[s * decisions], counts_[s]);
     }
     if (default_rows > 0) {
       std::vector<Cell> rest(decisions);
       for (std::uint32_t s = 0; s < touched_.size(); ++s)
         if (!explicit_slot[s])
           for (std::size_t d = 0; d < decisions; ++d) rest[d].add(cells_[s * decisions + d]);
-      for (const auto& cell : rest) {
-        children_sse += cell.sse();
-        children_cells += cell.n > 0;
-      }
+      compare(rest.data(), default_rows);
     }
-    const double rows = static_cast<double>(end - begin);
-    const double df = static_cast<double>(children_cells) - static_cast<double>(node_cell_count);
-    const double residual_df = rows - static_cast<double>(children_cells);
-    const double gain = node_sse - children_sse;
-    if (df <= 0 || residual_df <= 0 || !(gain > 0)) return std::nullopt;
-    if (gain < options_.min_relative_gain * node_sse) return std::nullopt;
-    // Residual variance: what is left within the children's cells. A perfect
-    // split (no residual) is as significant as it gets.
-    const double noise = children_sse / residual_df;
-    if (noise > 0 && chi_square_z(gain / noise, df) < options_.significance_z) return std::nullopt;
-
-    SplitPlan plan;
-    plan.candidate = c;
-    plan.gain = gain;
     for (auto s : slots) plan.branches.push_back(touched_[s]);
     return plan;
   }
@@ -546,6 +662,7 @@ class TreeBuilder {
   std::vector<Cell> cells_;
   std::vector<std::size_t> counts_;
   std::vector<std::size_t> cluster_counts_;
+  double min_advantage_ = 0;  // min_effect in score units
 };
 
 void format_node(const RuleNode& node, std::size_t depth, std::string& out) {
@@ -570,13 +687,16 @@ void GroupingLearnerOptions::validate() const {
   if (min_group_size < 1) throw InvalidInput("grouping learner: min_group_size must be >= 1");
   if (max_depth > kMaxDepthLimit)
     throw InvalidInput("grouping learner: max_depth must be <= " + std::to_string(kMaxDepthLimit));
-  if (!std::isfinite(significance_z))
-    throw InvalidInput("grouping learner: significance_z must be finite");
+  if (!(false_split_rate > 0 && false_split_rate < 1))
+    throw InvalidInput("grouping learner: false_split_rate must be in (0, 1)");
+  if (!(min_effect >= 0 && std::isfinite(min_effect)))
+    throw InvalidInput("grouping learner: min_effect must be a finite number >= 0");
+  if (min_cell_samples < 2) throw InvalidInput("grouping learner: min_cell_samples must be >= 2");
   auto check_share = [](double value, const char* name) {
     if (!(value >= 0 && value <= 1))
       throw InvalidInput(std::string("grouping learner: ") + name + " must be in [0, 1]");
   };
-  check_share(min_relative_gain, "min_relative_gain");
+  check_share(coarser_split_margin, "coarser_split_margin");
   check_share(sticky_split_margin, "sticky_split_margin");
   check_share(owner_switch_margin, "owner_switch_margin");
   if (!(rename_tolerance >= 0 && rename_tolerance < 0.5))
@@ -608,7 +728,8 @@ GroupingLearner::GroupingLearner(FeatureSchema schema, GroupingLearnerOptions op
 }
 
 LearnedGrouping GroupingLearner::learn(std::span<const GroupingSample> samples,
-                                       const LearnedGrouping* previous) const {
+                                       const LearnedGrouping* previous,
+                                       const Grouping* previous_grouping) const {
   Columns columns;
   columns.rows = samples.size();
   const std::size_t n_candidates = candidates_.size();
@@ -649,7 +770,9 @@ LearnedGrouping GroupingLearner::learn(std::span<const GroupingSample> samples,
     for (auto& score : columns.score) score -= mean;
   }
   PreviousGroups previous_groups;
-  if (previous && previous->rules)
+  if (previous_grouping)
+    previous_groups = groups_of(*previous_grouping, samples);
+  else if (previous && previous->rules)
     previous_groups =
         PreviousMapper(schema_, candidates_, columns, feature_ids).map(*previous->rules);
   TreeBuilder builder(schema_, options_, candidates_, columns, previous,

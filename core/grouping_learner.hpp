@@ -3,18 +3,24 @@
 // from sampled sessions, the way the Pytheas backend does, and says which
 // frontend cluster should own each group.
 //
-// Sessions whose QoE-per-decision picture is the same should share a group;
-// sessions where it differs should not. The learner grows a rule tree top
-// down: at each node it tries every candidate feature not used above, and
-// splits on the one that best reduces the within-group variance of the score
-// given the decision (the sum over decisions of squared deviations from the
-// group's per-decision mean), provided the reduction is significant against
-// the noise (a chi-square test on the reduction in units of the residual
-// variance, with the split's extra per-decision means as degrees of freedom)
-// and not negligible (a minimum share of the node's variance). Values with
-// fewer than `min_group_size` samples fall into the split's default branch,
-// so rare values back off to a coarser group; every group that holds samples
-// has at least `min_group_size` of them. docs/GROUPING.md explains the knobs.
+// Sessions for which the same decision is best should share a group; a
+// feature earns a split only where it changes *which decision is best*. The
+// learner grows a rule tree top down: at each node it finds the node's best
+// decision (highest mean score), then for every candidate feature not used
+// above, every branch (child) and every other decision, it asks whether the
+// child would do significantly better with that decision than with the
+// node's best: a one-sided Welch test on the two per-(child, decision) means,
+// the child's own samples only, both cells holding at least
+// `min_cell_samples`, the advantage at least `min_effect` (in units of the
+// samples' within-decision standard deviation), significance Bonferroni-
+// corrected over every (feature, branch, decision) comparison tried at the
+// node (`false_split_rate` per node). A feature splits when some child
+// passes; its gain is the regret the split removes (sum over passing children
+// of samples x advantage). Offsets (a value that moves every decision's score
+// alike) change no comparison, so they never split. Values with fewer than
+// `min_group_size` samples fall into the split's default branch, so rare
+// values back off to a coarser group; every group that holds samples has at
+// least `min_group_size` of them. docs/GROUPING.md explains the knobs.
 //
 // Group names come from the path, with conditions in schema order:
 // "Asn=7922;City=Boston", "Asn=7922;City=*" (a default branch), "global" (no
@@ -51,14 +57,23 @@ struct GroupingLearnerOptions {
   std::vector<std::string> candidate_features;
   /// Most splits on one path (>= 0; 0 gives one global group).
   std::size_t max_depth = 4;
-  /// A split must be significant at this many standard normal deviates
-  /// (Wilson-Hilferty transform of the chi-square statistic). 5 ~ p < 3e-7,
-  /// which keeps irrelevant features out even when many are tried.
-  double significance_z = 5;
-  /// A split must remove at least this share of the node's within-decision
-  /// variance (0..1): with millions of samples, tiny but significant effects
+  /// Family-wise false-split probability per node: each (feature, branch,
+  /// decision) comparison tried at a node is tested at false_split_rate /
+  /// (comparisons tried there) (Bonferroni). In (0, 1).
+  double false_split_rate = 1e-4;
+  /// Smallest advantage of a child's best decision over the node's best that
+  /// counts, in units of the within-decision standard deviation of all the
+  /// samples (>= 0): with millions of samples, tiny but significant effects
   /// are not worth smaller groups.
-  double min_relative_gain = 0.002;
+  double min_effect = 0.05;
+  /// A (child, decision) mean is compared only with this many samples or more
+  /// in both cells (>= 2): samples come from a bandit, which tries most
+  /// decisions rarely in most groups.
+  std::size_t min_cell_samples = 10;
+  /// Among the splits that pass, one with fewer branches is preferred when
+  /// its gain is at least (1 - margin) x the best gain (0..1): a coarser
+  /// feature that explains as much (Asn rather than the cities within it).
+  double coarser_split_margin = 0.1;
   /// With a previous grouping: keep its split feature at a node when that
   /// feature passes the tests and gains at least (1 - margin) x the best.
   double sticky_split_margin = 0.1;
@@ -77,6 +92,8 @@ struct GroupingLearnerOptions {
 
   /// Throws InvalidInput naming the first bad value.
   void validate() const;
+
+  friend bool operator==(const GroupingLearnerOptions&, const GroupingLearnerOptions&) = default;
 };
 
 /// The schema's features minus the original's per-session measurements:
@@ -107,10 +124,15 @@ class GroupingLearner {
 
   /// Learns a grouping from `samples` (no samples: one "global" group). With
   /// `previous` (an earlier result of a learner with the same schema), keeps
-  /// its names and owners where the data allows. Throws InvalidInput naming
-  /// the first bad sample (wrong feature count, NaN or infinite score).
+  /// its shape, names and owners where the data allows. With
+  /// `previous_grouping` (e.g. the feature list a node started from), a new
+  /// group whose members nearly coincide with a group of that grouping keeps
+  /// that group's key (instead of the groups of `previous`'s rules). Throws
+  /// InvalidInput naming the first bad sample (wrong feature count, NaN or
+  /// infinite score).
   LearnedGrouping learn(std::span<const GroupingSample> samples,
-                        const LearnedGrouping* previous = nullptr) const;
+                        const LearnedGrouping* previous = nullptr,
+                        const Grouping* previous_grouping = nullptr) const;
 
   const FeatureSchema& schema() const { return schema_; }
   const GroupingLearnerOptions& options() const { return options_; }

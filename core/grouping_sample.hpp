@@ -11,7 +11,7 @@ namespace pytheas {
 struct GroupingSample {
   std::vector<std::string> features;  ///< in schema order (size == schema.size())
   std::string decision;               ///< the decision the session used
-  double score = 0;     ///< its QoE (any consistent sign: the learner looks at variance)
+  double score = 0;     ///< its QoE, higher is better (as Policy scores: callers negate costs)
   std::string cluster;  ///< frontend cluster that saw the session; may be empty
 };
 

@@ -1,5 +1,7 @@
 #include "core/owner_assignment.hpp"
 
+#include <cmath>
+
 namespace pytheas {
 
 OwnerAssignment::OwnerAssignment(double switch_margin) : switch_margin_(switch_margin) {}
@@ -34,7 +36,13 @@ bool OwnerAssignment::regroup() {
       } else if (owner->second != *best) {
         auto held = by_cluster.find(owner->second);
         double owner_count = held == by_cluster.end() ? 0 : held->second;
-        if (best_count > owner_count * switch_margin_) {
+        // A clear lead, and one that counting noise does not explain: sampled
+        // counts are about Poisson, so a lead within a few standard deviations
+        // of the total is chance (it would move the group, and its learned
+        // state, back and forth between clusters that see it alike).
+        const double lead = best_count - owner_count;
+        if (best_count > owner_count * switch_margin_ &&
+            lead >= kNoiseDeviations * std::sqrt(best_count + owner_count)) {
           owner->second = *best;
           changed = true;
         }

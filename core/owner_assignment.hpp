@@ -5,8 +5,9 @@
 // cross the network. Counts of sampled sessions per (group, cluster) decay by
 // half at every regroup, so the assignment follows shifts in traffic; an
 // owner keeps its group unless another cluster has clearly more of it
-// (`switch_margin`), so noise in the samples does not move groups (and their
-// learned state) back and forth.
+// (`switch_margin`) by a lead that counting noise does not explain (three
+// standard deviations of the two counts' total), so noise in the samples
+// does not move groups (and their learned state) back and forth.
 // Not thread-safe: the backend's federation actor owns it.
 
 #include <cstdint>
@@ -46,6 +47,7 @@ class OwnerAssignment {
   PinFn pin_;
   std::unordered_map<std::string, std::map<std::string, double>> counts_;
   std::map<std::string, std::string> owners_;
+  static constexpr double kNoiseDeviations = 3;
 };
 
 }  // namespace pytheas

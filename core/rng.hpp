@@ -66,4 +66,14 @@ class Rng {
   std::uint64_t s_[4];
 };
 
+/// A seed for stream `stream` of a run seeded `seed` (one splitmix64 round of
+/// their combination): lanes, groups and estimators derive independent,
+/// reproducible seeds this way.
+inline std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t stream) {
+  std::uint64_t z = seed + 0x9E3779B97F4A7C15ull * (stream + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 }  // namespace pytheas

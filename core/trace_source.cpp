@@ -10,27 +10,46 @@
 namespace pytheas {
 namespace {
 
+// Position of `stream` over its size (read once at open).
+double fraction_of(std::ifstream& stream, std::streamoff size) {
+  if (size <= 0) return -1;
+  const auto position = stream.tellg();
+  if (position < 0) return 1;  // at the end (eof set)
+  return static_cast<double>(position) / static_cast<double>(size);
+}
+
+std::streamoff size_of(std::ifstream& stream) {
+  stream.seekg(0, std::ios::end);
+  const auto size = stream.tellg();
+  stream.seekg(0);
+  return size;
+}
+
 class TextFileSource final : public TraceSource {
  public:
   TextFileSource(std::unique_ptr<std::ifstream> stream, std::size_t expected)
-      : stream_(std::move(stream)), reader_(*stream_, expected) {}
+      : stream_(std::move(stream)), size_(size_of(*stream_)), reader_(*stream_, expected) {}
   bool next(TraceSession& out) override { return reader_.next(out); }
   std::size_t feature_count() const override { return reader_.feature_count(); }
+  double fraction_read() const override { return fraction_of(*stream_, size_); }
 
  private:
   std::unique_ptr<std::ifstream> stream_;
+  std::streamoff size_;
   TraceTextReader reader_;
 };
 
 class CompactFileSource final : public TraceSource {
  public:
   explicit CompactFileSource(std::unique_ptr<std::ifstream> stream)
-      : stream_(std::move(stream)), reader_(*stream_) {}
+      : stream_(std::move(stream)), size_(size_of(*stream_)), reader_(*stream_) {}
   bool next(TraceSession& out) override { return reader_.next(out); }
   std::size_t feature_count() const override { return reader_.feature_count(); }
+  double fraction_read() const override { return fraction_of(*stream_, size_); }
 
  private:
   std::unique_ptr<std::ifstream> stream_;
+  std::streamoff size_;
   CompactTraceReader reader_;
 };
 

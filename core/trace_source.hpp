@@ -19,6 +19,9 @@ class TraceSource {
   virtual bool next(TraceSession& out) = 0;
   /// Features per session (known after the first next() for text traces).
   virtual std::size_t feature_count() const = 0;
+  /// Share of the input read so far in [0, 1], for progress bars; < 0 when
+  /// unknown. May cost a system call: call it now and then, not per session.
+  virtual double fraction_read() const { return -1; }
 };
 
 class TraceSink {

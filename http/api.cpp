@@ -45,12 +45,12 @@ Response overloaded(const Request& request) {
   return response;
 }
 
-Response method_not_allowed(const Request& request, const char* allow) {
+Response method_not_allowed(const Request& request, std::string_view allow) {
   auto response =
       error(request, 405, "method_not_allowed",
             std::string(request.method_string().data(), request.method_string().size()) +
-                " is not allowed here; use " + allow);
-  response.set(bhttp::field::allow, allow);
+                " is not allowed here; use " + std::string(allow));
+  response.set(bhttp::field::allow, boost::beast::string_view(allow.data(), allow.size()));
   return response;
 }
 
@@ -131,7 +131,9 @@ class ApiHandler final : public Handler {
       : service_(service),
         options_(options),
         codec_(service.schema(), JsonLimits{options.max_json_depth, options.max_candidates}),
-        legacy_map_(service.schema()) {}
+        legacy_map_(service.schema()),
+        legacy_cors_(options_.player_cors.allows_none() ? CorsPolicy::any()
+                                                        : options_.player_cors) {}
 
   // Called in-process (tests, fuzzing): no network peer, so trusted as local.
   Response handle(Request& request) override {
@@ -149,6 +151,10 @@ class ApiHandler final : public Handler {
     } catch (const std::exception& e) {
       response = error(request, 500, "internal", e.what());
     }
+    // Player routes answer browsers on other origins (errors too, so a page
+    // can read why); a preflight's answer already says all it grants.
+    if (const CorsPolicy* cors = player_cors(route); cors && !CorsPolicy::is_preflight(request))
+      cors->grant(request, response);
     metrics_.record(route, response.result_int(), std::chrono::steady_clock::now() - start);
     return response;
   }
@@ -156,6 +162,33 @@ class ApiHandler final : public Handler {
   Metrics* metrics() override { return &metrics_; }
 
  private:
+  // The CORS policy of a player route; null for every other route (admin
+  // routes never grant CORS).
+  const CorsPolicy* player_cors(Route route) const {
+    switch (route) {
+      case Route::decide:
+      case Route::report:
+        return &options_.player_cors;
+      case Route::legacy:
+        return &legacy_cors_;
+      default:
+        return nullptr;
+    }
+  }
+
+  // A player route's answer to anything but its one method: a CORS preflight
+  // gets its policy's answer, another OPTIONS the methods, the rest 405.
+  std::optional<Response> other_method(const Request& request, Route route) const {
+    if (request.method() == bhttp::verb::post) return std::nullopt;
+    if (CorsPolicy::is_preflight(request)) return player_cors(route)->preflight(request, "POST");
+    if (request.method() == bhttp::verb::options) {
+      Response response{bhttp::status::no_content, request.version()};
+      response.set(bhttp::field::allow, "POST, OPTIONS");
+      return response;
+    }
+    return method_not_allowed(request, "POST, OPTIONS");
+  }
+
   // Group inspection reveals every group's traffic and arms: restricted to
   // a bearer token when one is configured, else to loopback peers.
   std::optional<Response> admin_refusal(const Request& request, const RequestContext& context) {
@@ -192,17 +225,17 @@ class ApiHandler final : public Handler {
 
     if (path == "/v1/decide") {
       route = Route::decide;
-      if (method != bhttp::verb::post) return method_not_allowed(request, "POST");
+      if (auto answer = other_method(request, route)) return std::move(*answer);
       return decide(request);
     }
     if (path == "/v1/report") {
       route = Route::report;
-      if (method != bhttp::verb::post) return method_not_allowed(request, "POST");
+      if (auto answer = other_method(request, route)) return std::move(*answer);
       return report(request);
     }
     if (path == "/player.php") {
       route = Route::legacy;
-      if (method != bhttp::verb::post) return method_not_allowed(request, "POST");
+      if (auto answer = other_method(request, route)) return std::move(*answer);
       return legacy(request);
     }
     if (path == "/v1/groups" || path == "/v1/groups/") {
@@ -234,9 +267,7 @@ class ApiHandler final : public Handler {
       if (method != bhttp::verb::get) return method_not_allowed(request, "GET");
       if (auto refusal = admin_refusal(request, context)) return std::move(*refusal);
       auto status = service_.grouping_status();
-      if (!status)
-        return error(request, 404, "not_found",
-                     "only a cluster's backend computes the grouping (see /v1/cluster)");
+      if (!status) return error(request, 404, "not_found", "no grouping status yet");
       std::string body;
       JsonCodec::write_grouping(*status, body);
       return json_response(request, 200, std::move(body));
@@ -424,10 +455,10 @@ class ApiHandler final : public Handler {
     return legacy_reply(request, std::string());
   }
 
+  // Access-Control-Allow-Origin (by default "*", as the PHP sent it) comes
+  // from legacy_cors_ in handle().
   static Response legacy_reply(const Request& request, std::string body) {
-    auto response = text_response(request, 200, std::move(body), "text/html; charset=UTF-8");
-    response.set(bhttp::field::access_control_allow_origin, "*");
-    return response;
+    return text_response(request, 200, std::move(body), "text/html; charset=UTF-8");
   }
 
   Response groups(const Request& request, std::string_view query) {
@@ -462,6 +493,7 @@ class ApiHandler final : public Handler {
   ApiOptions options_;
   JsonCodec codec_;
   LegacyFeatureMap legacy_map_;
+  CorsPolicy legacy_cors_;  // /player.php: options_.player_cors, else any origin
   Metrics metrics_;
 };
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "http/cors.hpp"
 #include "http/handler.hpp"
 
 namespace pytheas {
@@ -21,6 +22,11 @@ struct ApiOptions {
   /// Admin routes (/v1/groups*): when set, they need `Authorization: Bearer
   /// <admin_token>` (401 otherwise); when empty, only loopback peers (403).
   std::string admin_token;
+  /// Browser origins allowed on the player routes (/v1/decide, /v1/report,
+  /// /player.php). When it allows none, /player.php keeps the original's
+  /// `Access-Control-Allow-Origin: *` and the JSON routes grant nothing.
+  /// Admin routes never grant CORS.
+  CorsPolicy player_cors;
 };
 
 /// The handler for a node's routes. `service` must outlive the handler.

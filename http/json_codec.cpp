@@ -411,10 +411,20 @@ void JsonCodec::write_grouping(const GroupingStatus& status, std::string& out) {
   JsonWriter w(std::move(out));
   w.raw("{\"mode\":");
   w.string(status.mode);
+  w.raw(",\"by\":");
+  w.string(status.by);
   w.raw(",\"table_version\":");
   w.number(status.table_version);
   w.raw(",\"samples\":");
   w.number(static_cast<std::uint64_t>(status.samples));
+  w.raw(",\"regroups\":");
+  w.number(status.regroups);
+  w.raw(",\"split_features\":[");
+  for (std::size_t i = 0; i < status.split_features.size(); ++i) {
+    if (i > 0) w.raw(",");
+    w.string(status.split_features[i]);
+  }
+  w.raw("]");
   w.raw(",\"learned_at\":");
   w.number(status.learned_at);
   w.raw(",\"learn_seconds\":");

@@ -145,18 +145,46 @@ void Metrics::write(const NodeStats& stats, std::string& out) const {
       "# HELP pytheas_reports_lost_total Accepted reports lost to a crashed group actor.\n"
       "# TYPE pytheas_reports_lost_total counter\n"
       "pytheas_reports_lost_total {}\n"
+      "# HELP pytheas_reports_duplicate_total Reports a group skipped because its state "
+      "already included them (sent again after a move of state or ownership).\n"
+      "# TYPE pytheas_reports_duplicate_total counter\n"
+      "pytheas_reports_duplicate_total {}\n"
       "# HELP pytheas_events_evicted_total Event ids dropped before their window ended "
       "(journal cap).\n"
       "# TYPE pytheas_events_evicted_total counter\n"
       "pytheas_events_evicted_total {}\n",
       open_connections(), refused_connections_.load(std::memory_order_relaxed), stats.active_groups,
       stats.passivations, stats.restarts, stats.queue_depth, stats.queue_capacity,
-      stats.reports_applied, stats.reports_lost, stats.events_evicted);
+      stats.reports_applied, stats.reports_lost, stats.reports_duplicate, stats.events_evicted);
   // Snapshot age as a report sees it: accepted -> visible in its group's snapshot.
   if (stats.freshness)
     write_histogram(out, "pytheas_snapshot_age_seconds",
                     "Time from a report's acceptance to its group's next snapshot.",
                     *stats.freshness);
+  if (const auto& log = stats.decision_log) {
+    fmt::format_to(
+        it,
+        "# HELP pytheas_decision_log_records_total Decision log records (--decision-log), by "
+        "kind and result; dropped: the writer's queue was full or a write failed.\n"
+        "# TYPE pytheas_decision_log_records_total counter\n"
+        "pytheas_decision_log_records_total{{kind=\"decision\",result=\"written\"}} {}\n"
+        "pytheas_decision_log_records_total{{kind=\"report\",result=\"written\"}} {}\n"
+        "pytheas_decision_log_records_total{{kind=\"any\",result=\"dropped\"}} {}\n"
+        "# HELP pytheas_decision_log_report_joins_total Reports by features (legacy update) in "
+        "the decision log, by join: inferred (to the latest matching decision) or unmatched.\n"
+        "# TYPE pytheas_decision_log_report_joins_total counter\n"
+        "pytheas_decision_log_report_joins_total{{join=\"inferred\"}} {}\n"
+        "pytheas_decision_log_report_joins_total{{join=\"unmatched\"}} {}\n"
+        "# HELP pytheas_decision_log_files_deleted_total Decision log files deleted by the "
+        "disk cap.\n"
+        "# TYPE pytheas_decision_log_files_deleted_total counter\n"
+        "pytheas_decision_log_files_deleted_total {}\n"
+        "# HELP pytheas_decision_log_bytes Size of the decision log files on disk.\n"
+        "# TYPE pytheas_decision_log_bytes gauge\n"
+        "pytheas_decision_log_bytes {}\n",
+        log->decisions, log->reports, log->dropped, log->inferred_joins, log->unmatched_reports,
+        log->files_deleted, log->bytes);
+  }
   if (const FederationShared* fed = stats.federation) {
     fmt::format_to(
         it,
@@ -165,26 +193,53 @@ void Metrics::write(const NodeStats& stats, std::string& out) const {
         "# TYPE pytheas_forwarded_reports_total counter\n"
         "pytheas_forwarded_reports_total{{direction=\"out\"}} {}\n"
         "pytheas_forwarded_reports_total{{direction=\"in\"}} {}\n"
-        "# HELP pytheas_forward_rerouted_total Forwarded reports re-routed after their owner "
-        "failed before acknowledging them.\n"
+        "# HELP pytheas_forward_rerouted_total Reports sent again because their group's owner "
+        "changed.\n"
         "# TYPE pytheas_forward_rerouted_total counter\n"
         "pytheas_forward_rerouted_total {}\n"
         "# HELP pytheas_samples_total Reports sampled to the backend, by outcome.\n"
         "# TYPE pytheas_samples_total counter\n"
         "pytheas_samples_total{{result=\"sent\"}} {}\n"
         "pytheas_samples_total{{result=\"dropped\"}} {}\n"
-        "# HELP pytheas_group_adoptions_total Groups adopted from a failed owner.\n"
+        "# HELP pytheas_group_adoptions_total Groups this node came to own that took their "
+        "state from another member's copy.\n"
         "# TYPE pytheas_group_adoptions_total counter\n"
         "pytheas_group_adoptions_total {}\n"
-        "# HELP pytheas_group_handoffs_total Groups handed back to their owner.\n"
+        "# HELP pytheas_group_handoffs_total Groups whose state this node gave to their new "
+        "owner.\n"
         "# TYPE pytheas_group_handoffs_total counter\n"
         "pytheas_group_handoffs_total {}\n"
         "# HELP pytheas_refused_peers_total Federation handshakes refused.\n"
         "# TYPE pytheas_refused_peers_total counter\n"
-        "pytheas_refused_peers_total {}\n",
+        "pytheas_refused_peers_total {}\n"
+        "# HELP pytheas_forward_refused_total Forwarded reports refused here: their group is "
+        "not ours in our view (their origin sends them again).\n"
+        "# TYPE pytheas_forward_refused_total counter\n"
+        "pytheas_forward_refused_total {}\n"
+        "# HELP pytheas_reports_retained Reports accepted here that their group's home has not "
+        "yet confirmed durable (kept to send again).\n"
+        "# TYPE pytheas_reports_retained gauge\n"
+        "pytheas_reports_retained {}\n"
+        "# HELP pytheas_reports_confirmed_total Reports accepted here that their group's home "
+        "confirmed durable.\n"
+        "# TYPE pytheas_reports_confirmed_total counter\n"
+        "pytheas_reports_confirmed_total {}\n"
+        "# HELP pytheas_retain_overflow_total Reports dropped from retention (per-group cap); "
+        "they may be lost if their group's state moves before its home confirms them.\n"
+        "# TYPE pytheas_retain_overflow_total counter\n"
+        "pytheas_retain_overflow_total {}\n"
+        "# HELP pytheas_group_settles_total Groups this node came to own and settled.\n"
+        "# TYPE pytheas_group_settles_total counter\n"
+        "pytheas_group_settles_total {}\n"
+        "# HELP pytheas_group_rebases_total Settles that replaced this node's state by a newer "
+        "copy (their origins then sent their reports again).\n"
+        "# TYPE pytheas_group_rebases_total counter\n"
+        "pytheas_group_rebases_total {}\n",
         fed->forwarded_out.load(), fed->forwarded_in.load(), fed->forward_rerouted.load(),
         fed->samples_sent.load(), fed->samples_dropped.load(), fed->adoptions.load(),
-        fed->handoffs.load(), fed->refused_peers.load());
+        fed->handoffs.load(), fed->refused_peers.load(), fed->forward_refused.load(),
+        fed->retained.load(), fed->confirmed.load(), fed->retain_overflow.load(),
+        fed->settles.load(), fed->rebases.load());
     write_histogram(out, "pytheas_forward_latency_seconds",
                     "Time from a report's acceptance at another node to its arrival here.",
                     fed->forward_latency);

@@ -236,7 +236,7 @@ template <class WriteHandler>
 void Session::write_response(WriteHandler&& handler) {
   // Serialized by hand into one reused buffer: cheaper than Beast's generic
   // serializer, and the same bytes (status line, fields in insertion order,
-  // Connection, Content-Length, body).
+  // Connection, Content-Length unless 204, body).
   const unsigned version = response_.version();
   head_.clear();
   head_.append(version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
@@ -255,10 +255,14 @@ void Session::write_response(WriteHandler&& handler) {
   }
   if (!keep_alive_ && version >= 11) head_.append("Connection: close\r\n");
   if (keep_alive_ && version == 10) head_.append("Connection: keep-alive\r\n");
-  head_.append("Content-Length: ");
-  end = std::to_chars(number, number + sizeof number, response_.body().size()).ptr;
-  head_.append(number, end);
-  head_.append("\r\n\r\n");
+  // A 204 (CORS preflights) has no body and, per RFC 9110, no Content-Length.
+  if (response_.result() != bhttp::status::no_content) {
+    head_.append("Content-Length: ");
+    end = std::to_chars(number, number + sizeof number, response_.body().size()).ptr;
+    head_.append(number, end);
+    head_.append("\r\n");
+  }
+  head_.append("\r\n");
   const std::array<asio::const_buffer, 2> buffers = {asio::buffer(head_),
                                                      asio::buffer(response_.body())};
   stream_.expires_after(context_.options.read_timeout);

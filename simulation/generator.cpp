@@ -105,6 +105,18 @@ class YamlReader {
   std::string path_;
 };
 
+// The features `offsets` may name, and the number of values each has.
+const std::vector<std::string>& offset_features() {
+  static const std::vector<std::string> names = {"ConnType",   "Os",        "ObjectId",   "InitCdn",
+                                                 "PlayerType", "Liveorvod", "InitBitrate"};
+  return names;
+}
+
+bool offset_feature_known(const std::string& name) {
+  const auto& names = offset_features();
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
 void check(bool ok, const std::string& field, const std::string& what) {
   if (!ok) throw InvalidInput("generator config: " + field + ": " + what);
 }
@@ -120,6 +132,14 @@ void GeneratorConfig::validate() const {
   check(asns > 0 && asns <= 1000000, "asns", "must be in [1, 1000000]");
   check(asn_zipf >= 0, "asn_zipf", "must be >= 0");
   check(cities_per_asn > 0, "cities_per_asn", "must be positive");
+  check(shared_cities >= 0 && shared_cities <= 1000000, "shared_cities", "must be in [0, 1000000]");
+  check(objects > 0 && objects <= 10000000, "objects", "must be in [1, 10000000]");
+  for (const auto& [feature, sd] : offsets) {
+    check(offset_feature_known(feature), "offsets",
+          "unknown feature '" + feature +
+              "' (expected ConnType, Os, ObjectId, InitCdn, PlayerType, Liveorvod or InitBitrate)");
+    check(std::isfinite(sd) && sd >= 0, "offsets." + feature, "must be a finite number >= 0");
+  }
   check(!conn_types.empty(), "conn_types", "must not be empty");
   check(!oses.empty(), "oses", "must not be empty");
   check(!decisions.empty(), "decisions", "must not be empty");
@@ -131,10 +151,13 @@ void GeneratorConfig::validate() const {
   for (const auto& b : bitrates)
     check(!b.name.empty() && b.name.find_first_of(",\t\n@") == std::string::npos, "bitrates",
           "bad bitrate name '" + b.name + "'");
-  check(group_spread >= 0 && conn_type_spread >= 0 && city_spread >= 0 && noise >= 0 && drift >= 0,
-        "group_spread/conn_type_spread/city_spread/noise/drift", "must be >= 0");
-  check(city_spread == 0 || double(asns) * double(cities_per_asn) <= 1e7, "city_spread",
-        "asns x cities_per_asn is too large for a city offset table (max 1e7)");
+  check(group_spread >= 0 && conn_type_spread >= 0 && city_spread >= 0 && asn_conn_spread >= 0 &&
+            noise >= 0 && drift >= 0,
+        "group_spread/conn_type_spread/city_spread/asn_conn_spread/noise/drift", "must be >= 0");
+  check(city_spread == 0 || shared_cities > 0 || double(asns) * double(cities_per_asn) <= 1e7,
+        "city_spread", "asns x cities_per_asn is too large for a city offset table (max 1e7)");
+  check(asn_conn_spread == 0 || double(asns) * double(conn_types.size()) <= 1e7, "asn_conn_spread",
+        "asns x conn_types is too large for an offset table (max 1e7)");
   check(std::isfinite(min_cost), "min_cost", "must be finite");
   const std::size_t arms = decisions.size() * std::max<std::size_t>(1, bitrates.size());
   check(candidates_per_session <= arms, "candidates_per_session",
@@ -184,6 +207,10 @@ GeneratorConfig load_generator_config(const std::string& path) {
                                                  "asns",
                                                  "asn_zipf",
                                                  "cities_per_asn",
+                                                 "shared_cities",
+                                                 "objects",
+                                                 "asn_conn_spread",
+                                                 "offsets",
                                                  "conn_types",
                                                  "oses",
                                                  "decisions",
@@ -216,6 +243,8 @@ GeneratorConfig load_generator_config(const std::string& path) {
   yaml.get(root, "asns", config.asns);
   yaml.get(root, "asn_zipf", config.asn_zipf);
   yaml.get(root, "cities_per_asn", config.cities_per_asn);
+  yaml.get(root, "shared_cities", config.shared_cities);
+  yaml.get(root, "objects", config.objects);
   yaml.get(root, "conn_types", config.conn_types);
   yaml.get(root, "oses", config.oses);
   if (root["decisions"]) config.decisions = yaml.decisions(root["decisions"], "decisions");
@@ -223,6 +252,16 @@ GeneratorConfig load_generator_config(const std::string& path) {
   yaml.get(root, "group_spread", config.group_spread);
   yaml.get(root, "conn_type_spread", config.conn_type_spread);
   yaml.get(root, "city_spread", config.city_spread);
+  yaml.get(root, "asn_conn_spread", config.asn_conn_spread);
+  if (const auto offsets = root["offsets"]) {
+    if (!offsets.IsMap()) yaml.fail(offsets, "offsets", "expected a map feature -> sd");
+    for (const auto& item : offsets) {
+      const auto feature = item.first.as<std::string>();
+      double sd = 0;
+      yaml.get(offsets, feature.c_str(), sd);
+      config.offsets.emplace_back(feature, sd);
+    }
+  }
   yaml.get(root, "noise", config.noise);
   yaml.get(root, "drift", config.drift);
   yaml.get(root, "min_cost", config.min_cost);
@@ -290,10 +329,34 @@ std::size_t generate_trace(const GeneratorConfig& config,
   for (auto& x : conn_offset) x = config.conn_type_spread * normal(rng);
   // Drawn only when used, so configs without it keep their exact bytes.
   const auto n_cities = static_cast<std::size_t>(config.cities_per_asn);
+  const auto n_shared = static_cast<std::size_t>(config.shared_cities);
+  // City ids: asn * n_cities + city, or the shared city's index.
+  const std::size_t city_ids = n_shared > 0 ? n_shared : n_asns * n_cities;
   std::vector<double> city_offset;
   if (config.city_spread > 0) {
-    city_offset.resize(n_asns * n_cities * n_arms);
+    city_offset.resize(city_ids * n_arms);
     for (auto& x : city_offset) x = config.city_spread * normal(rng);
+  }
+  std::vector<double> asn_conn_offset;
+  if (config.asn_conn_spread > 0) {
+    asn_conn_offset.resize(n_asns * n_conn * n_arms);
+    for (auto& x : asn_conn_offset) x = config.asn_conn_spread * normal(rng);
+  }
+  // Per-value offsets, in offset_features() order; empty when not used.
+  const std::size_t value_counts[] = {n_conn,
+                                      config.oses.size(),
+                                      static_cast<std::size_t>(config.objects),
+                                      config.decisions.size(),
+                                      2,
+                                      2,
+                                      3};
+  std::vector<std::vector<double>> value_offset(offset_features().size());
+  for (const auto& [feature, sd] : config.offsets) {
+    const auto f = static_cast<std::size_t>(
+        std::find(offset_features().begin(), offset_features().end(), feature) -
+        offset_features().begin());
+    value_offset[f].assign(value_counts[f], 0);
+    for (auto& x : value_offset[f]) x = sd * normal(rng);
   }
   const auto minutes = static_cast<std::size_t>(config.duration_s / 60) + 1;
   std::vector<double> drift;
@@ -347,7 +410,7 @@ std::size_t generate_trace(const GeneratorConfig& config,
   }
 
   const auto asn_cdf = zipf_cumulative(n_asns, config.asn_zipf);
-  const auto object_cdf = zipf_cumulative(1000, 1.0);
+  const auto object_cdf = zipf_cumulative(static_cast<std::size_t>(config.objects), 1.0);
   static const char* kBitrates[] = {"1200", "2500", "4000"};
   static const char* kPlayers[] = {"html5", "flash"};
   const std::size_t per_session =
@@ -358,7 +421,9 @@ std::size_t generate_trace(const GeneratorConfig& config,
   std::vector<std::size_t> chosen;
   for (const auto time_ms : times) {
     const std::size_t asn = draw(asn_cdf, rng);
-    const std::size_t city = rng.below(static_cast<std::uint64_t>(config.cities_per_asn));
+    const std::size_t city =
+        rng.below(n_shared > 0 ? n_shared : static_cast<std::uint64_t>(config.cities_per_asn));
+    const std::size_t city_id = n_shared > 0 ? city : asn * n_cities + city;
     const std::size_t conn = rng.below(n_conn);
     const std::size_t os = rng.below(config.oses.size());
     const double t_s = double(time_ms - config.start_ms) / 1000;
@@ -371,16 +436,26 @@ std::size_t generate_trace(const GeneratorConfig& config,
     f[2] = kBitrates[rng.below(3)];                // AvgBitrate
     f[3] = std::to_string(200 + rng.below(4800));  // JoinTime (ms)
     f[4] = generator_asn_name(static_cast<int>(asn));
-    f[5] = f[4] + "-city" + std::to_string(city);
+    f[5] = n_shared > 0 ? "city" + std::to_string(city) : f[4] + "-city" + std::to_string(city);
     f[6] = "US";
     f[7] = config.conn_types[conn];
     f[8] = "S" + std::to_string((asn * 7 + city) % 50);
     f[9] = config.oses[os];
-    f[10] = rng.uniform() < 0.8 ? "vod" : "live";
-    f[11] = "obj" + std::to_string(draw(object_cdf, rng));
-    f[12] = kPlayers[rng.below(2)];
-    f[13] = kBitrates[rng.below(3)];
-    f[14] = config.decisions[rng.below(config.decisions.size())].name;
+    const std::size_t live = rng.uniform() < 0.8 ? 0 : 1;
+    f[10] = live ? "live" : "vod";
+    const std::size_t object = draw(object_cdf, rng);
+    f[11] = "obj" + std::to_string(object);
+    const std::size_t player = rng.below(2);
+    f[12] = kPlayers[player];
+    const std::size_t init_bitrate = rng.below(3);
+    f[13] = kBitrates[init_bitrate];
+    const std::size_t init_cdn = rng.below(config.decisions.size());
+    f[14] = config.decisions[init_cdn].name;
+    // In offset_features() order.
+    const std::size_t value_of[] = {conn, os, object, init_cdn, player, live, init_bitrate};
+    double session_offset = 0;
+    for (std::size_t k = 0; k < value_offset.size(); ++k)
+      if (!value_offset[k].empty()) session_offset += value_offset[k][value_of[k]];
 
     // Candidates: all arms, or a random subset kept in arm order.
     chosen.clear();
@@ -396,7 +471,9 @@ std::size_t generate_trace(const GeneratorConfig& config,
     for (std::size_t k = 0; k < chosen.size(); ++k) {
       const std::size_t i = chosen[k];
       double cost = arms[i].cost + asn_offset[asn * n_arms + i] + conn_offset[conn * n_arms + i];
-      if (!city_offset.empty()) cost += city_offset[(asn * n_cities + city) * n_arms + i];
+      if (!city_offset.empty()) cost += city_offset[city_id * n_arms + i];
+      if (!asn_conn_offset.empty()) cost += asn_conn_offset[(asn * n_conn + conn) * n_arms + i];
+      cost += session_offset;
       if (!drift.empty()) cost += drift[(asn * n_arms + i) * minutes + minute];
       for (std::size_t s = 0; s < config.switches.size(); ++s) {
         const auto& sw = config.switches[s];

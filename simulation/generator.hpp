@@ -6,10 +6,14 @@
 // the cost every candidate would give it (DecisionMap):
 //
 //   cost = base(decision) + offset(Asn, decision) + offset(ConnType, decision)
-//        + offset(Asn, City, decision) + drift(Asn, decision, minute)
-//        + switches active at t + noise,
+//        + offset(City, decision) + offset(Asn, ConnType, decision)
+//        + offset(value) for each feature in `offsets`
+//        + drift(Asn, decision, minute) + switches active at t + noise,
 //
-// floored at min_cost, where offsets are drawn once per trace, drift is a
+// floored at min_cost, where offsets are drawn once per trace (a City is one
+// of `cities_per_asn` cities of its ASN, or one of `shared_cities` cities any
+// ASN may have; `offsets` shift every decision alike, so those features
+// change costs but never which decision is best), drift is a
 // random walk per minute, and a switch degrades one decision from a time on
 // in a subset of ASNs (a CDN failing in some networks). Every session carries
 // the same LoadMap (herding onto one decision multiplies its cost). Session
@@ -61,13 +65,23 @@ struct GeneratorConfig {
   int cities_per_asn = 3;
   std::vector<std::string> conn_types = {"dsl", "cable", "fiber", "mobile"};
   std::vector<std::string> oses = {"windows", "macos", "ios", "android", "linux"};
+  /// 0: each ASN has `cities_per_asn` cities of its own ("AS1000-city0");
+  /// N > 0: N cities ("city0".."city<N-1>") shared by every ASN, drawn
+  /// uniformly and independently of the ASN.
+  int shared_cities = 0;
+  int objects = 1000;  ///< ObjectId values ("obj0"...), Zipf(1) popularity
 
   std::vector<GeneratorDecision> decisions = {{"cdn-a", 100}, {"cdn-b", 110}, {"cdn-c", 120}};
   std::vector<GeneratorDecision> bitrates;  ///< empty: decisions as they are
 
   double group_spread = 20;
   double conn_type_spread = 0;
-  double city_spread = 0;  ///< sd of the per-(ASN, city, decision) offset
+  double city_spread = 0;  ///< sd of the per-(city, decision) offset (a city of an ASN, or shared)
+  double asn_conn_spread = 0;  ///< sd of the per-(ASN, ConnType, decision) offset
+  /// Feature -> sd of a per-value offset added to every decision's cost alike
+  /// (changes costs, never which decision is best). Features: ConnType, Os,
+  /// ObjectId, InitCdn, PlayerType, Liveorvod, InitBitrate.
+  std::vector<std::pair<std::string, double>> offsets;
   double noise = 10;
   double drift = 0;
   double min_cost = 1;

@@ -303,6 +303,12 @@ class ReplayRun {
     if (!reports_.empty()) arm_report_timer();
   }
 
+  /// The session's group under options_.count_by.
+  std::string group_of(const TraceSession& trace) const {
+    std::vector<std::string_view> features(trace.features.begin(), trace.features.end());
+    return options_.count_by->key(features);
+  }
+
   void post_report(std::shared_ptr<Session> session, ReplayRequest request, bool retried) {
     // With failover a report avoids a URL marked down (a protocol that
     // reports by features can be reported anywhere; one by event id fails).
@@ -315,6 +321,11 @@ class ReplayRun {
         std::move(request.body),
         [this, session, retry = std::move(retry), retried](HttpOutcome&& outcome) mutable {
           --outstanding_reports_;
+          if (options_.count_by)
+            stats_.on_group_report(group_of(session->trace),
+                                   outcome.transport_ok &&
+                                       outcome.status == protocol_.report_success_status(),
+                                   !outcome.transport_ok);
           if (options_.failover && !outcome.transport_ok && !retried && pools_.size() > 1) {
             mark_down(session->target);
             session->target = (session->target + 1) % pools_.size();

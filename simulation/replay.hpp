@@ -24,10 +24,12 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/features.hpp"
+#include "core/grouping.hpp"
 #include "core/trace_source.hpp"
 #include "simulation/replay_protocol.hpp"
 #include "simulation/replay_stats.hpp"
@@ -53,6 +55,10 @@ struct ReplayOptions {
   bool failover = false;
   double failover_hold_s = 2;
   FeatureSchema schema = FeatureSchema::original();
+  /// Count reports per group of this grouping (accepted, in doubt, refused)
+  /// in ReplayStats::groups (and groups.csv): lets a test compare what the
+  /// nodes applied with what they accepted. Null: not counted.
+  std::shared_ptr<const Grouping> count_by;
 
   /// Throws InvalidInput naming the first bad value: no URL, a malformed
   /// URL, speed/rps/delay/timeout out of range, a non-loopback target

@@ -102,6 +102,17 @@ void write_replay_outputs(const std::string& dir, const ReplayStats& stats,
   }
   write_output_file(root / "replay.csv", csv);
 
+  if (!stats.groups().empty()) {
+    std::string groups = "group,accepted,in_doubt,refused\n";
+    for (const auto& [group, counts] : stats.groups()) {
+      std::string quoted;  // CSV: a group key may hold commas or quotes
+      for (char c : group) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+      groups += fmt::format("\"{}\",{},{},{}\n", quoted, counts.accepted, counts.in_doubt,
+                            counts.refused);
+    }
+    write_output_file(root / "groups.csv", groups);
+  }
+
   // CDF at up to 1000 evenly spaced ranks.
   std::vector<float> sorted = stats.latencies_ms();
   std::sort(sorted.begin(), sorted.end());

@@ -56,6 +56,16 @@ void ReplayStats::on_report_done(std::size_t second, bool ok, const std::string&
   }
 }
 
+void ReplayStats::on_group_report(const std::string& group, bool ok, bool transport_failed) {
+  auto& counts = groups_[group];
+  if (ok)
+    ++counts.accepted;
+  else if (transport_failed)
+    ++counts.in_doubt;
+  else
+    ++counts.refused;
+}
+
 void ReplayStats::on_abandoned(std::size_t second, std::uint64_t decides, std::uint64_t reports) {
   auto& row = at(second);
   row.failed += decides;

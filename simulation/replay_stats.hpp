@@ -30,6 +30,16 @@ struct ReplaySecond {
   std::uint64_t cost_count = 0;
 };
 
+/// One group's reports, as the players saw them.
+struct ReplayGroupReports {
+  std::uint64_t accepted = 0;  ///< answered with success (202 json, 200 legacy)
+  /// Transport failures (timeout, reset, refused): the node may or may not
+  /// have accepted them before failing. With --failover they are retried
+  /// elsewhere, so a group may rightly hold up to accepted + in_doubt.
+  std::uint64_t in_doubt = 0;
+  std::uint64_t refused = 0;  ///< answered with an error status: not accepted
+};
+
 struct ReplayTotals {
   std::uint64_t sessions = 0;  ///< decides sent
   std::uint64_t decide_ok = 0;
@@ -52,6 +62,9 @@ class ReplayStats {
   void on_cost(std::size_t second, double cost);
   void on_report_sent(std::size_t second);
   void on_report_done(std::size_t second, bool ok, const std::string& failure);
+  /// Per-group accounting (ReplayOptions::count_by): one report attempt's outcome.
+  void on_group_report(const std::string& group, bool ok, bool transport_failed);
+  const std::map<std::string, ReplayGroupReports>& groups() const { return groups_; }
   /// At a hard stop: decides still unanswered and reports not done (sent or
   /// not) fail with reason "abandoned".
   void on_abandoned(std::size_t second, std::uint64_t decides, std::uint64_t reports);
@@ -67,6 +80,7 @@ class ReplayStats {
   std::vector<ReplaySecond> seconds_;
   ReplayTotals totals_;
   std::vector<float> latencies_ms_;
+  std::map<std::string, ReplayGroupReports> groups_;
 };
 
 /// Nearest-rank p-quantile (0..1) of `values`; 0 when empty. Reorders them.

@@ -143,12 +143,20 @@ void write_simulation_outputs(const std::string& dir, const SimulationResult& re
   }
   write_output_file(root / "summary.txt", format_summary(result));
   if (!result.regroups.empty()) {
-    std::string text = "time_s,samples,groups,split_features,learn_seconds\n";
+    std::string text = "time_s,samples,groups,split_features,learn_seconds,changed,inherited\n";
     for (const auto& regroup : result.regroups)
-      text += fmt::format("{:.0f},{},{},{},{:.4f}\n", regroup.time_s, regroup.samples,
-                          regroup.groups, fmt::join(regroup.split_features, "+"), regroup.seconds);
+      text += fmt::format("{:.0f},{},{},{},{:.4f},{},{}\n", regroup.time_s, regroup.samples,
+                          regroup.groups, fmt::join(regroup.split_features, "+"), regroup.seconds,
+                          regroup.changed ? 1 : 0, regroup.inherited);
     write_output_file(root / "regroups.csv", text);
     write_output_file(root / "learned_rules.txt", result.regroups.back().rules);
+    text = "policy,time_s,sessions_before,mean_before,sessions_after,mean_after\n";
+    for (const auto& lane : result.lanes)
+      for (const auto& cost : lane.regroup_costs)
+        text += fmt::format("{},{:.0f},{},{:.4f},{},{:.4f}\n", lane.name, cost.time_s,
+                            cost.sessions_before, cost.mean_before, cost.sessions_after,
+                            cost.mean_after);
+    write_output_file(root / "regroup_costs.csv", text);
   }
 }
 

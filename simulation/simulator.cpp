@@ -6,6 +6,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 
 #include "core/errors.hpp"
 #include "core/rng.hpp"
@@ -29,15 +30,17 @@ struct LaneSpec {
 LaneSpec parse_lane(const std::string& text, const std::string& default_grouping) {
   LaneSpec spec;
   spec.name = text;
-  const auto at = text.find('@');
+  const auto at = text.rfind('@');  // the last: a fixed:D decision may hold '@'
   spec.policy = text.substr(0, at);
   spec.grouping = at == std::string::npos ? default_grouping : text.substr(at + 1);
   const auto& core = core_policies();
-  if (spec.policy != "cfa" && spec.policy != "oracle" &&
+  if (spec.policy == "fixed:")
+    throw InvalidInput("policy 'fixed:' needs a decision, e.g. fixed:cdn-a");
+  if (spec.policy != "cfa" && spec.policy != "oracle" && !spec.policy.starts_with("fixed:") &&
       std::find(core.begin(), core.end(), spec.policy) == core.end())
     throw InvalidInput("unknown policy '" + spec.policy +
                        "' (expected ducb, ducb-original, swucb, ucb, egreedy, thompson, random, "
-                       "cfa or oracle)");
+                       "fixed:DECISION, cfa or oracle)");
   return spec;
 }
 
@@ -47,13 +50,6 @@ double thread_cpu_seconds() {
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-std::uint64_t mix(std::uint64_t a, std::uint64_t b) {
-  std::uint64_t z = a + 0x9E3779B97F4A7C15ull * (b + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
 }
 
 // One policy being simulated, with its own groups, pending reports and costs.
@@ -69,13 +65,17 @@ class Lane {
         rng_(seed) {
     if (spec_.policy == "cfa") {
       kind_ = LaneKind::kCfa;
-      cfa_.emplace(options.cfa, mix(seed, 1));
+      cfa_.emplace(options.cfa, mix_seed(seed, 1));
     } else if (spec_.policy == "oracle") {
       kind_ = LaneKind::kOracle;
     } else {
       kind_ = LaneKind::kCore;
       if (spec_.policy == "ducb-original") {
         policy_config_ = PolicyConfig::original_ducb();
+      } else if (spec_.policy.starts_with("fixed:")) {
+        policy_config_ = options.policy;
+        policy_config_.kind = "fixed";
+        policy_config_.fixed_decision = spec_.policy.substr(6);
       } else {
         policy_config_ = options.policy;
         policy_config_.kind = spec_.policy;
@@ -84,8 +84,22 @@ class Lane {
     }
   }
 
-  void process(const MinuteBatch& batch, const TraceLoader& loader) {
+  /// This lane's decisions feed the learned grouping's samples.
+  void set_sampler() { sampler_ = true; }
+  bool is_oracle() const { return kind_ == LaneKind::kOracle; }
+  std::size_t grouping_index() const { return grouping_index_; }
+  /// (session index in the last batch, decision, score) of a sampler lane.
+  const std::vector<std::tuple<std::size_t, std::uint32_t, double>>& samples() const {
+    return samples_;
+  }
+
+  void process(const MinuteBatch& batch, const TraceLoader& loader,
+               const SimulatorOptions& options) {
     const double start = thread_cpu_seconds();
+    if (batch.transition && batch.transition->grouping == grouping_index_ &&
+        !batch.sessions.empty())
+      apply(*batch.transition, loader, options, batch.sessions.front().time_s);
+    samples_.clear();
     counts_.assign(loader.decision_count(), 0);
     const double total = static_cast<double>(batch.sessions.size());
     const std::size_t stride = loader.grouping_count();
@@ -99,6 +113,7 @@ class Lane {
       const double share = static_cast<double>(++counts_[option.decision]) / total;
       const double cost = option.cost * loader.load_factor(option.load, share);
       costs_.push_back(static_cast<float>(cost));
+      if (sampler_) samples_.emplace_back(i, option.decision, -cost);
       if (kind_ != LaneKind::kOracle)
         pending_.push_back({session.time_s + delay_s_, group, option.decision, -cost});
     }
@@ -130,6 +145,39 @@ class Lane {
     double snapshot_time = 0;
     bool dirty = false;
   };
+
+  // A regrouping of this lane's grouping: reports in flight for retired
+  // groups go to their heirs; each new group starts from a copy of its
+  // parent's policy state (all parents are serialized before any child is
+  // written: a parent may be another group's child).
+  void apply(const GroupTransition& transition, const TraceLoader& loader,
+             const SimulatorOptions& options, double now) {
+    if (!transition.heirs.empty()) {
+      std::unordered_map<std::uint32_t, std::uint32_t> heir(transition.heirs.begin(),
+                                                            transition.heirs.end());
+      for (auto& report : pending_)
+        if (auto it = heir.find(report.group); it != heir.end()) report.group = it->second;
+    }
+    if (kind_ != LaneKind::kCore) return;  // cfa keeps its per-group state by id
+    std::unordered_map<std::uint32_t, std::string> states;
+    for (const auto& [child, parent] : transition.copies)
+      if (parent < groups_.size() && groups_[parent].policy)
+        states.try_emplace(parent, groups_[parent].policy->serialize());
+    std::vector<SimulatorOptions::Inherited> inherited;
+    for (const auto& [child, parent] : transition.copies) {
+      if (child >= groups_.size()) groups_.resize(child + 1);
+      auto& group = groups_[child];
+      group = CoreGroup{};
+      auto state = states.find(parent);
+      if (state == states.end()) continue;  // the parent never served this lane: cold
+      group.policy = restore_policy(state->second);
+      if (options.on_regroup) {
+        const auto& keys = loader.group_keys(grouping_index_);
+        inherited.push_back({keys[child], keys[parent], state->second, group.policy->serialize()});
+      }
+    }
+    if (options.on_regroup) options.on_regroup(spec_.name, now, inherited);
+  }
 
   void deliver_reports(double now, const TraceLoader& loader) {
     while (!pending_.empty() && pending_.front().due_s <= now) {
@@ -208,6 +256,8 @@ class Lane {
   std::vector<std::string_view> candidate_names_;
   std::vector<std::uint32_t> candidate_ids_;
   double seconds_ = 0;
+  bool sampler_ = false;
+  std::vector<std::tuple<std::size_t, std::uint32_t, double>> samples_;
 };
 
 }  // namespace
@@ -226,14 +276,16 @@ void SimulatorOptions::validate() const {
     throw InvalidInput("snapshot interval must be a finite number >= 0");
   if (!(interval_s > 0) || !std::isfinite(interval_s))
     throw InvalidInput("interval must be a positive number");
+  if (!(regroup_window_s > 0) || !std::isfinite(regroup_window_s))
+    throw InvalidInput("regroup window must be a positive number");
 }
 
 std::uint64_t lane_seed(std::uint64_t seed, std::size_t lane) {
-  return mix(seed, lane);
+  return mix_seed(seed, lane);
 }
 
 std::uint64_t group_policy_seed(std::uint64_t lane_seed, std::uint32_t group) {
-  return mix(lane_seed, std::uint64_t{group} + 2);
+  return mix_seed(lane_seed, std::uint64_t{group} + 2);
 }
 
 double quantile(std::vector<float>& values, double p) {
@@ -263,11 +315,25 @@ SimulationResult simulate(TraceSource& source, const SimulatorOptions& options) 
       if (!options.schema.index_of(feature))
         throw InvalidInput("grouping: unknown feature '" + feature + "'");
 
-  TraceLoader loader(source, options.schema, groupings, options.learned, options.seed);
   std::vector<std::unique_ptr<Lane>> lanes;
   for (std::size_t i = 0; i < specs.size(); ++i)
     lanes.push_back(
         std::make_unique<Lane>(specs[i], grouping_of_lane[i], options, lane_seed(options.seed, i)));
+  // Lane samples come from the first lane on the learned grouping that makes
+  // decisions; with none (only the oracle uses it), from uniform exploration.
+  auto learned_config = options.learned;
+  Lane* sampler = nullptr;
+  for (auto& lane : lanes)
+    if (!sampler && groupings[lane->grouping_index()].learned && !lane->is_oracle())
+      sampler = lane.get();
+  if (learned_config.samples == LearnedSamples::kLane) {
+    if (sampler)
+      sampler->set_sampler();
+    else
+      learned_config.samples = LearnedSamples::kExplore;
+  }
+  TraceLoader loader(source, options.schema, groupings, learned_config, options.seed);
+  std::vector<double> session_times;  // from the trace's first minute, for regroup_costs
 
   // Interval boundaries (session index, start time) shared by every lane.
   std::vector<std::pair<std::size_t, double>> interval_starts;
@@ -280,14 +346,19 @@ SimulationResult simulate(TraceSource& source, const SimulatorOptions& options) 
     load_seconds += thread_cpu_seconds() - load_start;
     if (!more) break;
     const double first_s = static_cast<double>(loader.first_time_ms()) / 1000.0;
+    const double first_minute_s = std::floor(static_cast<double>(loader.first_time_ms()) / 1000.0);
     for (const auto& session : batch.sessions) {
+      session_times.push_back(session.time_s - first_minute_s);
       const double start =
           std::floor((session.time_s - first_s) / options.interval_s) * options.interval_s;
       if (interval_starts.empty() || interval_starts.back().second != start)
         interval_starts.emplace_back(session_index, start);
       ++session_index;
     }
-    for (auto& lane : lanes) lane->process(batch, loader);
+    for (auto& lane : lanes) lane->process(batch, loader, options);
+    if (loader.samples_from_lane() && sampler)
+      for (const auto& [session, decision, score] : sampler->samples())
+        loader.add_lane_sample(batch, session, decision, score);
   }
 
   SimulationResult result;
@@ -299,12 +370,41 @@ SimulationResult simulate(TraceSource& source, const SimulatorOptions& options) 
   result.regroups = loader.regroups();
   std::vector<float> scratch;
   for (std::size_t l = 0; l < lanes.size(); ++l) {
-    auto lane = lanes[l]->finish(loader.group_keys(grouping_of_lane[l]).size());
+    // A learned lane's groups: those of the last learned grouping holding
+    // samples (its keys over the whole run include every regrouping's).
+    std::size_t groups = loader.group_keys(grouping_of_lane[l]).size();
+    if (groupings[grouping_of_lane[l]].learned && !result.regroups.empty())
+      groups = result.regroups.back().groups;
+    auto lane = lanes[l]->finish(groups);
     double sum = 0;
     for (float cost : lane.session_costs) sum += cost;
     lane.mean_cost = lane.sessions ? sum / static_cast<double>(lane.sessions) : 0;
     scratch = lane.session_costs;
     lane.p90_cost = quantile(scratch, 0.9);
+    if (groupings[grouping_of_lane[l]].learned) {
+      auto mean_between = [&](double from, double to, std::size_t& count) {
+        const auto begin = static_cast<std::size_t>(
+            std::lower_bound(session_times.begin(), session_times.end(), from) -
+            session_times.begin());
+        const auto end = static_cast<std::size_t>(
+            std::lower_bound(session_times.begin(), session_times.end(), to) -
+            session_times.begin());
+        double sum = 0;
+        for (std::size_t k = begin; k < end; ++k) sum += lane.session_costs[k];
+        count = end - begin;
+        return count ? sum / static_cast<double>(count) : 0.0;
+      };
+      for (const auto& regroup : result.regroups) {
+        if (!regroup.changed) continue;
+        RegroupCost cost;
+        cost.time_s = regroup.time_s;
+        cost.mean_before = mean_between(regroup.time_s - options.regroup_window_s, regroup.time_s,
+                                        cost.sessions_before);
+        cost.mean_after = mean_between(regroup.time_s, regroup.time_s + options.regroup_window_s,
+                                       cost.sessions_after);
+        lane.regroup_costs.push_back(cost);
+      }
+    }
     for (std::size_t k = 0; k < interval_starts.size(); ++k) {
       const auto begin = interval_starts[k].first;
       const auto end =

@@ -11,7 +11,7 @@
 // this one included, over the minute's total, as the original player did);
 // the policy later learns score = -cost.
 //
-// E2 lanes (ducb, swucb, ucb, egreedy, thompson, random) run the very core/
+// E2 lanes (ducb, swucb, ucb, egreedy, thompson, random, fixed:D) run the very core/
 // Policy objects the node runs (make_policy), one per group of the lane's
 // core Grouping; a group's DecisionSnapshot is retaken only when the group
 // learned something since, and at most every `snapshot_interval_s` (0: after
@@ -21,7 +21,9 @@
 // Deterministic for a given seed. Not thread-safe (one simulation per thread).
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/features.hpp"
@@ -35,7 +37,8 @@ namespace pytheas::sim {
 struct SimulatorOptions {
   /// Lane specs: POLICY or POLICY@GROUPING, e.g. "ducb", "ucb@global",
   /// "ducb@Asn+City", "ducb@learned". Policies: ducb, ducb-original, swucb,
-  /// ucb, egreedy, thompson, random, cfa, oracle.
+  /// ucb, egreedy, thompson, random, fixed:DECISION (the core `fixed`: that
+  /// decision when offered), cfa, oracle.
   std::vector<std::string> lanes = {"ducb"};
   std::string grouping = "Asn";  ///< lanes without @GROUPING use this
   /// How "learned" is learned (all lanes using it share one learned grouping).
@@ -43,15 +46,36 @@ struct SimulatorOptions {
   double report_delay_s = 2;
   double snapshot_interval_s = 0;
   double interval_s = 60;  ///< width of the per-interval statistics
+  /// Width of the windows before and after each regrouping whose mean costs
+  /// LaneResult::regroup_costs compares (trace seconds).
+  double regroup_window_s = 60;
   std::uint64_t seed = 1;
   CfaConfig cfa;
   /// Parameters for the E2 lanes (kind is set per lane).
   PolicyConfig policy;
   FeatureSchema schema = FeatureSchema::original();
 
+  /// Called at each regrouping that changed the learned grouping, once per E2
+  /// lane using it, after the new groups took their parents' state: each
+  /// inherited group's key, its parent's key, the parent's serialized state
+  /// just before and the child's just after. For tests and diagnostics; null:
+  /// nothing is serialized twice.
+  struct Inherited {
+    std::string child, parent, parent_state, child_state;
+  };
+  std::function<void(std::string_view lane, double time_s, const std::vector<Inherited>&)>
+      on_regroup;
+
   /// Throws InvalidInput naming the first bad value (unknown policy, bad
   /// grouping, negative delay, ...).
   void validate() const;
+};
+
+/// Mean cost of a lane in the windows before and after one regrouping.
+struct RegroupCost {
+  double time_s = 0;  ///< of the regrouping, from the trace's first session
+  std::size_t sessions_before = 0, sessions_after = 0;
+  double mean_before = 0, mean_after = 0;
 };
 
 struct IntervalStats {
@@ -71,7 +95,10 @@ struct LaneResult {
   double p90_cost = 0;
   std::vector<IntervalStats> intervals;
   std::vector<float> session_costs;  ///< per session, in trace order
-  double seconds = 0;                ///< CPU time this lane took (thread CPU clock)
+  /// With the learned grouping: per regrouping that changed it, the mean cost
+  /// regroup_window_s before vs after.
+  std::vector<RegroupCost> regroup_costs;
+  double seconds = 0;  ///< CPU time this lane took (thread CPU clock)
 };
 
 struct SimulationResult {

@@ -1,7 +1,5 @@
 #include "simulation/trace_loader.hpp"
 
-#include <time.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -32,12 +30,11 @@ GroupingSpec GroupingSpec::parse(std::string_view text) {
 }
 
 void LearnedGroupingConfig::validate() const {
-  learner.validate();
+  regrouper.validate();
   if (!(warmup_s >= 0) || !std::isfinite(warmup_s))
     throw InvalidInput("learned grouping: warm-up must be a finite number >= 0");
   if (!(regroup_interval_s > 0) || !std::isfinite(regroup_interval_s))
     throw InvalidInput("learned grouping: regroup interval must be a positive number");
-  if (window == 0) throw InvalidInput("learned grouping: sample window must be positive");
   if (!(sample_rate > 0 && sample_rate <= 1))
     throw InvalidInput("learned grouping: sample rate must be in (0, 1]");
 }
@@ -49,29 +46,43 @@ TraceLoader::TraceLoader(TraceSource& source, FeatureSchema schema,
   for (const auto& spec : groupings) {
     groupings_.emplace_back();
     // A learned grouping starts as one global group.
-    use_grouping(groupings_.back(), make_feature_grouping(schema_, spec.features), spec.features);
+    std::shared_ptr<const Grouping> grouping = make_feature_grouping(schema_, spec.features);
+    use_grouping(groupings_.back(), grouping, spec.features);
     if (spec.learned && !learning_) {
       learned.validate();
-      GroupingLearner learner(schema_, learned.learner);
+      Regrouper regrouper(schema_, learned.regrouper, grouping);
+      auto candidates = regrouper.options().learner.candidate_features;
+      if (candidates.empty()) candidates = default_candidate_features(schema_);
       std::vector<std::size_t> sampled;
-      for (const auto& name : learner.options().candidate_features)
-        sampled.push_back(*schema_.index_of(name));
-      learning_ = std::make_unique<Learning>(Learning{learned,
-                                                      std::move(learner),
-                                                      GroupingSampleWindow(learned.window),
-                                                      {},
-                                                      false,
-                                                      std::move(sampled),
-                                                      groupings_.size() - 1,
-                                                      learned.warmup_s,
-                                                      Rng(seed ^ 0x6C6561726E6564ull)});
+      for (const auto& name : candidates) sampled.push_back(*schema_.index_of(name));
+      learning_ = std::make_unique<Learning>(
+          Learning{learned, std::move(regrouper), std::move(sampled), groupings_.size() - 1,
+                   learned.warmup_s, Rng(seed ^ 0x6C6561726E6564ull)});
     }
   }
   loads_.emplace_back();  // id 0: no LoadMap entry, factor 1
   feature_views_.resize(schema_.size());
 }
 
-void TraceLoader::use_grouping(GroupingSlot& slot, std::unique_ptr<Grouping> grouping,
+std::optional<std::size_t> TraceLoader::learned_grouping() const {
+  if (!learning_) return std::nullopt;
+  return learning_->slot;
+}
+
+bool TraceLoader::samples_from_lane() const {
+  return learning_ && learning_->config.samples == LearnedSamples::kLane;
+}
+
+std::uint32_t TraceLoader::group_id(GroupingSlot& slot, const std::string& key) {
+  auto it = slot.by_key.find(key);
+  if (it != slot.by_key.end()) return it->second;
+  const auto id = static_cast<std::uint32_t>(slot.keys.size());
+  slot.keys.push_back(key);
+  slot.by_key.emplace(key, id);
+  return id;
+}
+
+void TraceLoader::use_grouping(GroupingSlot& slot, std::shared_ptr<const Grouping> grouping,
                                const std::vector<std::string>& features) {
   slot.grouping = std::move(grouping);
   slot.feature_indices.clear();
@@ -85,39 +96,61 @@ void TraceLoader::use_grouping(GroupingSlot& slot, std::unique_ptr<Grouping> gro
   slot.by_values.clear();
 }
 
-void TraceLoader::sample(const TraceSession& session) {
+void TraceLoader::sample(const TraceSession& session, MinuteBatch& batch) {
   auto& learning = *learning_;
+  const bool from_lane = learning.config.samples == LearnedSamples::kLane;
+  if (from_lane) batch.sample_features.emplace_back();
   if (session.decisions.empty()) return;
   if (learning.config.sample_rate < 1 && !(learning.rng.uniform() < learning.config.sample_rate))
     return;
-  GroupingSample sample;
   // Only the features the learner may split on: the others stay empty.
-  sample.features.resize(schema_.size());
-  for (auto index : learning.sampled_features) sample.features[index] = session.features[index];
+  std::vector<std::string> features(schema_.size());
+  for (auto index : learning.sampled_features) features[index] = session.features[index];
+  if (from_lane) {
+    batch.sample_features.back() = std::move(features);
+    return;
+  }
   const auto& tried = session.decisions[learning.rng.below(session.decisions.size())];
-  sample.decision = tried.decision;
-  sample.score = -tried.cost.value;
-  learning.window.add(std::move(sample));
+  learning.regrouper.add({std::move(features), tried.decision, -tried.cost.value, ""});
 }
 
-void TraceLoader::regroup(double time_s) {
+void TraceLoader::add_lane_sample(MinuteBatch& batch, std::size_t session, std::uint32_t decision,
+                                  double score) {
+  if (!learning_ || session >= batch.sample_features.size()) return;
+  auto& features = batch.sample_features[session];
+  if (features.empty()) return;  // not sampled
+  learning_->regrouper.add({std::move(features), decision_names_[decision], score, ""});
+  features.clear();
+}
+
+void TraceLoader::regroup(double time_s, MinuteBatch& batch) {
   auto& learning = *learning_;
-  timespec start{}, end{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
-  learning.current = learning.learner.learn(learning.window.samples(),
-                                            learning.have_current ? &learning.current : nullptr);
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &end);
-  learning.have_current = true;
-  use_grouping(groupings_[learning.slot], make_rule_tree_grouping(schema_, learning.current.rules),
-               learning.current.split_features);
+  auto& regrouper = learning.regrouper;
+  auto outcome = regrouper.regroup();
+  const auto* learned = regrouper.learned();
+  if (!learned) return;  // fewer than min_samples: nothing learned
   RegroupRecord record;
   record.time_s = time_s;
-  record.samples = learning.window.size();
-  for (const auto& [name, size] : learning.current.sizes) record.groups += size > 0;
-  record.split_features = learning.current.split_features;
-  record.seconds = static_cast<double>(end.tv_sec - start.tv_sec) +
-                   static_cast<double>(end.tv_nsec - start.tv_nsec) * 1e-9;
-  record.rules = format_rules(*learning.current.rules);
+  record.samples = regrouper.samples();
+  for (const auto& [name, size] : learned->sizes) record.groups += size > 0;
+  record.split_features = learned->split_features;
+  record.seconds = regrouper.last_learn_seconds();
+  record.rules = format_rules(*learned->rules);
+  record.changed = outcome.has_value();
+  if (outcome) {
+    auto& slot = groupings_[learning.slot];
+    use_grouping(slot, outcome->grouping, learned->split_features);
+    GroupTransition transition;
+    transition.grouping = learning.slot;
+    for (const auto& [child, parent] : outcome->parent)
+      if (child != parent)
+        transition.copies.emplace_back(group_id(slot, child), group_id(slot, parent));
+    for (const auto& [old_key, heir] : outcome->heir)
+      if (!learned->sizes.contains(old_key))
+        transition.heirs.emplace_back(group_id(slot, old_key), group_id(slot, heir));
+    record.inherited = transition.copies.size();
+    batch.transition = std::move(transition);
+  }
   regroups_.push_back(std::move(record));
 }
 
@@ -191,7 +224,7 @@ void TraceLoader::add(const TraceSession& session, MinuteBatch& batch) {
     batch.options.push_back(option);
   }
   batch.sessions.push_back(sim);
-  if (learning_) sample(session);
+  if (learning_) sample(session, batch);
 
   for (auto& slot : groupings_) {
     scratch_.clear();
@@ -203,16 +236,7 @@ void TraceLoader::add(const TraceSession& session, MinuteBatch& batch) {
     if (it == slot.by_values.end()) {
       for (std::size_t i = 0; i < feature_views_.size(); ++i)
         feature_views_[i] = session.features[i];
-      auto key = slot.grouping->key(FeatureView(feature_views_));
-      auto by_key = slot.by_key.find(key);
-      std::uint32_t id;
-      if (by_key != slot.by_key.end()) {
-        id = by_key->second;
-      } else {
-        id = static_cast<std::uint32_t>(slot.keys.size());
-        slot.keys.push_back(key);
-        slot.by_key.emplace(std::move(key), id);
-      }
+      const auto id = group_id(slot, slot.grouping->key(FeatureView(feature_views_)));
       it = slot.by_values.emplace(scratch_, id).first;
     }
     batch.groups.push_back(it->second);
@@ -233,7 +257,7 @@ bool TraceLoader::next_minute(MinuteBatch& batch) {
     auto& learning = *learning_;
     const double minute_start_s = static_cast<double>(minute) * 60;
     if (minute_start_s >= learning.next_regroup_s) {
-      regroup(minute_start_s);
+      regroup(minute_start_s, batch);
       while (learning.next_regroup_s <= minute_start_s)
         learning.next_regroup_s += learning.config.regroup_interval_s;
     }

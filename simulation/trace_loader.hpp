@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -26,7 +27,7 @@
 #include "core/features.hpp"
 #include "core/grouping.hpp"
 #include "core/grouping_learner.hpp"
-#include "core/grouping_sample_window.hpp"
+#include "core/regrouper.hpp"
 #include "core/rng.hpp"
 #include "core/trace_format.hpp"
 #include "core/trace_source.hpp"
@@ -46,16 +47,34 @@ struct SimSession {
   std::uint32_t option_count = 0;
 };
 
+/// What a regrouping of the learned grouping means for group ids, as the
+/// Regrouper's parent and heir maps: before the batch's sessions, each `copies`
+/// child starts from a copy of its parent's state (children whose parent is
+/// themselves are not listed), and reports still in flight for a retired id
+/// go to its heir.
+struct GroupTransition {
+  std::size_t grouping = 0;                                     ///< the learned grouping's index
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> copies;  ///< (child, parent)
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> heirs;   ///< (retired, heir)
+};
+
 struct MinuteBatch {
   std::int64_t minute = 0;
   std::vector<SimSession> sessions;
   std::vector<SimOption> options;
   /// Group id of session i under grouping g: groups[i * grouping_count + g].
   std::vector<std::uint32_t> groups;
+  /// Set when the learned grouping changed at the start of this minute.
+  std::optional<GroupTransition> transition;
+  /// With LearnedSamples::kLane: per session, its candidate features for a
+  /// grouping sample (empty when the session was not sampled).
+  std::vector<std::vector<std::string>> sample_features;
   void clear() {
     sessions.clear();
     options.clear();
     groups.clear();
+    transition.reset();
+    sample_features.clear();
   }
 };
 
@@ -72,22 +91,38 @@ struct GroupingSpec {
   }
 };
 
-/// How the simulator learns the "learned" grouping, as the backend would:
-/// it samples sessions into a bounded window and regroups periodically, first
-/// `warmup_s` after the trace start, then every `regroup_interval_s` (each at
-/// the start of the first trace minute at or after its due time). Until the first regrouping every
-/// session is in "global". A sample is the session's features, one of its candidates drawn
-/// uniformly (as exploration traffic would try it) and score = -(that
-/// candidate's DecisionMap cost): the learner sees what each decision gives
-/// each kind of session, without the lanes' load effects. Groups keep their
-/// ids (and so their learned policy state) across regroupings when their name
-/// stays.
+/// Where the learned grouping's samples come from.
+enum class LearnedSamples {
+  /// The decisions of the first lane using the learned grouping and the costs
+  /// it got (load included), as a node samples its reports: biased towards
+  /// each group's best decision, as the live learner's samples are.
+  kLane,
+  /// One of the session's candidates drawn uniformly and its DecisionMap
+  /// cost: what every decision gives every kind of session, as if a share of
+  /// traffic explored uniformly.
+  kExplore,
+};
+
+/// How the simulator learns the "learned" grouping, through the same
+/// core/Regrouper a node uses: sessions are sampled into its window and it
+/// regroups periodically, first `warmup_s` after the trace start, then every
+/// `regroup_interval_s` (each at the start of the first trace minute at or
+/// after its due time). Until the first regrouping every session is in
+/// "global". When the rules change, each new group starts from a copy of its
+/// parent's policy state (GroupTransition); a group that keeps its name keeps
+/// its id and state.
 struct LearnedGroupingConfig {
-  GroupingLearnerOptions learner;
+  /// Learner options, window (samples kept) and min_samples (fewest samples
+  /// before a learn; 1 here: `warmup_s` decides when the first one comes).
+  RegrouperOptions regrouper = [] {
+    RegrouperOptions options;
+    options.min_samples = 1;
+    return options;
+  }();
   double warmup_s = 120;
   double regroup_interval_s = 600;
-  std::size_t window = 200000;  ///< samples kept (the most recent)
-  double sample_rate = 1;       ///< share of sessions sampled, (0, 1]
+  double sample_rate = 1;  ///< share of sessions sampled, (0, 1]
+  LearnedSamples samples = LearnedSamples::kLane;
   /// Throws InvalidInput naming the first bad value.
   void validate() const;
 };
@@ -98,8 +133,10 @@ struct RegroupRecord {
   std::size_t samples = 0;  ///< window size it learned from
   std::size_t groups = 0;   ///< groups that hold samples
   std::vector<std::string> split_features;
-  double seconds = 0;  ///< CPU time learn() took
-  std::string rules;   ///< format_rules() of the result
+  double seconds = 0;         ///< CPU time the regroup took (learn, parent/heir maps)
+  std::string rules;          ///< format_rules() of the result
+  bool changed = false;       ///< the rules changed (a new grouping took over)
+  std::size_t inherited = 0;  ///< new groups that started from a parent's state
 };
 
 class TraceLoader {
@@ -129,6 +166,14 @@ class TraceLoader {
   /// Regroupings of the learned grouping so far (empty without one).
   const std::vector<RegroupRecord>& regroups() const { return regroups_; }
 
+  /// The learned grouping's index, if a lane uses one.
+  std::optional<std::size_t> learned_grouping() const;
+  bool samples_from_lane() const;
+  /// With LearnedSamples::kLane: a sampled session's outcome, `session`
+  /// indexing `batch` (consumes its sample_features entry).
+  void add_lane_sample(MinuteBatch& batch, std::size_t session, std::uint32_t decision,
+                       double score);
+
   std::size_t sessions_read() const { return sessions_read_; }
   std::int64_t first_time_ms() const { return first_time_ms_; }
 
@@ -142,7 +187,7 @@ class TraceLoader {
   using InternMap = std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>>;
 
   struct GroupingSlot {
-    std::unique_ptr<Grouping> grouping;
+    std::shared_ptr<const Grouping> grouping;
     std::vector<std::size_t> feature_indices;
     InternMap by_values;  // joined feature values -> group id
     InternMap by_key;     // group key -> group id
@@ -150,10 +195,11 @@ class TraceLoader {
   };
 
   void add(const TraceSession& session, MinuteBatch& batch);
-  void sample(const TraceSession& session);
-  void regroup(double time_s);
-  void use_grouping(GroupingSlot& slot, std::unique_ptr<Grouping> grouping,
+  void sample(const TraceSession& session, MinuteBatch& batch);
+  void regroup(double time_s, MinuteBatch& batch);
+  void use_grouping(GroupingSlot& slot, std::shared_ptr<const Grouping> grouping,
                     const std::vector<std::string>& features);
+  std::uint32_t group_id(GroupingSlot& slot, const std::string& key);
   std::uint32_t intern_decision(std::string_view name);
   std::uint32_t intern_load(std::uint32_t decision, const DecisionLoad& load);
   std::uint32_t intern_load_slow(std::uint32_t decision, const DecisionLoad& load);
@@ -181,10 +227,7 @@ class TraceLoader {
   // The learned grouping, when a lane uses it.
   struct Learning {
     LearnedGroupingConfig config;
-    GroupingLearner learner;
-    GroupingSampleWindow window;
-    LearnedGrouping current;
-    bool have_current = false;
+    Regrouper regrouper;
     std::vector<std::size_t> sampled_features;  // candidate indices
     std::size_t slot = 0;                       // its GroupingSlot
     double next_regroup_s = 0;                  // from the trace's first minute

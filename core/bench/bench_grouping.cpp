@@ -1,5 +1,7 @@
 // bench_grouping: how long GroupingLearner::learn() takes on 1 M sampled
-// sessions on one thread (run by scripts/bench-grouping; target <= 2 s).
+// sessions on one thread (run by scripts/bench-grouping; target <= 2 s), and
+// a whole Regrouper::regroup() (the learn plus the parent/heir maps between
+// the starting [Asn] grouping and the learned one).
 // The sessions follow the trace generator's world: the original 15 features,
 // 50 ASNs with Zipf popularity, 4 cities per ASN, 4 CDNs; the score of a CDN
 // depends on the ASN (sd 15) and on the city within it (sd 8), plus noise
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "core/grouping_learner.hpp"
+#include "core/regrouper.hpp"
 #include "core/rng.hpp"
 
 using namespace pytheas;
@@ -119,5 +122,19 @@ int main(int argc, char** argv) {
       times[0], times[1], times[2]);
   std::printf("  groups: %zu with samples (%zu leaves), sizes %zu..%zu, split on [%s]\n", filled,
               learned.sizes.size(), smallest, largest, features.c_str());
+
+  RegrouperOptions regrouper_options;
+  regrouper_options.learner = options;
+  regrouper_options.window = count;
+  regrouper_options.min_samples = 1;
+  Regrouper regrouper(FeatureSchema::original(), regrouper_options,
+                      make_feature_grouping(FeatureSchema::original(), {"Asn"}));
+  for (const auto& sample : samples) regrouper.add(sample);
+  const auto regroup = regrouper.regroup();
+  std::printf(
+      "  regroup from [Asn] (learn + parent/heir maps, thread CPU): %.3f s; %zu new groups, "
+      "%zu old groups with heirs\n",
+      regroup ? regroup->learn_seconds : 0.0, regroup ? regroup->parent.size() : 0,
+      regroup ? regroup->heir.size() : 0);
   return 0;
 }

@@ -285,7 +285,37 @@
     if (cluster.node) $('node-name').textContent = `${cluster.node} · ${location.host}`;
   }
 
+  // The grouping in force: learned rules (or the label config's fixed one).
+  function renderGrouping(grouping) {
+    const box = $('grouping');
+    if (!grouping) {
+      box.textContent = 'no grouping status';
+      return;
+    }
+    if (grouping.mode === 'learned' && grouping.rules) {
+      box.textContent = grouping.rules;
+      const learned = grouping.learned_at ? new Date(grouping.learned_at * 1000).toLocaleTimeString() : '–';
+      const split = (grouping.split_features || []).join(', ') || 'nothing yet';
+      $('grouping-note').textContent =
+          `learned: ${grouping.regroups} regroup(s), split on ${split}, last learn ${learned}` +
+          ` from ${formatCount(grouping.samples)} samples; started from ${grouping.by}`;
+    } else {
+      box.textContent = grouping.by || '–';
+      $('grouping-note').textContent = grouping.mode === 'learned'
+          ? `learning (${formatCount(grouping.samples)} samples so far); until the first regroup: ${grouping.by}`
+          : 'fixed by the label config';
+    }
+  }
+
   // --- polling -----------------------------------------------------------
+
+  async function pollGrouping() {
+    try {
+      renderGrouping(await getJson('/v1/grouping'));
+    } catch (error) {
+      renderGrouping(null);
+    }
+  }
 
   async function pollCluster() {
     try {
@@ -307,7 +337,10 @@
       state.previous = stats;
       setStatus(stats.ready ? 'good' : 'wait', stats.ready ? 'ready' : 'restoring');
       $('updated').textContent = 'updated ' + new Date(stats.now * 1000).toLocaleTimeString();
-      if (state.polls++ % CLUSTER_EVERY === 0) await pollCluster();
+      if (state.polls++ % CLUSTER_EVERY === 0) {
+        await pollGrouping();
+        await pollCluster();
+      }
     } catch (error) {
       if (error.status === 401) {
         $('auth').hidden = false;

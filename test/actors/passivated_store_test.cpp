@@ -5,6 +5,7 @@
 #include <map>
 
 #include "core/policy.hpp"
+#include "core/report_marks.hpp"
 #include "core/rng.hpp"
 
 using namespace pytheas;
@@ -17,12 +18,21 @@ GroupRecord group(int g, std::uint64_t wal_seq = 0) {
   for (int r = 0; r < 5; ++r)
     for (int a = 0; a < 3; ++a)
       policy->update({"cdn-" + std::to_string(a), 1.0 + a + r * 0.37 + g * 0.01, 1.7e9 + r + g});
-  return GroupRecord{"Asn=" + std::to_string(g),
-                     static_cast<std::uint64_t>(g) * 3,
-                     15,
-                     1.7e9 + g,
-                     policy->serialize(),
-                     wal_seq};
+  GroupRecord record;
+  record.key = "Asn=" + std::to_string(g);
+  record.decisions = static_cast<std::uint64_t>(g) * 3;
+  record.reports = 15;
+  record.last_activity = 1.7e9 + g;
+  record.policy_state = policy->serialize();
+  record.wal_seq = wal_seq;
+  if (g % 3 == 0) {  // a cluster member's group: its marks, floor and confirmer stay
+    const auto u = static_cast<std::uint64_t>(g);
+    record.marks.advance({origin_id("fe-a1"), 1700000000000000 + u, 40 + u});
+    record.marks.advance({origin_id("fe-b1"), 1700000000000001, 7});
+    record.floor.advance({origin_id("fe-a1"), 1700000000000000 + u, 30 + u});
+    record.confirmer = "be-a";
+  }
+  return record;
 }
 
 void check_same(const GroupRecord& a, const GroupRecord& b) {
@@ -32,6 +42,9 @@ void check_same(const GroupRecord& a, const GroupRecord& b) {
   CHECK(a.last_activity == b.last_activity);
   CHECK(a.policy_state == b.policy_state);
   CHECK(a.wal_seq == b.wal_seq);
+  CHECK(a.marks == b.marks);
+  CHECK(a.floor == b.floor);
+  CHECK(a.confirmer == b.confirmer);
 }
 
 }  // namespace
@@ -138,7 +151,12 @@ TEST_CASE("replaced records are compacted away and the log stays bounded", "[pas
 TEST_CASE("a record bigger than a segment is stored on its own", "[passivated]") {
   PassivatedStore store;
   store.put(group(1));
-  GroupRecord big{"big", 1, 2, 3, std::string(600 * 1024, 'x'), 0};
+  GroupRecord big;
+  big.key = "big";
+  big.decisions = 1;
+  big.reports = 2;
+  big.last_activity = 3;
+  big.policy_state = std::string(600 * 1024, 'x');
   Rng rng(5);
   for (auto& c : big.policy_state) c = static_cast<char>(rng.below(256));  // incompressible
   store.put(big);

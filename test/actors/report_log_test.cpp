@@ -40,7 +40,7 @@ void append_n(ReportLog& log, const std::string& group, int n, std::vector<std::
 
 }  // namespace
 
-TEST_CASE("sync policies parse by name; anything else is a precise error", "[wal]") {
+TEST_CASE("sync policies parse by name, anything else is a precise error", "[wal]") {
   CHECK(parse_wal_sync("none") == WalSync::none);
   CHECK(parse_wal_sync("batch") == WalSync::batch);
   CHECK(parse_wal_sync("always") == WalSync::always);
@@ -169,7 +169,7 @@ TEST_CASE("segments rotate by size and are deleted once every group is covered",
   CHECK(log.segment_count() == 1);
 }
 
-TEST_CASE("a clean close with everything covered leaves no segment; uncovered ones stay", "[wal]") {
+TEST_CASE("a clean close with everything covered leaves no segment, uncovered ones stay", "[wal]") {
   TempDir dir;
   {
     ReportLog log(options_for(dir.path()), 1);
@@ -184,7 +184,7 @@ TEST_CASE("a clean close with everything covered leaves no segment; uncovered on
   CHECK(segments(dir.path()).size() == 1);
 }
 
-TEST_CASE("recovered segments stay until dropped; a new log never reuses their names", "[wal]") {
+TEST_CASE("recovered segments stay until dropped, a new log never reuses their names", "[wal]") {
   TempDir dir;
   {
     ReportLog log(options_for(dir.path()), 1);

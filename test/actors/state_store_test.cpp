@@ -1,9 +1,11 @@
 #include "actors/state_store.hpp"
 
 #include <catch2/catch.hpp>
+#include <cstring>
 #include <fstream>
 #include <random>
 
+#include "core/crc32.hpp"
 #include "core/errors.hpp"
 #include "test/support/temp_dir.hpp"
 
@@ -14,7 +16,13 @@ namespace fs = std::filesystem;
 namespace {
 
 GroupRecord sample(const std::string& key, double last) {
-  return GroupRecord{key, 12, 34, last, std::string("policy\0bytes", 12)};
+  GroupRecord record;
+  record.key = key;
+  record.decisions = 12;
+  record.reports = 34;
+  record.last_activity = last;
+  record.policy_state = std::string("policy\0bytes", 12);
+  return record;
 }
 }  // namespace
 
@@ -63,7 +71,7 @@ TEST_CASE("every corruption is detected and named", "[store]") {
   CHECK_THROWS_WITH(StateStore::decode(future, "f"), "f: unsupported format version 9");
 }
 
-TEST_CASE("the write-ahead log sequence is stored in version 2; version 1 reads as 0",
+TEST_CASE("the write-ahead log sequence is stored in version 2, version 1 reads as 0",
           "[store][wal]") {
   auto plain = sample("Asn=7922", 5);
   auto v1 = StateStore::encode(plain);
@@ -96,6 +104,27 @@ TEST_CASE("the write-ahead log sequence is stored in version 2; version 1 reads 
   CHECK(listed[0].key == "other");
   CHECK(listed[0].wal_seq == 0);
   CHECK(listed[1].wal_seq == logged.wal_seq);
+}
+
+TEST_CASE("report marks and floor are stored in version 3 (cluster members)", "[store]") {
+  auto record = sample("Asn=7922", 5);
+  record.wal_seq = 77;
+  record.marks.advance({origin_id("fe-a"), 100, 5});
+  record.marks.advance({origin_id("fe-b"), 200, 9});
+  record.floor.advance({origin_id("fe-a"), 100, 4});
+  auto v3 = StateStore::encode(record);
+  CHECK(v3[8] == 3);
+  auto back = StateStore::decode(v3, "f");
+  CHECK(back.marks == record.marks);
+  CHECK(back.floor == record.floor);
+  CHECK(back.wal_seq == 77);
+  CHECK(back.policy_state == record.policy_state);
+  // Cut inside the floor: refused, naming the field.
+  auto cut = v3.substr(0, v3.size() - 8);
+  auto body = cut.substr(16);
+  std::uint32_t crc = crc32(body);
+  std::memcpy(cut.data() + 12, &crc, 4);
+  CHECK_THROWS_WITH(StateStore::decode(cut, "f"), "f: truncated at floor");
 }
 
 TEST_CASE("a corrupt file is reported by list and load", "[store]") {

@@ -3,10 +3,13 @@
 
 #include "actors/supervisor.hpp"
 
+#include "actors/grouping_actor.hpp"
+
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <random>
+#include <tuple>
 
 #include "actors/state_store.hpp"
 #include "core/policy.hpp"
@@ -115,7 +118,7 @@ TEST_CASE("reports reach their group and become visible in its snapshot", "[supe
   CHECK(f.shared->freshness.count() == 301);
 }
 
-TEST_CASE("passivation writes state; reactivation restores it exactly",
+TEST_CASE("passivation writes state, reactivation restores it exactly",
           "[supervisor][persistence]") {
   TempDir dir;
   Fixture f(fast_config(), dir.path().string());
@@ -264,4 +267,74 @@ TEST_CASE("a reload changes a group's policy in place", "[supervisor][reload]") 
   caf::anon_send(f.supervisor, reload_atom::value,
                  LabelConfigPtr(std::make_shared<const LabelConfig>(std::move(next))));
   REQUIRE(eventually([&] { return f.snapshot("Asn=1")->policy() == "thompson"; }));
+}
+
+namespace {
+
+/// The state of `key` as its group actor has it now (via the supervisor's copy request).
+GroupRecord state_of(Fixture& f, const std::string& key) {
+  GroupRecord out;
+  caf::scoped_actor self{*f.system};
+  self->request(f.supervisor, std::chrono::seconds(10), copy_atom::value, key)
+      .receive(
+          [&](std::vector<GroupRecord>& records) {
+            REQUIRE(records.size() == 1);
+            out = std::move(records[0]);
+          },
+          [](caf::error&) { FAIL("copy failed"); });
+  return out;
+}
+
+/// What a policy state has learned, seen at one instant: (arm, count, mean)
+/// per arm. Two states that learned the same compare equal (their bytes also
+/// carry a snapshot counter, which each publication advances).
+std::vector<std::tuple<std::string, double, double>> learned(const std::string& policy_state) {
+  auto snapshot = restore_policy(policy_state)->snapshot(1e9);
+  std::vector<std::tuple<std::string, double, double>> out;
+  for (const auto& arm : snapshot->arms()) out.emplace_back(arm.name, arm.count, arm.mean);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "after a regroup, new groups start from their parent's state, and a retired group's "
+    "reports go to its heir",
+    "[supervisor][regroup]") {
+  Fixture f(fast_config());
+  for (int i = 0; i < 50; ++i) {
+    f.report("Asn=1", "x", 10);
+    f.report("Asn=1", "y", 30);
+    f.report("Asn=2", "x", 50);
+  }
+  REQUIRE(eventually([&] { return f.drained(); }));
+  const auto parent = state_of(f, "Asn=1");
+  const auto other = state_of(f, "Asn=2");
+  REQUIRE(parent.reports == 100);
+
+  // Asn=1 splits by city; Asn=2 and Asn=3 merge into one group where Asn=2 was the larger part.
+  Regroup regroup;
+  regroup.learned.sizes = {{"Asn=1;City=a", 60}, {"Asn=1;City=*", 40}, {"Asn=*", 70}};
+  regroup.parent = {{"Asn=1;City=a", "Asn=1"}, {"Asn=1;City=*", "Asn=1"}, {"Asn=*", "Asn=2"}};
+  regroup.heir = {{"Asn=1", "Asn=1;City=a"}, {"Asn=2", "Asn=*"}, {"Asn=3", "Asn=*"}};
+  caf::anon_send(f.supervisor, regroup_atom::value,
+                 RegroupNotice{std::make_shared<const Regroup>(regroup), true});
+  // The old groups retire (their state is kept); the new ones start from it.
+  REQUIRE(eventually([&] { return !f.snapshot("Asn=1") && !f.snapshot("Asn=2"); }));
+  for (const auto* child : {"Asn=1;City=a", "Asn=1;City=*", "Asn=*"})
+    caf::anon_send(f.supervisor, ensure_atom::value, std::string(child));  // first use
+  REQUIRE(eventually([&] { return f.snapshot("Asn=*") != nullptr; }));
+  for (const auto* child : {"Asn=1;City=a", "Asn=1;City=*"}) {
+    auto state = state_of(f, child);
+    INFO(child);
+    CHECK(learned(state.policy_state) == learned(parent.policy_state));  // the parent's learning
+    CHECK(state.reports == 0);  // its own counts start at zero
+  }
+  CHECK(learned(state_of(f, "Asn=*").policy_state) == learned(other.policy_state));  // a merge
+
+  // A report still keyed under a retired group goes to its heir.
+  f.report("Asn=1", "x", 10);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  CHECK(state_of(f, "Asn=1;City=a").reports == 1);
+  CHECK_FALSE(f.snapshot("Asn=1"));
 }

@@ -36,6 +36,17 @@ TEST_CASE("bad --http value exits 2 and names the flag", "[cli]") {
   }
 }
 
+TEST_CASE("a --cors-origin a browser never sends exits 2 saying what is wrong", "[cli][cors]") {
+  for (const char* bad : {"https://video.example/", "video.example", "http://Video.example"}) {
+    INFO(bad);
+    auto result = run_to_completion({PYTHEAS_BINARY, "node", "--cors-origin", bad}, 10s);
+    CHECK(result.exit_code == 2);
+    CHECK(line_count(result.err) == 1);
+    CHECK(result.err.find("--cors-origin") != std::string::npos);
+    CHECK(result.err.find(bad) != std::string::npos);
+  }
+}
+
 TEST_CASE("bad numeric value and missing file are usage errors", "[cli]") {
   auto threads = run_to_completion({PYTHEAS_BINARY, "node", "--io-threads", "many"}, 10s);
   CHECK(threads.exit_code == 2);

@@ -162,6 +162,9 @@ TEST_CASE("headless Chromium renders the node's groups and reports on the dashbo
   // An all-in-one node has no /v1/cluster (404): the page says so.
   CHECK(dom.find("id=\"standalone\"") != std::string::npos);
   CHECK(element_text(dom, "error").empty());
+  // The grouping in force: the default node learns, starting from [Asn].
+  CHECK(element_text(dom, "grouping").find("Asn") != std::string::npos);
+  CHECK(element_text(dom, "grouping-note").find("learning") != std::string::npos);
 }
 
 TEST_CASE("headless Chromium renders a frontend's cluster members and their health",

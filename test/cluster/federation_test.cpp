@@ -122,8 +122,8 @@ TEST_CASE("kill -9 of the owner: A serves its groups with their learned state wi
   // And fe-a keeps learning it locally.
   CHECK(report(cluster, "fe-a", "y", 30) == 202);
   CHECK(eventually([&] { return reports_of(cluster, "fe-a") == 221; }, 5s));
-  CHECK(cluster.process("fe-a").stderr_text().find("adopted 1 group(s) of failed owners") !=
-        std::string::npos);
+  CHECK(cluster.process("fe-a").stderr_text().find(
+            "took over 1 group(s) with their state from other members") != std::string::npos);
 
   SECTION("when B comes back, the group and A's learning go back to it") {
     cluster.start("fe-b");
@@ -270,7 +270,8 @@ TEST_CASE("grouping: learned: the backend learns the rules from samples and fron
   REQUIRE(eventually(
       [&] {
         grouping = cluster.get_json("backend", "/v1/grouping");
-        return !grouping.is_null() && grouping["table_version"].get<int>() >= 1;
+        return !grouping.is_null() && grouping["regroups"].get<int>() >= 1 &&
+               grouping["table_version"].get<int>() >= 1;
       },
       10s));
   CHECK(grouping["mode"] == "learned");
@@ -296,5 +297,9 @@ TEST_CASE("grouping: learned: the backend learns the rules from samples and fron
                                           "City=Boston") != std::string::npos;
       },
       10s));
-  CHECK(cluster.client("fe-a").get("/v1/grouping").status == 404);  // only the backend has it
+  // Every member shows the rules it groups by.
+  auto at_fe_a = cluster.get_json("fe-a", "/v1/grouping");
+  REQUIRE(!at_fe_a.is_null());
+  CHECK(at_fe_a["mode"] == "learned");
+  CHECK(at_fe_a["rules"].get<std::string>().find("City") != std::string::npos);
 }

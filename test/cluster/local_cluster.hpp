@@ -1,9 +1,10 @@
 #pragma once
-// LocalCluster: a backend and two frontends (fe-a in cluster A, fe-b in
-// cluster B) as real `pytheas node` processes on 127.0.0.1, described by a
-// cluster file written to a temp dir with free ports and fast timings. For
-// federation integration tests. Every wait is bounded; the destructor kills
-// whatever still runs. Not thread-safe.
+// LocalCluster: cluster members as real `pytheas node` processes on
+// 127.0.0.1, described by a cluster file written to a temp dir with free
+// ports and fast timings: by default a backend and two frontends (fe-a in
+// cluster A, fe-b in cluster B), or any topology (e.g. cluster A of two
+// members). For federation integration tests. Every wait is bounded; the
+// destructor kills whatever still runs. Not thread-safe.
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -37,24 +38,47 @@ inline unsigned short free_port() {
   return ntohs(address.sin_port);
 }
 
+/// One member of a LocalCluster: its name and frontend cluster ("" for the backend).
+struct MemberSpec {
+  std::string name;
+  std::string cluster;
+};
+
 class LocalCluster {
  public:
   struct Member {
+    std::string cluster;
     unsigned short http_port = 0;
     unsigned short caf_port = 0;
     std::unique_ptr<ChildProcess> process;
   };
 
-  /// Writes the cluster file; `federation` is extra YAML under `federation:`.
-  /// `extra`: more top-level YAML for the cluster file (e.g. a tls: block).
-  explicit LocalCluster(std::string extra = {}, std::string secret = "test-cluster-secret-0123")
+  /// Writes the cluster file. `extra`: more top-level YAML for the cluster
+  /// file (e.g. a tls: block, pins). `members`: the topology (the one member
+  /// with an empty cluster is the backend).
+  explicit LocalCluster(std::string extra = {}, std::string secret = "test-cluster-secret-0123",
+                        std::vector<MemberSpec> members = {{"backend", ""},
+                                                           {"fe-a", "A"},
+                                                           {"fe-b", "B"}})
       : dir_("pytheas-cluster"), secret_(std::move(secret)), extra_(std::move(extra)) {
-    for (const char* name : {"backend", "fe-a", "fe-b"}) {
-      auto& member = members_[name];
+    for (auto& spec : members) {
+      order_.push_back(spec.name);
+      auto& member = members_[spec.name];
+      member.cluster = spec.cluster;
       member.http_port = free_port();
       do member.caf_port = free_port();
       while (member.caf_port == member.http_port);
     }
+    file_ = write_file(secret_);
+  }
+
+  /// Extra arguments every node gets from now on (e.g. {"--wal", "always"}).
+  void set_node_args(std::vector<std::string> args) { node_args_ = std::move(args); }
+  /// Gives every node a state dir of its own under the cluster's temp dir.
+  void use_state_dirs() { state_dirs_ = true; }
+  /// Replaces the `federation:` timings (YAML flow map) and rewrites the file.
+  void set_federation(std::string flow_map) {
+    federation_ = std::move(flow_map);
     file_ = write_file(secret_);
   }
 
@@ -64,14 +88,11 @@ class LocalCluster {
   std::string write_file(const std::string& secret, const std::string& name = "cluster.yaml",
                          const std::string* extra = nullptr) {
     std::string yaml = (extra ? *extra : extra_) + "\nsecret: " + secret +
-                       "\n"
-                       "federation: {heartbeat_interval_s: 0.1, peer_timeout_s: 1, "
-                       "sample_rate: 1, regroup_interval_s: 1, snapshot_push_interval_s: 0.05, "
-                       "reconnect_max_backoff_s: 0.5, forward_timeout_s: 1}\n"
-                       "nodes:\n";
-    for (const auto& [node, member] : members_) {
-      yaml += "  - {name: " + node + ", role: " + (node == "backend" ? "backend" : "frontend");
-      if (node != "backend") yaml += std::string(", cluster: ") + (node == "fe-a" ? "A" : "B");
+                       "\nfederation: " + federation_ + "\nnodes:\n";
+    for (const auto& node : order_) {
+      const auto& member = members_.at(node);
+      yaml += "  - {name: " + node + ", role: " + (member.cluster.empty() ? "backend" : "frontend");
+      if (!member.cluster.empty()) yaml += ", cluster: " + member.cluster;
       yaml += ", host: 127.0.0.1, http_port: " + std::to_string(member.http_port) +
               ", caf_port: " + std::to_string(member.caf_port) + "}\n";
     }
@@ -81,14 +102,30 @@ class LocalCluster {
   /// Starts `name` (with `file`, default the cluster's own) and waits until it listens.
   void start(const std::string& name, const std::string& file = {}) {
     auto& member = members_.at(name);
-    member.process = std::make_unique<ChildProcess>(std::vector<std::string>{
-        PYTHEAS_BINARY, "node", "--cluster", file.empty() ? file_ : file, "--name", name});
+    std::vector<std::string> argv{PYTHEAS_BINARY, "node", "--cluster", file.empty() ? file_ : file,
+                                  "--name",       name};
+    if (state_dirs_) {
+      argv.push_back("--state-dir");
+      argv.push_back((dir_.path() / ("state-" + name)).string());
+    }
+    argv.insert(argv.end(), node_args_.begin(), node_args_.end());
+    member.process = std::make_unique<ChildProcess>(std::move(argv));
     if (!member.process->wait_for_line("listening on", std::chrono::seconds(30)))
       throw std::runtime_error(name + " did not start: " + member.process->stderr_text());
   }
 
   void start_all() {
-    for (const char* name : {"backend", "fe-a", "fe-b"}) start(name);
+    for (const auto& name : order_) start(name);
+  }
+
+  /// The members' names, backend first if it was listed first.
+  const std::vector<std::string>& names() const { return order_; }
+  /// The frontends' names (members with a cluster).
+  std::vector<std::string> frontends() const {
+    std::vector<std::string> out;
+    for (const auto& name : order_)
+      if (!members_.at(name).cluster.empty()) out.push_back(name);
+    return out;
   }
 
   void kill(const std::string& name, int signal) {
@@ -104,11 +141,16 @@ class LocalCluster {
     return HttpClient("127.0.0.1", http_port(name), std::chrono::seconds(5));
   }
 
-  /// GET `target` on `name` as JSON (null on an error status).
+  /// GET `target` on `name` as JSON (null on an error status, or when the
+  /// node does not answer: it is stopped, killed or frozen).
   nlohmann::json get_json(const std::string& name, const std::string& target) {
-    auto reply = client(name).get(target);
-    if (reply.status != 200) return nullptr;
-    return nlohmann::json::parse(reply.body);
+    try {
+      auto reply = client(name).get(target);
+      if (reply.status != 200) return nullptr;
+      return nlohmann::json::parse(reply.body);
+    } catch (const std::runtime_error&) {
+      return nullptr;
+    }
   }
 
   /// Whether `name` sees `peer` as healthy.
@@ -127,6 +169,12 @@ class LocalCluster {
   std::string secret_;
   std::string extra_;
   std::string file_;
+  std::vector<std::string> order_;
+  std::string federation_ =
+      "{heartbeat_interval_s: 0.1, peer_timeout_s: 1, sample_rate: 1, regroup_interval_s: 1, "
+      "snapshot_push_interval_s: 0.05, reconnect_max_backoff_s: 0.5, forward_timeout_s: 1}";
+  std::vector<std::string> node_args_;
+  bool state_dirs_ = false;
   std::map<std::string, Member> members_;
 };
 

@@ -25,10 +25,10 @@ std::string error_of(const std::string& yaml) {
 
 TEST_CASE("the one-host example in config/ parses", "[config][cluster]") {
   auto config = load_cluster_config(PYTHEAS_SOURCE_DIR "/config/cluster-local.yaml");
-  REQUIRE(config.nodes.size() == 3);
+  REQUIRE(config.nodes.size() == 4);
   CHECK(config.backend().name == "backend");
   CHECK(config.backend().http_port == 8090);
-  CHECK(config.members("A") == std::vector<std::string>{"fe-a"});
+  CHECK(config.members("A") == std::vector<std::string>{"fe-a1", "fe-a2"});
   CHECK(config.members("B") == std::vector<std::string>{"fe-b"});
   REQUIRE(config.find("fe-b"));
   CHECK(config.find("fe-b")->caf_port == 9092);
@@ -36,6 +36,7 @@ TEST_CASE("the one-host example in config/ parses", "[config][cluster]") {
   // Relative paths resolve against the cluster file's folder.
   CHECK(config.labels_file == PYTHEAS_SOURCE_DIR "/config/labels.example.yaml");
   CHECK(config.sample_rate == Approx(0.01));
+  CHECK(config.replicate_interval_s == Approx(0.5));
   CHECK_FALSE(config.tls.enabled());
 }
 
@@ -60,7 +61,7 @@ TEST_CASE("cluster file errors name the file, line and field", "[config][cluster
   CHECK(error_of(kSecret + "nodes: []\n") == "cluster.yaml:2: nodes: expected a non-empty list");
   CHECK(error_of(kSecret + "nodez: []\n") ==
         "cluster.yaml:2: nodez: unknown key (expected one of: nodes, secret, secret_file, labels, "
-        "state_dir, federation, tls, pin, grouping, learner)");
+        "state_dir, decision_log, federation, tls, pin, grouping, learner, cors_origins)");
   CHECK(error_of(kSecret + R"(nodes:
   - {name: fe-a, role: frontend, cluster: A, http_port: 1, caf_port: 2}
 )") == "cluster.yaml:3: nodes: no node has role backend or all");
@@ -97,6 +98,14 @@ TEST_CASE("cluster file errors name the file, line and field", "[config][cluster
   CHECK(error_of(kSecret + "nodes: [\n").find("cluster.yaml:") == 0);
 }
 
+TEST_CASE("decision_log is a base folder resolved against the cluster file", "[config][cluster]") {
+  auto config = parse_cluster_config(kSecret + kNodes + "decision_log: logs\n", "c.yaml", "/srv/c");
+  CHECK(config.decision_log_dir == "/srv/c/logs");
+  CHECK(parse_cluster_config(kSecret + kNodes, "c.yaml", "/srv/c").decision_log_dir.empty());
+  CHECK(error_of(kSecret + kNodes + "decision_log: [a]\n") ==
+        "cluster.yaml:6: decision_log: expected a path");
+}
+
 TEST_CASE("secret_file is read and its newline dropped", "[config][cluster]") {
   CHECK(error_of("secret_file: /nonexistent/secret\n" + kNodes) ==
         "cluster.yaml:1: secret_file: /nonexistent/secret: cannot read file");
@@ -122,4 +131,25 @@ TEST_CASE("grouping: learned with learner knobs", "[config][cluster]") {
   CHECK(config.learner_window == 500);
   CHECK(error_of(kSecret + kNodes + "grouping: smart\n") ==
         "cluster.yaml:6: grouping: expected labels or learned, got 'smart'");
+}
+
+TEST_CASE("cors_origins lists the web origins of player pages", "[config][cluster][cors]") {
+  auto none = parse_cluster_config(kSecret + kNodes, "c.yaml", "");
+  CHECK(none.cors_origins.empty());
+  auto some = parse_cluster_config(
+      kSecret + kNodes + "cors_origins: [\"https://video.example\", \"http://127.0.0.1:8000\"]\n",
+      "c.yaml", "");
+  CHECK(some.cors_origins ==
+        std::vector<std::string>{"https://video.example", "http://127.0.0.1:8000"});
+  auto any = parse_cluster_config(kSecret + kNodes + "cors_origins: [\"*\"]\n", "c.yaml", "");
+  CHECK(any.cors_origins == std::vector<std::string>{"*"});
+
+  // A value a browser never sends is refused at its line, naming the entry.
+  CHECK(error_of(kSecret + kNodes +
+                 "cors_origins:\n  - https://video.example\n"
+                 "  - https://video.example/\n") ==
+        "cluster.yaml:8: cors_origins[1]: 'https://video.example/': a web origin has no path "
+        "(no '/' after the host)");
+  CHECK(error_of(kSecret + kNodes + "cors_origins: https://video.example\n") ==
+        "cluster.yaml:6: cors_origins: expected a list");
 }

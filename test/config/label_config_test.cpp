@@ -112,22 +112,131 @@ grouping:
     default: rest
 )",
                                    "x.yaml");
+  CHECK_FALSE(config.learning.enabled);  // a rules tree is a fixed grouping
   CHECK(config.rule_groups() ==
         std::vector<std::string>{"comcast-boston", "comcast-other", "rest", "verizon"});
   CHECK(config.can_produce("verizon"));
   CHECK_FALSE(config.can_produce("Asn=701"));
 }
 
-TEST_CASE("feature-list configs recognise their own keys", "[config]") {
-  auto config = parse_label_config("grouping: {by: [Asn, City]}", "x.yaml");
+TEST_CASE("fixed feature-list configs recognise their own keys", "[config]") {
+  auto config = parse_label_config("grouping: {by: [Asn, City], learn: false}", "x.yaml");
+  CHECK_FALSE(config.learning.enabled);
   CHECK(config.can_produce("Asn=7922;City=Boston"));
   CHECK(config.can_produce("Asn=;City="));
   CHECK_FALSE(config.can_produce("Asn=7922"));
   CHECK_FALSE(config.can_produce("City=Boston;Asn=7922"));
   CHECK_FALSE(config.can_produce("global"));
-  auto global = parse_label_config("grouping: {by: []}", "x.yaml");
+  auto global = parse_label_config("grouping: {by: [], learn: false}", "x.yaml");
   CHECK(global.can_produce("global"));
   CHECK_FALSE(global.can_produce("Asn=1"));
+}
+
+TEST_CASE("by default a node learns its grouping, starting from [Asn]", "[config][learning]") {
+  for (const auto* yaml : {"", "grouping: {by: [Asn]}", "policy: {kind: ducb}"}) {
+    INFO("'" << yaml << "'");
+    const auto config = parse_label_config(yaml, "x.yaml");
+    CHECK(config.group_by == std::vector<std::string>{"Asn"});
+    CHECK(config.learning.enabled);
+    CHECK(config.learning.regroup_interval_s == 30);
+    CHECK(config.learning.sample_rate == 1);
+    CHECK(config.learning.regrouper.window == 200000);
+    CHECK(config.learning.regrouper.min_samples == 5000);
+    CHECK(config.learning.regrouper.learner.min_group_size == 100);
+    CHECK(config.learning.regrouper.learner.candidate_features.empty());  // the defaults
+    // Learned keys are not known in advance: a reload retires nothing.
+    CHECK(config.can_produce("Asn=7922"));
+    CHECK(config.can_produce("City=Boston"));
+    CHECK(config.can_produce("Asn=*"));
+    CHECK(config.rule_groups().empty());
+    CHECK(config.make_grouping()->describe() == "features [Asn]");  // the starting grouping
+    CHECK(config.initial_can_produce("Asn=7922"));
+    CHECK_FALSE(config.initial_can_produce("City=Boston"));
+  }
+  CHECK(LabelConfig{}.learning.enabled);
+}
+
+TEST_CASE("the grouping section's learner settings are read", "[config][learning]") {
+  const auto config = parse_label_config(R"(
+grouping:
+  by: [Asn, City]
+  learn: true
+  regroup_interval_s: 12
+  sample_rate: 0.5
+  window: 50000
+  min_samples: 2000
+  min_group_size: 40
+  max_depth: 3
+  features: [Asn, City, ConnType]
+  false_split_rate: 0.001
+  min_effect: 0.2
+  min_cell_samples: 25
+)",
+                                         "x.yaml");
+  const auto& learning = config.learning;
+  CHECK(learning.enabled);
+  CHECK(config.group_by == std::vector<std::string>{"Asn", "City"});
+  CHECK(learning.regroup_interval_s == 12);
+  CHECK(learning.sample_rate == 0.5);
+  CHECK(learning.regrouper.window == 50000);
+  CHECK(learning.regrouper.min_samples == 2000);
+  const auto& learner = learning.regrouper.learner;
+  CHECK(learner.min_group_size == 40);
+  CHECK(learner.max_depth == 3);
+  CHECK(learner.candidate_features == std::vector<std::string>{"Asn", "City", "ConnType"});
+  CHECK(learner.false_split_rate == 0.001);
+  CHECK(learner.min_effect == 0.2);
+  CHECK(learner.min_cell_samples == 25);
+}
+
+TEST_CASE("same_grouping: by, rules and learning on/off, not the learner's knobs",
+          "[config][learning]") {
+  const auto base = parse_label_config("grouping: {by: [Asn]}", "x.yaml");
+  CHECK(
+      base.same_grouping(parse_label_config("grouping: {by: [Asn], window: 1000, min_samples: "
+                                            "10}",
+                                            "x.yaml")));
+  CHECK(base.same_grouping(parse_label_config("", "x.yaml")));
+  CHECK_FALSE(base.same_grouping(parse_label_config("grouping: {by: [Asn, City]}", "x.yaml")));
+  CHECK_FALSE(base.same_grouping(parse_label_config("grouping: {learn: false}", "x.yaml")));
+  const auto tree = parse_label_config("grouping: {rules: {feature: Asn, default: g}}", "x.yaml");
+  CHECK(tree.same_grouping(
+      parse_label_config("grouping: {rules: {feature: Asn, default: g}}", "x.yaml")));
+  CHECK_FALSE(tree.same_grouping(
+      parse_label_config("grouping: {rules: {feature: Asn, default: h}}", "x.yaml")));
+  CHECK_FALSE(tree.same_grouping(base));
+}
+
+TEST_CASE("bad learner settings name the file, the line and the field", "[config][learning]") {
+  CHECK(error_of("grouping:\n  by: [Asn]\n  max_depth: 99\n")
+            .find("labels.yaml:3: grouping.max_depth: must be in [0, 16]") == 0);
+  CHECK(error_of("grouping:\n  window: 0\n").find("labels.yaml:2: grouping.window: must be") == 0);
+  CHECK(error_of("grouping:\n  min_group_size: many\n")
+            .find("labels.yaml:2: grouping.min_group_size: expected a number") == 0);
+  CHECK(error_of("grouping:\n  false_split_rate: 0\n")
+            .find("labels.yaml:2: grouping.false_split_rate: must be in") == 0);
+  CHECK(error_of("grouping:\n  min_effect: -1\n")
+            .find("labels.yaml:2: grouping.min_effect: must be in") == 0);
+  CHECK(error_of("grouping:\n  min_cell_samples: 1\n")
+            .find("labels.yaml:2: grouping.min_cell_samples: must be in") == 0);
+  CHECK(error_of("grouping:\n  sample_rate: 0\n")
+            .find("labels.yaml:2: grouping.sample_rate: must be in") == 0);
+  CHECK(error_of("grouping:\n  regroup_interval_s: -5\n")
+            .find("labels.yaml:2: grouping.regroup_interval_s: must be in") == 0);
+  CHECK(error_of("grouping:\n  features: [Asn,\n    Planet]\n")
+            .find("labels.yaml:3: grouping.features[1]: unknown feature 'Planet'") == 0);
+  CHECK(error_of("grouping:\n  window: 100\n  min_samples: 500\n")
+            .find("labels.yaml:3: grouping.min_samples: min_samples (500) must not exceed window "
+                  "(100)") == 0);
+  CHECK(error_of("grouping:\n  learn: maybe\n")
+            .find("labels.yaml:2: grouping.learn: expected true or false") == 0);
+  CHECK(error_of("grouping:\n  rules: {feature: Asn, default: g}\n  learn: true\n")
+            .find("labels.yaml:3: grouping.learn: a 'rules' tree is a fixed grouping") == 0);
+  CHECK(error_of("grouping:\n  windw: 10\n").find("labels.yaml:2: grouping.windw: unknown key") ==
+        0);
+  // `learn: false` pins the grouping: rules with learn: false is fine.
+  CHECK(error_of("grouping:\n  rules: {feature: Asn, default: g}\n  learn: false\n") ==
+        "(no error)");
 }
 
 TEST_CASE("glob patterns", "[config]") {

@@ -5,8 +5,11 @@
 #include <thread>
 
 #include "core/errors.hpp"
+#include "test/core/grouping_test_support.hpp"
 
 using namespace pytheas;
+using test::leaf;
+using test::split;
 
 namespace {
 
@@ -17,18 +20,6 @@ std::vector<std::string_view> session(std::string_view asn, std::string_view cit
   values[5] = city;
   values[6] = "US";
   return values;
-}
-
-RuleNode leaf(std::string group) {
-  return RuleNode{std::move(group)};
-}
-
-RuleNode split(std::string feature, std::map<std::string, RuleNode> table, RuleNode otherwise) {
-  RuleNode::Split node;
-  node.feature = std::move(feature);
-  node.table = std::move(table);
-  node.otherwise = std::make_unique<RuleNode>(std::move(otherwise));
-  return RuleNode{std::move(node)};
 }
 
 }  // namespace

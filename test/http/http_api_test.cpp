@@ -158,18 +158,18 @@ TEST_CASE("report: missing field, NaN or non-number score are 400", "[http][api]
   }
 }
 
-TEST_CASE("wrong method is 405 with Allow; unknown route is a 404 JSON error", "[http][api]") {
+TEST_CASE("wrong method is 405 with Allow, unknown route is a 404 JSON error", "[http][api]") {
   auto node = start_node(PYTHEAS_BINARY);
   HttpClient client("127.0.0.1", node.port);
   auto get_decide = client.get("/v1/decide");
   CHECK(get_decide.status == 405);
-  CHECK(get_decide.headers.at("allow") == "POST");
+  CHECK(get_decide.headers.at("allow") == "POST, OPTIONS");
   CHECK(error_code(get_decide) == "method_not_allowed");
   auto post_metrics = client.post("/metrics", "");
   CHECK(post_metrics.status == 405);
   CHECK(post_metrics.headers.at("allow") == "GET");
   CHECK(client.request("DELETE", "/v1/groups", "", "").headers.at("allow") == "GET");
-  CHECK(client.get("/player.php").headers.at("allow") == "POST");
+  CHECK(client.get("/player.php").headers.at("allow") == "POST, OPTIONS");
   auto missing = client.get("/v2/nothing");
   CHECK(missing.status == 404);
   CHECK(error_code(missing) == "not_found");
@@ -259,7 +259,7 @@ TEST_CASE("livez and readyz", "[http][api]") {
   CHECK(eventually([&] { return client.get("/readyz").status == 200; }));
 }
 
-TEST_CASE("keep-alive: many requests on one connection; HTTP/1.0 closes", "[http][api]") {
+TEST_CASE("keep-alive: many requests on one connection, HTTP/1.0 closes", "[http][api]") {
   auto node = start_node(PYTHEAS_BINARY);
   HttpClient client("127.0.0.1", node.port);
   for (int i = 0; i < 50; ++i) {

@@ -26,35 +26,25 @@ using tcp = boost::asio::ip::tcp;
 
 namespace {
 
+using pytheas::test::read_text_file;
 using pytheas::test::TempDir;
-
-std::string path_in(const TempDir& dir, const std::string& name) {
-  return (dir.path() / name).string();
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 // A 3-second trace of `sessions` sessions over 4 ASNs and two CDNs.
 std::string generate_trace(const TempDir& dir, int sessions) {
-  std::ofstream(path_in(dir, "gen.yaml")) << "seed: 5\nsessions: " << sessions
-                                          << "\nduration_s: 3\nasns: 4\n"
-                                             "decisions:\n  - {name: cdn-a, cost: 100}\n"
-                                             "  - {name: cdn-b, cost: 115}\n";
+  std::ofstream(dir.path_of("gen.yaml")) << "seed: 5\nsessions: " << sessions
+                                         << "\nduration_s: 3\nasns: 4\n"
+                                            "decisions:\n  - {name: cdn-a, cost: 100}\n"
+                                            "  - {name: cdn-b, cost: 115}\n";
   auto run = run_to_completion({PYTHEAS_BINARY, "trace", "generate", "--config",
-                                path_in(dir, "gen.yaml"), "--out", path_in(dir, "t.trace")},
+                                dir.path_of("gen.yaml"), "--out", dir.path_of("t.trace")},
                                30s);
   REQUIRE(run.exit_code == 0);
-  return path_in(dir, "t.trace");
+  return dir.path_of("t.trace");
 }
 
 std::map<std::string, std::string> read_summary(const std::string& path) {
   std::map<std::string, std::string> keys;
-  std::istringstream in(slurp(path));
+  std::istringstream in(read_text_file(path));
   std::string line;
   while (std::getline(in, line)) {
     auto eq = line.find('=');
@@ -70,7 +60,7 @@ long key(const std::map<std::string, std::string>& keys, const std::string& name
 
 // Column sums of replay.csv, by column name.
 std::map<std::string, double> csv_sums(const std::string& path) {
-  std::istringstream in(slurp(path));
+  std::istringstream in(read_text_file(path));
   std::string line;
   std::getline(in, line);
   std::vector<std::string> names;
@@ -131,13 +121,13 @@ TEST_CASE("json replay: every decide's report is recorded at the node", "[replay
   auto node = pytheas::test::start_node(PYTHEAS_BINARY);
   auto run = run_to_completion(
       {PYTHEAS_BINARY, "replay", "--trace", trace, "--url", url(node.port), "--rps", "600",
-       "--report-delay", "0.3", "--out", path_in(dir, "out"), "--no-plot"},
+       "--report-delay", "0.3", "--out", dir.path_of("out"), "--no-plot"},
       60s);
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
   CHECK(run.err.find('\r') == std::string::npos);  // no progress bar on a pipe
 
-  const auto summary = read_summary(path_in(dir, "out/summary.txt"));
+  const auto summary = read_summary(dir.path_of("out/summary.txt"));
   CHECK(key(summary, "sessions") == 300);
   CHECK(key(summary, "decide_ok") == 300);
   CHECK(key(summary, "decide_failed") == 0);
@@ -146,12 +136,12 @@ TEST_CASE("json replay: every decide's report is recorded at the node", "[replay
   CHECK(key(summary, "reports_failed") == 0);
   CHECK(key(summary, "abandoned") == 0);
 
-  auto sums = csv_sums(path_in(dir, "out/replay.csv"));
+  auto sums = csv_sums(dir.path_of("out/replay.csv"));
   CHECK(sums["sent"] == 300);
   CHECK(sums["succeeded"] == 300);
   CHECK(sums["failed"] == 0);
   CHECK(sums["reports_ok"] == 300);
-  CHECK(fs::file_size(path_in(dir, "out/latency_cdf.csv")) > 100);
+  CHECK(fs::file_size(dir.path_of("out/latency_cdf.csv")) > 100);
 
   CHECK(wait_for_node_reports(node.port, 300) == 300);
 }
@@ -162,11 +152,11 @@ TEST_CASE("legacy replay follows trace time and reconciles with the node", "[rep
   auto node = pytheas::test::start_node(PYTHEAS_BINARY);
   auto run = run_to_completion(
       {PYTHEAS_BINARY, "replay", "--trace", trace, "--url", url(node.port), "--protocol", "legacy",
-       "--speed", "2", "--report-delay", "0.2", "--out", path_in(dir, "out"), "--no-plot"},
+       "--speed", "2", "--report-delay", "0.2", "--out", dir.path_of("out"), "--no-plot"},
       60s);
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
-  const auto summary = read_summary(path_in(dir, "out/summary.txt"));
+  const auto summary = read_summary(dir.path_of("out/summary.txt"));
   CHECK(key(summary, "sessions") == 200);
   CHECK(key(summary, "decide_ok") == 200);
   CHECK(key(summary, "reports_ok") == 200);
@@ -178,18 +168,18 @@ TEST_CASE("legacy replay follows trace time and reconciles with the node", "[rep
   CHECK(wait_for_node_reports(node.port, 200) == 200);
 }
 
-TEST_CASE("a closed port gets the fallback decision, counted as failures; the rest reconciles",
+TEST_CASE("a closed port gets the fallback decision, counted as failures, the rest reconciles",
           "[replay][live][fault]") {
   TempDir dir("pytheas-replay");
   const auto trace = generate_trace(dir, 300);
   auto node = pytheas::test::start_node(PYTHEAS_BINARY);
   auto run = run_to_completion({PYTHEAS_BINARY, "replay", "--trace", trace, "--url", url(node.port),
                                 "--url", url(closed_port()), "--rps", "600", "--report-delay",
-                                "0.2", "--out", path_in(dir, "out"), "--no-plot"},
+                                "0.2", "--out", dir.path_of("out"), "--no-plot"},
                                60s);
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
-  const auto summary = read_summary(path_in(dir, "out/summary.txt"));
+  const auto summary = read_summary(dir.path_of("out/summary.txt"));
   // Round robin: every second session went to the closed port.
   CHECK(key(summary, "sessions") == 300);
   CHECK(key(summary, "decide_ok") == 150);
@@ -197,7 +187,7 @@ TEST_CASE("a closed port gets the fallback decision, counted as failures; the re
   CHECK(key(summary, "decide_failed.connection_refused") == 150);
   CHECK(key(summary, "reports_ok") == 150);
   CHECK(key(summary, "reports_failed") == 0);
-  auto sums = csv_sums(path_in(dir, "out/replay.csv"));
+  auto sums = csv_sums(dir.path_of("out/replay.csv"));
   CHECK(sums["failed"] == 150);
   CHECK(std::stod(summary.at("mean_cost")) > 50);  // fallback sessions have costs too
   CHECK(wait_for_node_reports(node.port, 150) == 150);
@@ -205,11 +195,11 @@ TEST_CASE("a closed port gets the fallback decision, counted as failures; the re
   // Only a closed port: everything fails, the replay still completes.
   auto dead =
       run_to_completion({PYTHEAS_BINARY, "replay", "--trace", trace, "--url", url(closed_port()),
-                         "--rps", "1000", "--out", path_in(dir, "dead"), "--no-plot"},
+                         "--rps", "1000", "--out", dir.path_of("dead"), "--no-plot"},
                         60s);
   INFO(dead.err);
   REQUIRE(dead.exit_code == 0);
-  const auto dead_summary = read_summary(path_in(dir, "dead/summary.txt"));
+  const auto dead_summary = read_summary(dir.path_of("dead/summary.txt"));
   CHECK(key(dead_summary, "sessions") == 300);
   CHECK(key(dead_summary, "decide_failed") == 300);
   CHECK(key(dead_summary, "reports_sent") == 0);
@@ -220,14 +210,14 @@ TEST_CASE("with --failover, sessions of a closed port move to the living URL",
   TempDir dir("pytheas-replay");
   const auto trace = generate_trace(dir, 300);
   auto node = pytheas::test::start_node(PYTHEAS_BINARY);
-  auto run = run_to_completion({PYTHEAS_BINARY, "replay", "--trace", trace, "--url", url(node.port),
-                                "--url", url(closed_port()), "--rps", "600", "--report-delay",
-                                "0.2", "--failover", "--failover-hold", "60", "--out",
-                                path_in(dir, "out"), "--no-plot"},
-                               60s);
+  auto run = run_to_completion(
+      {PYTHEAS_BINARY, "replay", "--trace", trace, "--url", url(node.port), "--url",
+       url(closed_port()), "--rps", "600", "--report-delay", "0.2", "--failover", "--failover-hold",
+       "60", "--out", dir.path_of("out"), "--no-plot"},
+      60s);
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
-  const auto summary = read_summary(path_in(dir, "out/summary.txt"));
+  const auto summary = read_summary(dir.path_of("out/summary.txt"));
   CHECK(key(summary, "sessions") == 300);
   CHECK(key(summary, "decide_ok") == 300);
   CHECK(key(summary, "decide_failed") == 0);
@@ -279,14 +269,14 @@ TEST_CASE("non-loopback targets are refused unless --allow-remote", "[replay][cl
   TempDir dir("pytheas-replay");
   const auto trace = generate_trace(dir, 10);
   auto run = run_to_completion({PYTHEAS_BINARY, "replay", "--trace", trace, "--url",
-                                "http://192.0.2.1:8080", "--out", path_in(dir, "out"), "--no-plot"},
+                                "http://192.0.2.1:8080", "--out", dir.path_of("out"), "--no-plot"},
                                30s);
   CHECK(run.exit_code == 2);
   CHECK_THAT(run.err, Catch::Contains("--allow-remote"));
-  CHECK_FALSE(fs::exists(path_in(dir, "out/summary.txt")));
+  CHECK_FALSE(fs::exists(dir.path_of("out/summary.txt")));
 
   auto bad = run_to_completion({PYTHEAS_BINARY, "replay", "--trace", trace, "--url",
-                                "ftp://127.0.0.1", "--out", path_in(dir, "out"), "--no-plot"},
+                                "ftp://127.0.0.1", "--out", dir.path_of("out"), "--no-plot"},
                                30s);
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.err, Catch::Contains("http://"));
@@ -294,16 +284,16 @@ TEST_CASE("non-loopback targets are refused unless --allow-remote", "[replay][cl
 
 TEST_CASE("a malformed trace or one with the wrong features is a precise error", "[replay][cli]") {
   TempDir dir("pytheas-replay");
-  std::ofstream(path_in(dir, "short.trace")) << "1000\tAS1\tDecisionMap\tcdn-a,1\tLoadMap\n";
-  std::ofstream(path_in(dir, "broken.trace")) << "1000\tAS1\tDecisionMap\tcdn-a,1\n";
+  std::ofstream(dir.path_of("short.trace")) << "1000\tAS1\tDecisionMap\tcdn-a,1\tLoadMap\n";
+  std::ofstream(dir.path_of("broken.trace")) << "1000\tAS1\tDecisionMap\tcdn-a,1\n";
   auto run =
-      run_to_completion({PYTHEAS_BINARY, "replay", "--trace", path_in(dir, "short.trace"), "--url",
-                         url(closed_port()), "--out", path_in(dir, "out"), "--no-plot"},
+      run_to_completion({PYTHEAS_BINARY, "replay", "--trace", dir.path_of("short.trace"), "--url",
+                         url(closed_port()), "--out", dir.path_of("out"), "--no-plot"},
                         30s);
   CHECK(run.exit_code == 1);
   CHECK_THAT(run.err, Catch::Contains("short.trace") && Catch::Contains("2 features"));
-  run = run_to_completion({PYTHEAS_BINARY, "replay", "--trace", path_in(dir, "broken.trace"),
-                           "--url", url(closed_port()), "--out", path_in(dir, "out"), "--no-plot"},
+  run = run_to_completion({PYTHEAS_BINARY, "replay", "--trace", dir.path_of("broken.trace"),
+                           "--url", url(closed_port()), "--out", dir.path_of("out"), "--no-plot"},
                           30s);
   CHECK(run.exit_code == 1);
   CHECK_THAT(run.err, Catch::Contains("broken.trace") && Catch::Contains("line 1"));

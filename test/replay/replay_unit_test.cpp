@@ -62,7 +62,7 @@ TEST_CASE("only 127.0.0.0/8 and ::1 count as loopback", "[replay][unit]") {
   CHECK_FALSE(is_loopback_address(""));
 }
 
-TEST_CASE("json protocol: features by name, escaped; report by event id with score = -cost",
+TEST_CASE("json protocol: features by name, escaped, report by event id with score = -cost",
           "[replay][unit]") {
   ReplayProtocol protocol(ReplayProtocolKind::json, FeatureSchema::original());
   const auto session = sample_session();

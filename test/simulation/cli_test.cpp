@@ -11,6 +11,7 @@
 #include "test/support/process.hpp"
 #include "test/support/temp_dir.hpp"
 
+using pytheas::test::read_text_file;
 using pytheas::test::run_to_completion;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
@@ -23,13 +24,6 @@ struct TempDir : pytheas::test::TempDir {
 };
 
 // A fresh temporary directory, removed at the end of the test.
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 int count_lines(const std::string& text) {
   int n = 0;
@@ -50,7 +44,7 @@ TEST_CASE("trace generate, convert and simulate write their files", "[cli][simul
       {PYTHEAS_BINARY, "trace", "generate", "--config", dir / "gen.yaml", "--out", dir / "t.trace"},
       30s);
   REQUIRE(gen.exit_code == 0);
-  const auto text = slurp(dir / "t.trace");
+  const auto text = read_text_file(dir / "t.trace");
   CHECK(count_lines(text) == 3000);
 
   // text -> compact -> text is byte-exact for generated traces.
@@ -62,8 +56,8 @@ TEST_CASE("trace generate, convert and simulate write their files", "[cli][simul
                              dir / "back.trace"},
                             30s)
               .exit_code == 0);
-  CHECK(slurp(dir / "back.trace") == text);
-  CHECK(slurp(dir / "t.ptr").size() < text.size() / 2);
+  CHECK(read_text_file(dir / "back.trace") == text);
+  CHECK(read_text_file(dir / "t.ptr").size() < text.size() / 2);
 
   auto sim = run_to_completion({PYTHEAS_BINARY, "simulate", "--trace", dir / "t.ptr", "--policy",
                                 "ducb,random,cfa,oracle,ucb@global", "--out", dir / "out",
@@ -74,14 +68,22 @@ TEST_CASE("trace generate, convert and simulate write their files", "[cli][simul
   for (const char* name : {"ducb.csv", "random.csv", "cfa.csv", "oracle.csv", "ucb_global.csv",
                            "timeseries.csv", "cdf.csv", "summary.csv", "summary.txt"})
     CHECK(fs::exists(dir / ("out/" + std::string(name))));
-  const auto summary = slurp(dir / "out/summary.csv");
+  const auto summary = read_text_file(dir / "out/summary.csv");
   CHECK(count_lines(summary) == 6);
   CHECK(summary.rfind("policy,grouping,groups,sessions,mean_cost,p90_cost,mean_vs_random_pct", 0) ==
         0);
-  const auto ducb = slurp(dir / "out/ducb.csv");
+  const auto ducb = read_text_file(dir / "out/ducb.csv");
   CHECK(ducb.rfind("interval_start_s,sessions,mean_cost,p90_cost\n0,", 0) == 0);
   CHECK(count_lines(ducb) == 21);  // header + 600 s / 30 s
-  CHECK(count_lines(slurp(dir / "out/cdf.csv")) == 202);
+  CHECK(count_lines(read_text_file(dir / "out/cdf.csv")) == 202);
+  // summary.json: what reproduces the run.
+  const auto manifest = read_text_file(dir / "out/summary.json");
+  CHECK(manifest.find(R"("tool":"pytheas","version":")") != std::string::npos);
+  CHECK(manifest.find(R"("command":"simulate","arguments":["simulate","--trace",")") !=
+        std::string::npos);
+  CHECK(manifest.find(R"("seed":1,)") != std::string::npos);
+  CHECK(manifest.find(R"("policies":"ducb,random,cfa,oracle,ucb@global")") != std::string::npos);
+  CHECK(manifest.find(R"("ducb":{"sessions":3000,)") != std::string::npos);
 }
 
 TEST_CASE("simulate reports bad input precisely", "[cli][simulate]") {
@@ -108,6 +110,12 @@ TEST_CASE("simulate reports bad input precisely", "[cli][simulate]") {
                         30s);
   CHECK(learned.exit_code == 2);
   CHECK(learned.err.find("--learn-sample-rate") != std::string::npos);
+  auto learn_from =
+      run_to_completion({PYTHEAS_BINARY, "simulate", "--trace", dir / "bad.trace", "--grouping",
+                         "learned", "--learn-from", "oracle", "--out", dir / "out"},
+                        30s);
+  CHECK(learn_from.exit_code == 2);
+  CHECK(learn_from.err.find("--learn-from") != std::string::npos);
 
   auto policy = run_to_completion({PYTHEAS_BINARY, "simulate", "--trace", dir / "bad.trace",
                                    "--policy", "ducb,bandit", "--out", dir / "out"},
@@ -132,6 +140,7 @@ TEST_CASE("simulate without a plotter still writes its CSVs and says why there a
   ::unsetenv("PYTHEAS_PLOT_SCRIPT");
   CHECK(sim.exit_code == 0);
   CHECK(sim.err.find("no PNG plots") != std::string::npos);
+  CHECK(count_lines(sim.err) == 1);  // one line says why
   CHECK(fs::exists(dir / "out/summary.csv"));
   CHECK_FALSE(fs::exists(dir / "out/cost_over_time.png"));
 }
@@ -154,13 +163,17 @@ TEST_CASE("simulate --grouping learned regroups and writes the learned rules", "
       60s);
   INFO(sim.err);
   REQUIRE(sim.exit_code == 0);
-  const auto regroups = slurp(dir / "out/regroups.csv");
-  CHECK(regroups.rfind("time_s,samples,groups,split_features,learn_seconds\n60,", 0) == 0);
+  const auto regroups = read_text_file(dir / "out/regroups.csv");
+  CHECK(regroups.rfind("time_s,samples,groups,split_features,learn_seconds,changed,inherited\n60,",
+                       0) == 0);
   CHECK(count_lines(regroups) == 4);  // at 60, 360 and 660 s
-  const auto rules = slurp(dir / "out/learned_rules.txt");
+  const auto rules = read_text_file(dir / "out/learned_rules.txt");
   CHECK(rules.find("City = AS1000-city0: ") != std::string::npos);
   CHECK(rules.find("Os") == std::string::npos);
-  const auto summary = slurp(dir / "out/summary.csv");
+  const auto costs = read_text_file(dir / "out/regroup_costs.csv");
+  CHECK(costs.rfind("policy,time_s,sessions_before,mean_before,sessions_after,mean_after\n", 0) ==
+        0);
+  const auto summary = read_text_file(dir / "out/summary.csv");
   CHECK(summary.find("\nducb,learned,") != std::string::npos);
   CHECK(summary.find("\nducb@Asn,Asn,2,") != std::string::npos);
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 
 namespace pytheas::test {
@@ -25,6 +26,9 @@ class TempDir {
 
   const std::filesystem::path& path() const { return path_; }
 
+  /// The path of `name` inside the directory, as a string.
+  std::string path_of(const std::string& name) const { return (path_ / name).string(); }
+
   /// Writes `text` to `name` inside the directory; returns the file's path.
   std::string write(const std::string& name, const std::string& text) const {
     std::ofstream(path_ / name) << text;
@@ -34,5 +38,13 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+/// The whole content of a file ("" when it cannot be read).
+inline std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
 
 }  // namespace pytheas::test

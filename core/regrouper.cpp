@@ -1,0 +1,146 @@
+#include "core/regrouper.hpp"
+
+#include <time.h>
+
+#include <cmath>
+#include <unordered_map>
+#include <vector>
+
+#include "core/errors.hpp"
+
+namespace pytheas {
+namespace {
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// Interns keys to dense ids.
+class KeyIds {
+ public:
+  std::uint32_t operator()(std::string key) {
+    auto [it, inserted] = ids_.try_emplace(std::move(key), static_cast<std::uint32_t>(ids_.size()));
+    if (inserted) names_.push_back(&it->first);
+    return it->second;
+  }
+  const std::string& name(std::uint32_t id) const { return *names_[id]; }
+  std::size_t size() const { return names_.size(); }
+
+ private:
+  std::unordered_map<std::string, std::uint32_t> ids_;
+  std::vector<const std::string*> names_;  // node addresses are stable
+};
+
+// For each `from` id, the `to` id sharing most samples with it (ties: the
+// smallest `to` name).
+std::map<std::string, std::string> majority(
+    const std::unordered_map<std::uint64_t, std::size_t>& counts, bool from_is_after,
+    const KeyIds& before, const KeyIds& after) {
+  const KeyIds& from = from_is_after ? after : before;
+  const KeyIds& to = from_is_after ? before : after;
+  std::vector<std::pair<std::size_t, std::uint32_t>> best(from.size(), {0, 0});
+  for (const auto& [pair, count] : counts) {
+    const auto b = static_cast<std::uint32_t>(pair >> 32);
+    const auto a = static_cast<std::uint32_t>(pair & 0xFFFFFFFFu);
+    const auto f = from_is_after ? a : b;
+    const auto t = from_is_after ? b : a;
+    auto& [most, id] = best[f];
+    if (count > most || (count == most && to.name(t) < to.name(id))) {
+      most = count;
+      id = t;
+    }
+  }
+  std::map<std::string, std::string> out;
+  for (std::uint32_t f = 0; f < from.size(); ++f)
+    if (best[f].first > 0) out.emplace(from.name(f), to.name(best[f].second));
+  return out;
+}
+
+}  // namespace
+
+void RegrouperOptions::validate() const {
+  learner.validate();
+  if (window < 1) throw InvalidInput("regrouper: window must be >= 1");
+  if (min_samples < 1) throw InvalidInput("regrouper: min_samples must be >= 1");
+}
+
+GroupTransition group_transition(const Grouping& before, const Grouping& after,
+                                 std::span<const GroupingSample> samples, std::size_t schema_size) {
+  KeyIds before_ids, after_ids;
+  std::unordered_map<std::uint64_t, std::size_t> counts;
+  std::vector<std::string_view> values;
+  for (const auto& sample : samples) {
+    if (sample.features.size() != schema_size) continue;
+    values.assign(sample.features.begin(), sample.features.end());
+    const FeatureView view(values);
+    const std::uint64_t b = before_ids(before.key(view));
+    const std::uint64_t a = after_ids(after.key(view));
+    ++counts[(b << 32) | a];
+  }
+  GroupTransition out;
+  out.parent = majority(counts, true, before_ids, after_ids);
+  out.heir = majority(counts, false, before_ids, after_ids);
+  return out;
+}
+
+bool same_rules(const RuleNode& a, const RuleNode& b) {
+  const auto* leaf_a = std::get_if<std::string>(&a.node);
+  const auto* leaf_b = std::get_if<std::string>(&b.node);
+  if (leaf_a || leaf_b) return leaf_a && leaf_b && *leaf_a == *leaf_b;
+  const auto& split_a = std::get<RuleNode::Split>(a.node);
+  const auto& split_b = std::get<RuleNode::Split>(b.node);
+  if (split_a.feature != split_b.feature || split_a.table.size() != split_b.table.size())
+    return false;
+  if (!split_a.otherwise || !split_b.otherwise) return !split_a.otherwise && !split_b.otherwise;
+  for (auto ia = split_a.table.begin(), ib = split_b.table.begin(); ia != split_a.table.end();
+       ++ia, ++ib)
+    if (ia->first != ib->first || !same_rules(ia->second, ib->second)) return false;
+  return same_rules(*split_a.otherwise, *split_b.otherwise);
+}
+
+Regrouper::Regrouper(FeatureSchema schema, RegrouperOptions options,
+                     std::shared_ptr<const Grouping> initial)
+    : options_((options.validate(), std::move(options))),
+      learner_(std::move(schema), options_.learner),
+      window_(options_.window),
+      initial_(std::move(initial)),
+      current_(initial_) {
+  if (!initial_) throw InvalidInput("regrouper: no initial grouping");
+}
+
+void Regrouper::add(GroupingSample sample) {
+  if (sample.features.size() != learner_.schema().size() || !std::isfinite(sample.score)) {
+    ++rejected_;
+    return;
+  }
+  window_.add(std::move(sample));
+}
+
+std::optional<Regroup> Regrouper::regroup() {
+  if (window_.size() < options_.min_samples) return std::nullopt;
+  const double start = thread_cpu_seconds();
+  // The first learn names its groups after the initial grouping's keys where
+  // the members agree; later ones keep the previous result's names.
+  auto learned = learner_.learn(window_.samples(), learned_ ? &*learned_ : nullptr,
+                                learned_ ? nullptr : initial_.get());
+  const bool changed = !learned_ || !same_rules(*learned.rules, *learned_->rules);
+  learned_ = std::move(learned);
+  if (!changed) {
+    last_learn_seconds_ = thread_cpu_seconds() - start;
+    return std::nullopt;
+  }
+  Regroup out;
+  out.grouping = make_rule_tree_grouping(learner_.schema(), learned_->rules);
+  auto transition =
+      group_transition(*current_, *out.grouping, window_.samples(), learner_.schema().size());
+  out.parent = std::move(transition.parent);
+  out.heir = std::move(transition.heir);
+  out.learned = *learned_;
+  current_ = out.grouping;
+  last_learn_seconds_ = out.learn_seconds = thread_cpu_seconds() - start;
+  return out;
+}
+
+}  // namespace pytheas

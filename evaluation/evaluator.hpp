@@ -1,0 +1,39 @@
+#pragma once
+// evaluate_targets: every estimate `pytheas evaluate` makes for a list of
+// target policies on one sample set: for `logged` the on-policy mean; for a
+// target stationary on the log IPS, SNIPS, DR and replay; for a learning
+// target replay only. A target that never agrees with the log (it never
+// gives the logged decision a chance, or never picks it) gets an error
+// message instead of estimates.
+// Pure function; deterministic for a given seed.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "evaluation/bootstrap.hpp"
+#include "evaluation/estimate.hpp"
+#include "evaluation/sample_set.hpp"
+#include "evaluation/target_policy.hpp"
+
+namespace pytheas::evaluation {
+
+struct EvaluatorOptions {
+  BootstrapOptions bootstrap;
+  double snapshot_interval_s = 0;  ///< replay: least time between a group's snapshots
+  /// Called after each target with (targets done, targets).
+  std::function<void(std::size_t, std::size_t)> progress;
+};
+
+struct TargetResult {
+  std::string policy;
+  bool stationary = false;
+  std::vector<Estimate> estimates;
+  std::string error;  ///< non-empty: no estimate (the target never agrees with the log)
+};
+
+std::vector<TargetResult> evaluate_targets(const SampleSet& set,
+                                           const std::vector<TargetPolicy>& targets,
+                                           const EvaluatorOptions& options);
+
+}  // namespace pytheas::evaluation

@@ -1,0 +1,48 @@
+#pragma once
+// The replay method (Li, Chu, Langford, Wang: "Unbiased offline evaluation of
+// contextual-bandit-based news article recommendation algorithms", WSDM
+// 2011), for targets that learn as they go (D-UCB, ε-greedy, ...): the target
+// runs over the logged sessions in time order, one core Policy per group as
+// on a node; at each session it picks among the logged candidates; when it
+// picks the logged decision the session is kept, its reward counts toward
+// the estimate and reaches the target's policy at the logged report time (so
+// the target learns with the delays the log saw); otherwise the session is
+// skipped as if it never happened.
+// Li et al. assume uniformly random logging. For any other logging policy a
+// session that agrees is kept with probability p_min / p (rejection
+// sampling; p its propensity, p_min the smallest propensity in the log), so
+// every kept session is as if logged uniformly at rate p_min and the kept
+// stream stays an unbiased sample of sessions. The estimate is the mean
+// reward of the kept sessions; its interval a moving-block bootstrap over
+// them (blocks of about n^(1/3): a learning policy's rewards are dependent).
+// Deterministic for a given seed. Pure functions.
+
+#include <cstdint>
+#include <vector>
+
+#include "core/policy.hpp"
+#include "evaluation/bootstrap.hpp"
+#include "evaluation/estimate.hpp"
+#include "evaluation/sample_set.hpp"
+
+namespace pytheas::evaluation {
+
+struct ReplayRun {
+  std::vector<double> rewards;  ///< of the kept sessions, in time order
+  std::size_t agree = 0;        ///< sessions where the target picked the logged decision
+  double acceptance = 1;        ///< p_min: kept share of agreeing sessions at propensity 1
+};
+
+/// Runs `config` (one policy per group of `set`) over the sessions.
+/// `snapshot_interval_s`: least time between a group's snapshots (0: after
+/// every update, as `pytheas simulate` by default). Throws InvalidInput on a
+/// bad config.
+ReplayRun replay_run(const SampleSet& set, const PolicyConfig& config, std::uint64_t seed,
+                     double snapshot_interval_s = 0);
+
+/// replay_run's mean with its interval, estimator "replay"; NaN values when
+/// no session was kept.
+Estimate replay_estimate(const SampleSet& set, const PolicyConfig& config,
+                         const BootstrapOptions& options, double snapshot_interval_s = 0);
+
+}  // namespace pytheas::evaluation

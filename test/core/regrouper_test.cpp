@@ -1,0 +1,180 @@
+#include "core/regrouper.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/errors.hpp"
+#include "core/rng.hpp"
+#include "test/core/grouping_test_support.hpp"
+
+using namespace pytheas;
+using test::leaf;
+using test::normal;
+using test::split;
+
+namespace {
+
+const FeatureSchema kSchema({"Asn", "City", "Os"});
+
+// Sessions over (Asn, City, Os) with two decisions. In every ASN but AS1 the
+// better decision is "a" for odd ASN numbers and "b" for even ones; in AS1 it
+// depends on the city when `city_matters`; Os only shifts every score alike.
+std::vector<GroupingSample> sessions(std::uint64_t seed, std::size_t count, bool city_matters) {
+  Rng rng(seed);
+  std::vector<GroupingSample> out;
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto asn = 1 + rng.below(4);
+    const auto city = rng.below(2);
+    const auto os = rng.below(3);
+    const bool use_a = rng.below(2) == 0;
+    bool a_better = asn % 2 == 1;
+    if (asn == 1 && city_matters) a_better = city == 0;
+    const double score =
+        (use_a == a_better ? 10.0 : 0.0) + 20.0 * static_cast<double>(os) + 5 * normal(rng);
+    out.push_back(
+        {{"AS" + std::to_string(asn), "city" + std::to_string(city), "os" + std::to_string(os)},
+         use_a ? "a" : "b",
+         score,
+         ""});
+  }
+  return out;
+}
+
+RegrouperOptions small_options() {
+  RegrouperOptions options;
+  options.learner.min_group_size = 50;
+  options.window = 20000;
+  options.min_samples = 1000;
+  return options;
+}
+
+}  // namespace
+
+TEST_CASE("group_transition: parent takes the old group with most members, heir the new one",
+          "[regrouper]") {
+  const FeatureSchema schema({"Asn", "City"});
+  auto before = make_feature_grouping(schema, {"Asn"});
+  // A1 splits by city; A3, A4, A5 merge into "other"; A6 and A7 tie in "tie".
+  std::map<std::string, RuleNode> a1_cities;
+  a1_cities.emplace("Boston", leaf("A1-boston"));
+  std::map<std::string, RuleNode> asns;
+  asns.emplace("A1", split("City", std::move(a1_cities), leaf("A1-rest")));
+  asns.emplace("A2", leaf("A2"));
+  asns.emplace("A6", leaf("tie"));
+  asns.emplace("A7", leaf("tie"));
+  auto after = make_rule_tree_grouping(
+      schema, std::make_shared<const RuleNode>(split("Asn", std::move(asns), leaf("other"))));
+  std::vector<GroupingSample> samples;
+  auto add = [&](const char* asn, const char* city, int count) {
+    for (int i = 0; i < count; ++i) samples.push_back({{asn, city}, "a", 0, ""});
+  };
+  add("A1", "Boston", 5);
+  add("A1", "Chicago", 3);
+  add("A2", "Boston", 4);
+  add("A3", "Boston", 2);
+  add("A4", "Denver", 3);
+  add("A5", "Denver", 1);
+  add("A6", "Boston", 2);
+  add("A7", "Boston", 2);
+  samples.push_back({{"A9"}, "a", 0, ""});  // wrong feature count: skipped
+
+  const auto transition = group_transition(*before, *after, samples, schema.size());
+  CHECK(transition.parent == std::map<std::string, std::string>{{"A1-boston", "Asn=A1"},
+                                                                {"A1-rest", "Asn=A1"},
+                                                                {"A2", "Asn=A2"},
+                                                                {"other", "Asn=A4"},
+                                                                {"tie", "Asn=A6"}});
+  CHECK(transition.heir == std::map<std::string, std::string>{{"Asn=A1", "A1-boston"},
+                                                              {"Asn=A2", "A2"},
+                                                              {"Asn=A3", "other"},
+                                                              {"Asn=A4", "other"},
+                                                              {"Asn=A5", "other"},
+                                                              {"Asn=A6", "tie"},
+                                                              {"Asn=A7", "tie"}});
+}
+
+TEST_CASE("the regrouper waits for min_samples and rejects bad samples", "[regrouper]") {
+  std::shared_ptr<const Grouping> initial = make_feature_grouping(kSchema, {"Asn"});
+  Regrouper regrouper(kSchema, small_options(), initial);
+  CHECK(regrouper.learned() == nullptr);
+  const auto samples = sessions(1, 999, false);
+  for (const auto& sample : samples) regrouper.add(sample);
+  regrouper.add({{"AS1", "city0"}, "a", 1, ""});                    // 2 features, not 3
+  regrouper.add({{"AS1", "city0", "os0"}, "a", std::nan(""), ""});  // NaN score
+  regrouper.add({{"AS1", "city0", "os0"}, "a", INFINITY, ""});
+  CHECK(regrouper.rejected() == 3);
+  CHECK(regrouper.samples() == 999);
+  CHECK(regrouper.total_added() == 999);
+  CHECK_FALSE(regrouper.regroup());
+  CHECK(regrouper.learned() == nullptr);
+  CHECK(regrouper.current() == initial);
+  regrouper.add(samples.front());
+  CHECK(regrouper.regroup());
+  CHECK(regrouper.learned() != nullptr);
+}
+
+TEST_CASE("a regroup that keeps the initial [Asn] renames nothing, unchanged rules are no regroup",
+          "[regrouper]") {
+  std::shared_ptr<const Grouping> initial = make_feature_grouping(kSchema, {"Asn"});
+  Regrouper regrouper(kSchema, small_options(), initial);
+  for (const auto& sample : sessions(2, 8000, false)) regrouper.add(sample);
+  auto first = regrouper.regroup();
+  REQUIRE(first);
+  INFO(format_rules(*first->learned.rules));
+  // Asn changes the best decision; Os (an offset) and City do not.
+  CHECK(first->learned.split_features == std::vector<std::string>{"Asn"});
+  for (const auto* asn : {"AS1", "AS2", "AS3", "AS4"}) {
+    const std::string key = std::string("Asn=") + asn;
+    CHECK(first->learned.sizes.contains(key));
+    CHECK(first->parent.at(key) == key);
+    CHECK(first->heir.at(key) == key);
+  }
+  CHECK(regrouper.current() == first->grouping);
+  CHECK(first->learn_seconds > 0);
+  // The same kind of data again: same rules, no regroup, learned() updated.
+  for (const auto& sample : sessions(3, 8000, false)) regrouper.add(sample);
+  CHECK_FALSE(regrouper.regroup());
+  CHECK(regrouper.learned()->samples == 16000);
+  CHECK(regrouper.current() == first->grouping);
+}
+
+TEST_CASE("when a city starts to matter, its ASN's group splits and the parts name their parent",
+          "[regrouper]") {
+  std::shared_ptr<const Grouping> initial = make_feature_grouping(kSchema, {"Asn"});
+  auto options = small_options();
+  options.window = 8000;
+  Regrouper regrouper(kSchema, options, initial);
+  for (const auto& sample : sessions(4, 8000, false)) regrouper.add(sample);
+  REQUIRE(regrouper.regroup());
+  for (const auto& sample : sessions(5, 8000, true)) regrouper.add(sample);  // replaces the window
+  auto split = regrouper.regroup();
+  REQUIRE(split);
+  INFO(format_rules(*split->learned.rules));
+  CHECK(split->learned.split_features == std::vector<std::string>{"Asn", "City"});
+  CHECK(split->parent.at("Asn=AS1;City=city0") == "Asn=AS1");
+  CHECK(split->parent.at("Asn=AS1;City=city1") == "Asn=AS1");
+  CHECK(split->parent.at("Asn=AS2") == "Asn=AS2");
+  CHECK(split->heir.at("Asn=AS1").starts_with("Asn=AS1;City=city"));
+  CHECK(split->heir.at("Asn=AS3") == "Asn=AS3");
+}
+
+TEST_CASE("the regrouper rejects bad options", "[regrouper][bad_input]") {
+  std::shared_ptr<const Grouping> initial = make_feature_grouping(kSchema, {"Asn"});
+  auto options = small_options();
+  options.window = 0;
+  CHECK_THROWS_AS(Regrouper(kSchema, options, initial), InvalidInput);
+  options = small_options();
+  options.min_samples = 0;
+  CHECK_THROWS_AS(Regrouper(kSchema, options, initial), InvalidInput);
+  options = small_options();
+  options.learner.false_split_rate = 0;
+  CHECK_THROWS_WITH(Regrouper(kSchema, options, initial), Catch::Contains("false_split_rate"));
+  options = small_options();
+  options.learner.candidate_features = {"Planet"};
+  CHECK_THROWS_WITH(Regrouper(kSchema, options, initial), Catch::Contains("Planet"));
+  CHECK_THROWS_AS(Regrouper(kSchema, small_options(), nullptr), InvalidInput);
+}
