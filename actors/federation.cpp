@@ -67,10 +67,14 @@ void init(Federation* self, FederationArgs args) {
       learning.regroup_interval_s = st.args.cluster->regroup_interval_s;
       st.learner = spawn_grouping_actor(self->system(), std::move(learning));
     }
-    load_table(st);
-    install_rules(self);
-    publish_grouping_status(self, 0);
   }
+  // Every member starts from the last table it knew (its state dir): a
+  // restarted frontend that waited for the backend's push would meanwhile
+  // serve every group it sees as untabled, beside the groups' real owners.
+  load_table(st);
+  install_rules(self);
+  st.args.grouping->table_version.store(st.table.version);
+  if (st.me->serves_backend()) publish_grouping_status(self, 0);
   recompute(self);
   publish_status(self);
 }

@@ -146,10 +146,8 @@ void install_table(Federation* self, GroupTableMessage table, const std::string&
   spdlog::info("federation: group table version {} ({} groups) from {}", table.version,
                table.owners.size(), from);
   st.table = std::move(table);
-  if (st.me->serves_backend()) {
-    st.assignment.set_owners(st.table.owners);
-    save_table(st);
-  }
+  if (st.me->serves_backend()) st.assignment.set_owners(st.table.owners);
+  save_table(st);
   install_rules(self);
   recompute(self);
   st.args.grouping->table_version.store(st.table.version);

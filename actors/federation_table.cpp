@@ -8,6 +8,8 @@
 //    is persisted (group-table.txt in the state dir) and pushed to frontends.
 //  * Recovery: a backend that lost its state takes the newest table back from
 //    the first frontend that links (frontends only move forward in versions).
+//    Every member keeps the last table it installed in its state dir and
+//    starts from it (save_table, load_table).
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

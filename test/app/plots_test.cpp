@@ -54,12 +54,8 @@ std::string copy_binary(const TempDir& dir) {
 }
 
 std::string small_trace(const TempDir& dir) {
-  const auto config = dir.write("gen.yaml", "seed: 3\nsessions: 2000\nduration_s: 600\nasns: 3\n");
-  const auto trace = (dir.path() / "t.trace").string();
-  REQUIRE(run_to_completion(
-              {PYTHEAS_BINARY, "trace", "generate", "--config", config, "--out", trace}, 30s)
-              .exit_code == 0);
-  return trace;
+  return pytheas::test::generate_trace(PYTHEAS_BINARY, dir.path().string(),
+                                       "seed: 3\nsessions: 2000\nduration_s: 600\nasns: 3\n");
 }
 
 }  // namespace

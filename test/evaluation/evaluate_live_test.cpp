@@ -30,16 +30,12 @@ namespace {
 // 10), no herding (the one load step is never exceeded), so a session's cost
 // does not depend on the others' decisions: what off-policy estimates assume.
 std::string generate_trace(const TempDir& dir, int sessions) {
-  std::ofstream(dir.path_of("gen.yaml"))
-      << "seed: 21\nsessions: " << sessions
-      << "\nduration_s: 10\nasns: 3\ngroup_spread: 0\nnoise: 10\n"
-         "decisions:\n  - {name: cdn-a, cost: 100}\n  - {name: cdn-b, cost: 115}\n"
-         "load:\n  default: [{share: 1, factor: 1}]\n";
-  auto run = run_to_completion({PYTHEAS_BINARY, "trace", "generate", "--config",
-                                dir.path_of("gen.yaml"), "--out", dir.path_of("t.trace")},
-                               30s);
-  REQUIRE(run.exit_code == 0);
-  return dir.path_of("t.trace");
+  return pytheas::test::generate_trace(
+      PYTHEAS_BINARY, dir.path().string(),
+      "seed: 21\nsessions: " + std::to_string(sessions) +
+          "\nduration_s: 10\nasns: 3\ngroup_spread: 0\nnoise: 10\n"
+          "decisions:\n  - {name: cdn-a, cost: 100}\n  - {name: cdn-b, cost: 115}\n"
+          "load:\n  default: [{share: 1, factor: 1}]\n");
 }
 
 // The trace's true mean score (-cost) of always choosing each decision.

@@ -31,15 +31,11 @@ using pytheas::test::TempDir;
 
 // A 3-second trace of `sessions` sessions over 4 ASNs and two CDNs.
 std::string generate_trace(const TempDir& dir, int sessions) {
-  std::ofstream(dir.path_of("gen.yaml")) << "seed: 5\nsessions: " << sessions
-                                         << "\nduration_s: 3\nasns: 4\n"
-                                            "decisions:\n  - {name: cdn-a, cost: 100}\n"
-                                            "  - {name: cdn-b, cost: 115}\n";
-  auto run = run_to_completion({PYTHEAS_BINARY, "trace", "generate", "--config",
-                                dir.path_of("gen.yaml"), "--out", dir.path_of("t.trace")},
-                               30s);
-  REQUIRE(run.exit_code == 0);
-  return dir.path_of("t.trace");
+  return pytheas::test::generate_trace(PYTHEAS_BINARY, dir.path().string(),
+                                       "seed: 5\nsessions: " + std::to_string(sessions) +
+                                           "\nduration_s: 3\nasns: 4\n"
+                                           "decisions:\n  - {name: cdn-a, cost: 100}\n"
+                                           "  - {name: cdn-b, cost: 115}\n");
 }
 
 std::map<std::string, std::string> read_summary(const std::string& path) {

@@ -11,6 +11,7 @@
 #include "test/support/process.hpp"
 #include "test/support/temp_dir.hpp"
 
+using pytheas::test::generate_trace;
 using pytheas::test::read_text_file;
 using pytheas::test::run_to_completion;
 using namespace std::chrono_literals;
@@ -127,11 +128,7 @@ TEST_CASE("simulate reports bad input precisely", "[cli][simulate]") {
 TEST_CASE("simulate without a plotter still writes its CSVs and says why there are no plots",
           "[cli][simulate]") {
   TempDir dir;
-  std::ofstream(dir / "gen.yaml") << "seed: 1\nsessions: 500\nduration_s: 120\n";
-  REQUIRE(run_to_completion({PYTHEAS_BINARY, "trace", "generate", "--config", dir / "gen.yaml",
-                             "--out", dir / "t.trace"},
-                            30s)
-              .exit_code == 0);
+  generate_trace(PYTHEAS_BINARY, dir.path().string(), "seed: 1\nsessions: 500\nduration_s: 120\n");
   // The child inherits this: a plot script that cannot run.
   ::setenv("PYTHEAS_PLOT_SCRIPT", (dir / "no-such-plot-script").c_str(), 1);
   auto sim = run_to_completion(
@@ -149,13 +146,9 @@ TEST_CASE("simulate --grouping learned regroups and writes the learned rules", "
   TempDir dir;
   // City matters within each ASN; the learner should find the 6 (Asn, City)
   // groups (City names are unique per ASN, so City alone is enough).
-  std::ofstream(dir / "gen.yaml") << "seed: 5\nsessions: 6000\nduration_s: 900\nasns: 2\n"
-                                     "cities_per_asn: 3\ngroup_spread: 5\ncity_spread: 30\n"
-                                     "noise: 5\n";
-  REQUIRE(run_to_completion({PYTHEAS_BINARY, "trace", "generate", "--config", dir / "gen.yaml",
-                             "--out", dir / "t.trace"},
-                            30s)
-              .exit_code == 0);
+  generate_trace(PYTHEAS_BINARY, dir.path().string(),
+                 "seed: 5\nsessions: 6000\nduration_s: 900\nasns: 2\n"
+                 "cities_per_asn: 3\ngroup_spread: 5\ncity_spread: 30\nnoise: 5\n");
   auto sim = run_to_completion(
       {PYTHEAS_BINARY, "simulate", "--trace", dir / "t.trace", "--policy", "ducb,ducb@Asn",
        "--grouping", "learned", "--regroup-warmup", "60", "--regroup-interval", "300",

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -105,6 +106,16 @@ RunResult run_to_completion(std::vector<std::string> argv, std::chrono::millisec
   auto code = child.wait(timeout);
   if (!code) throw std::runtime_error("command did not finish in time");
   return {*code, child.stderr_text()};
+}
+
+std::string generate_trace(const std::string& binary, const std::string& dir,
+                           const std::string& gen_yaml) {
+  const std::string config = dir + "/gen.yaml", trace = dir + "/t.trace";
+  std::ofstream(config) << gen_yaml;
+  auto run = run_to_completion({binary, "trace", "generate", "--config", config, "--out", trace},
+                               std::chrono::seconds(30));
+  if (run.exit_code != 0) throw std::runtime_error("trace generate failed:\n" + run.err);
+  return trace;
 }
 
 StartedNode start_node(const std::string& binary, std::vector<std::string> extra) {

@@ -57,6 +57,12 @@ struct RunResult {
 };
 RunResult run_to_completion(std::vector<std::string> argv, std::chrono::milliseconds timeout);
 
+/// Writes `gen_yaml` (a `pytheas trace generate` config) to DIR/gen.yaml,
+/// generates DIR/t.trace from it and returns that path. Throws
+/// std::runtime_error with the command's stderr if it fails.
+std::string generate_trace(const std::string& binary, const std::string& dir,
+                           const std::string& gen_yaml);
+
 /// Starts `pytheas node` on 127.0.0.1 with a free port plus `extra` args and
 /// waits until it listens. Returns the process and the port.
 struct StartedNode {
