@@ -16,9 +16,14 @@ namespace {
 struct GroupState {
   GroupActorArgs args;
   bool home = false;                ///< this member confirms the group's reports (federation)
-  std::string confirmer;            ///< who set the floor (see GroupRecord::confirmer)
   bool dirty = false;               ///< changed since the last checkpoint
   std::vector<double> unpublished;  ///< accept times of applied, unpublished reports
+  const std::string& key() const { return args.slot->key; }  // one copy, in the slot
+  /// The group's marks, allocated on first use.
+  GroupMarks& marks() {
+    if (!args.marks) args.marks = std::make_unique<GroupMarks>();
+    return *args.marks;
+  }
   static inline const char* name = "pytheas.group";
 };
 
@@ -26,22 +31,23 @@ using GroupActor = caf::stateful_actor<GroupState>;
 
 GroupRecord make_record(const GroupState& st) {
   const auto& slot = *st.args.slot;
-  return GroupRecord{st.args.key,
+  return GroupRecord{st.key(),
                      slot.decisions.load(),
                      slot.reports.load(),
                      static_cast<double>(slot.last_activity.load()),
                      st.args.policy->serialize(),
                      st.args.wal_seq,
-                     st.args.marks,
-                     st.args.floor,
-                     st.confirmer};
+                     st.args.marks ? st.args.marks->marks : ReportMarks{},
+                     st.args.marks ? st.args.marks->floor : ReportMarks{},
+                     st.args.marks ? st.args.marks->confirmer : std::string{}};
 }
 
 void publish(GroupActor* self);
 
 /// A group that never applied a report nor took state from anyone.
 bool fresh(const GroupState& st) {
-  return st.args.slot->reports.load() == 0 && st.args.marks.empty() && st.args.floor.empty();
+  return st.args.slot->reports.load() == 0 &&
+         (!st.args.marks || (st.args.marks->marks.empty() && st.args.marks->floor.empty()));
 }
 
 /// Replaces this group's state by `record`'s (its key, its counts and marks).
@@ -51,16 +57,16 @@ bool take_state(GroupActor* self, const GroupRecord& record, bool inherit_only) 
   try {
     st.args.policy = restore_policy(record.policy_state);
   } catch (const CorruptState& e) {
-    spdlog::error("group {}: state from {} unusable, keeping ours: {}", st.args.key, record.key,
+    spdlog::error("group {}: state from {} unusable, keeping ours: {}", st.key(), record.key,
                   e.what());
     return false;
   }
   if (!inherit_only) {
     st.args.slot->reports.store(record.reports);
     st.args.slot->decisions.store(record.decisions);
-    st.args.marks = record.marks;
-    st.args.floor = record.floor;
-    st.confirmer = record.confirmer;
+    if (st.args.marks || !record.marks.empty() || !record.floor.empty() ||
+        !record.confirmer.empty())
+      st.marks() = GroupMarks{record.marks, record.floor, record.confirmer};
   }
   st.dirty = true;
   publish(self);
@@ -77,9 +83,11 @@ SettleResult settle(GroupActor* self, const std::vector<GroupRecord>& candidates
   const GroupRecord* best = nullptr;
   const GroupRecord* parent = nullptr;
   bool own_fresh = fresh(st);
-  const ReportMarks* best_floor = &st.args.floor;
+  static const GroupMarks kNone;
+  const GroupMarks& own = st.args.marks ? *st.args.marks : kNone;
+  const ReportMarks* best_floor = &own.floor;
   for (const auto& candidate : candidates) {
-    if (candidate.key != st.args.key) {
+    if (candidate.key != st.key()) {
       if (!parent) parent = &candidate;
       continue;
     }
@@ -95,20 +103,22 @@ SettleResult settle(GroupActor* self, const std::vector<GroupRecord>& candidates
     result.took_state = take_state(self, *best, false);
     result.rebased = result.took_state && !own_fresh;
     if (result.rebased)
-      spdlog::info("group {}: state replaced by a newer copy ({} reports, floor {})", st.args.key,
+      spdlog::info("group {}: state replaced by a newer copy ({} reports, floor {})", st.key(),
                    best->reports, best->floor.describe());
   } else if (parent && own_fresh) {
     if (take_state(self, *parent, true))
-      log_event(spdlog::level::debug, LogFields{.group = st.args.key},
+      log_event(spdlog::level::debug, LogFields{.group = st.key()},
                 "group starts from the state of {}", parent->key);
   }
   // Confirming as the home is safe only if whoever confirmed this history
   // last has given the group up (it answered); else both could confirm.
+  // (take_state may have replaced our marks: read them again.)
+  const GroupMarks& now = st.args.marks ? *st.args.marks : kNone;
   const bool confirmer_gone =
-      std::find(unreachable.begin(), unreachable.end(), st.confirmer) != unreachable.end();
+      std::find(unreachable.begin(), unreachable.end(), now.confirmer) != unreachable.end();
   st.home = home && !confirmer_gone;
   result.confirming = st.home;
-  result.marks = st.args.marks;
+  result.marks = now.marks;
   return result;
 }
 
@@ -117,9 +127,9 @@ void publish(GroupActor* self) {
   const double now = wall_seconds();
   st.args.slot->snapshot.store(st.args.policy->snapshot(now));
   for (double accepted : st.unpublished) st.args.shared->freshness.record(now - accepted);
-  st.unpublished.clear();
-  // A burst can grow this to kPublishEvery entries; don't keep that per group.
-  if (st.unpublished.capacity() > 16) std::vector<double>().swap(st.unpublished);
+  // Released, not just cleared: an idle group should hold no buffer (one
+  // allocation per published batch is cheap next to the snapshot's two).
+  std::vector<double>().swap(st.unpublished);
 }
 
 void apply(GroupActor* self, std::vector<ReportItem>& batch) {
@@ -127,11 +137,14 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
   std::uint64_t applied = 0;
   std::uint64_t duplicates = 0;
   for (const auto& item : batch) {
-    if (st.args.marks.covers(item.stamp)) {
-      ++duplicates;  // sent again after a move of state or ownership: already in
-      continue;
+    if (item.stamp.stamped()) {  // a cluster member's report
+      auto& marks = st.marks().marks;
+      if (marks.covers(item.stamp)) {
+        ++duplicates;  // sent again after a move of state or ownership: already in
+        continue;
+      }
+      marks.advance(item.stamp);
     }
-    st.args.marks.advance(item.stamp);
     // Reports arrive in log order; even a rejected one is "included" (a replay
     // would reject it again), and the new sequence makes the state worth saving.
     if (item.wal_seq > st.args.wal_seq) {
@@ -144,7 +157,7 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
       st.unpublished.push_back(item.accepted_at);
     } catch (const InvalidInput& e) {
       // Ingress validates scores and decisions, so this is a bug worth a log line.
-      spdlog::warn("group {}: report rejected by policy: {}", st.args.key, e.what());
+      spdlog::warn("group {}: report rejected by policy: {}", st.key(), e.what());
     }
   }
   st.dirty = st.dirty || applied > 0;
@@ -161,66 +174,122 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
   st.args.shared->release(batch.size());
 }
 
+GroupRecord take_record(GroupActor* self) {  // collect and export
+  auto& st = self->state;
+  if (!st.unpublished.empty()) publish(self);
+  return make_record(st);
+}
+
+void checkpoint(GroupActor* self) {
+  auto& st = self->state;
+  if (!st.unpublished.empty()) publish(self);
+  if (!st.dirty || (!st.args.store && !st.args.on_checkpoint)) return;
+  if (st.args.store)
+    self->send(st.args.store, save_atom::value, make_record(st));
+  else
+    (*st.args.on_checkpoint)({make_record(st)});
+  st.dirty = false;
+}
+
+/// The copy for the group's standby: once it holds it, the home confirms
+/// what it includes, so this is the new floor.
+GroupRecord replicate(GroupActor* self, const std::string& confirmer) {
+  auto& st = self->state;
+  if (!st.unpublished.empty()) publish(self);
+  if (st.home) {
+    auto& marks = st.marks();
+    marks.floor = marks.marks;
+    marks.confirmer = confirmer;
+  }
+  return make_record(st);
+}
+
+void reload(GroupActor* self, const LabelConfigPtr& config) {
+  auto& st = self->state;
+  const auto& wanted = config->policy_for(st.key());
+  if (wanted == st.args.policy->config()) return;
+  spdlog::info("group {}: policy changed to {}; learning restarts", st.key(), wanted.kind);
+  st.args.policy = make_policy(std::shared_ptr<const PolicyConfig>(config, &wanted), st.args.seed);
+  st.dirty = true;
+  publish(self);
+}
+
+template <class Atom>
+bool is(const caf::type_erased_tuple& xs, Atom) {
+  return xs.get_as<caf::atom_value>(0) == Atom::value;
+}
+
+// Every message reaches a group actor through this default handler. Group
+// actors share one behavior (below) instead of each building its own,
+// because CAF 0.17 allocates a behavior per actor, ~40 bytes per handler, and
+// 100k groups would pay ~40 MB for it. Messages and replies are those of a
+// behavior with one handler per message:
+//   (report_atom, vector<ReportItem>)  apply the batch
+//   (checkpoint_atom)                  save if changed
+//   (collect_atom) -> GroupRecord      state for shutdown (clears dirty)
+//   (export_atom) -> GroupRecord       a copy for subscribers; not a checkpoint
+//   (replicate_atom, confirmer) -> GroupRecord   a copy for the standby (new floor)
+//   (settle_atom, candidates, home, unreachable) -> SettleResult
+//                                      keep the newest of our state and candidates
+//   (passivate_atom) -> GroupRecord    hand state over, then quit
+//   (reload_atom, LabelConfigPtr)      new label config
+//   (crash_atom)                       test hook: throw
+caf::result<caf::message> dispatch(caf::scheduled_actor* base, caf::message_view& view) {
+  auto* self = static_cast<GroupActor*>(base);
+  auto& xs = view.content();
+  using Batch = std::vector<ReportItem>;
+  if (xs.match_elements<caf::atom_value, Batch>() && is(xs, report_atom{})) {
+    if (xs.shared()) {  // never in practice: each batch is sent to one actor
+      auto batch = xs.get_as<Batch>(1);
+      apply(self, batch);
+    } else {
+      apply(self, xs.get_mutable_as<Batch>(1));
+    }
+    return caf::message{};
+  }
+  if (xs.match_elements<caf::atom_value>()) {
+    if (is(xs, checkpoint_atom{})) {
+      checkpoint(self);
+      return caf::message{};
+    }
+    if (is(xs, collect_atom{})) {
+      auto record = take_record(self);
+      self->state.dirty = false;
+      return caf::make_message(std::move(record));
+    }
+    if (is(xs, export_atom{})) return caf::make_message(take_record(self));
+    if (is(xs, passivate_atom{})) {
+      auto record = make_record(self->state);
+      self->quit();
+      return caf::make_message(std::move(record));
+    }
+    if (is(xs, crash_atom{})) throw std::runtime_error("injected crash (test hook)");
+  }
+  if (xs.match_elements<caf::atom_value, std::string>() && is(xs, replicate_atom{}))
+    return caf::make_message(replicate(self, xs.get_as<std::string>(1)));
+  using Records = std::vector<GroupRecord>;
+  using Names = std::vector<std::string>;
+  if (xs.match_elements<caf::atom_value, Records, bool, Names>() && is(xs, settle_atom{}))
+    return caf::make_message(
+        settle(self, xs.get_as<Records>(1), xs.get_as<bool>(2), xs.get_as<Names>(3)));
+  if (xs.match_elements<caf::atom_value, LabelConfigPtr>() && is(xs, reload_atom{})) {
+    reload(self, xs.get_as<LabelConfigPtr>(1));
+    return caf::message{};
+  }
+  return caf::sec::unexpected_message;
+}
+
+/// A message nobody sends: the one handler of the shared behavior, which only
+/// keeps group actors alive (an actor without a behavior terminates).
+using unused_atom = caf::atom_constant<caf::atom("grpunused")>;
+
 caf::behavior group_actor(GroupActor* self, GroupActorArgs args) {
   self->state.args = std::move(args);  // the supervisor already published its first snapshot
-  return {
-      [=](report_atom, std::vector<ReportItem>& batch) { apply(self, batch); },
-      [=](checkpoint_atom) {
-        auto& st = self->state;
-        if (!st.unpublished.empty()) publish(self);
-        if (!st.dirty || (!st.args.store && !st.args.on_checkpoint)) return;
-        if (st.args.store)
-          self->send(st.args.store, save_atom::value, make_record(st));
-        else
-          st.args.on_checkpoint({make_record(st)});
-        st.dirty = false;
-      },
-      [=](collect_atom) -> GroupRecord {
-        auto& st = self->state;
-        if (!st.unpublished.empty()) publish(self);
-        st.dirty = false;
-        return make_record(st);
-      },
-      [=](replicate_atom, const std::string& confirmer) -> GroupRecord {
-        // The copy for the group's standby: once it holds it, the home
-        // confirms what it includes, so this is the new floor.
-        auto& st = self->state;
-        if (!st.unpublished.empty()) publish(self);
-        if (st.home) {
-          st.args.floor = st.args.marks;
-          st.confirmer = confirmer;
-        }
-        return make_record(st);
-      },
-      [=](export_atom) -> GroupRecord {  // a copy for subscribers; not a checkpoint
-        auto& st = self->state;
-        if (!st.unpublished.empty()) publish(self);
-        return make_record(st);
-      },
-      [=](settle_atom, const std::vector<GroupRecord>& candidates, bool home,
-          const std::vector<std::string>& unreachable) -> SettleResult {
-        return settle(self, candidates, home, unreachable);
-      },
-      [=](passivate_atom) -> GroupRecord {
-        auto& st = self->state;
-        auto record = make_record(st);
-        self->quit();
-        return record;
-      },
-      [=](reload_atom, const LabelConfigPtr& config) {
-        auto& st = self->state;
-        const auto& wanted = config->policy_for(st.args.key);
-        if (wanted == st.args.policy->config()) return;
-        spdlog::info("group {}: policy changed to {}; learning restarts", st.args.key, wanted.kind);
-        st.args.policy =
-            make_policy(std::shared_ptr<const PolicyConfig>(config, &wanted), st.args.seed);
-        st.dirty = true;
-        publish(self);
-      },
-      [=](crash_atom) -> caf::result<void> {
-        throw std::runtime_error("injected crash (test hook)");
-      },
-  };
+  self->set_default_handler(dispatch);
+  // Immutable and stateless (its handler captures nothing), so every group
+  // actor can hold a reference to the same one.
+  static const caf::behavior shared{[](unused_atom) {}};
+  return shared;
 }
 
 }  // namespace

@@ -13,6 +13,9 @@
 // members (the newest line of the group's history wins; see
 // core/report_marks.hpp); as the group's home, each copy it hands out for its
 // standby (replicate_atom) records the marks the home will confirm (its floor).
+// Memory: a group actor holds no behavior of its own (all share one; messages
+// are dispatched by its default handler, see group_actor.cpp) and no copy of
+// its key (it reads the slot's).
 
 #include <caf/actor.hpp>
 #include <caf/event_based_actor.hpp>
@@ -27,19 +30,28 @@
 
 namespace pytheas {
 
+/// A cluster group's report marks (core/report_marks.hpp), allocated once the
+/// group has any: an all-in-one node's groups never do, and pay 8 bytes.
+struct GroupMarks {
+  ReportMarks marks;      ///< the state includes these stamped reports
+  ReportMarks floor;      ///< ... and was last confirmed durable at these
+  std::string confirmer;  ///< who set the floor (see GroupRecord::confirmer)
+};
+
+using CheckpointFn = std::function<void(const std::vector<GroupRecord>&)>;
+
 struct GroupActorArgs {
-  std::string key;
-  GroupSlotPtr slot;
+  GroupSlotPtr slot;  ///< holds the group's key
   std::shared_ptr<NodeShared> shared;
-  std::shared_ptr<Policy> policy;  ///< fresh or restored; the actor becomes its only owner
-  std::uint64_t seed = 0;          ///< for a fresh policy after a reconfiguration
-  caf::actor store;                ///< receives checkpoints (may be invalid: no persistence)
-  std::uint64_t wal_seq = 0;       ///< restored state includes log sequences up to this
-  ReportMarks marks;               ///< restored state includes these stamped reports
-  ReportMarks floor;               ///< ... and was last confirmed durable at these
+  std::unique_ptr<Policy> policy;     ///< fresh or restored; the actor becomes its only owner
+  std::uint64_t seed = 0;             ///< for a fresh policy after a reconfiguration
+  caf::actor store;                   ///< receives checkpoints (may be invalid: no persistence)
+  std::uint64_t wal_seq = 0;          ///< restored state includes log sequences up to this
+  std::unique_ptr<GroupMarks> marks;  ///< null: none yet (restored state included none)
   /// Without a store (no state dir), checkpoints of a cluster group hand the
-  /// record here instead, so its home can still confirm reports; may be empty.
-  std::function<void(const std::vector<GroupRecord>&)> on_checkpoint;
+  /// record here instead, so its home can still confirm reports; may be null.
+  /// One function shared by the node's groups.
+  std::shared_ptr<const CheckpointFn> on_checkpoint;
 };
 
 /// Publish at least every this many reports even while the mailbox is busy,

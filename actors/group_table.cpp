@@ -2,32 +2,90 @@
 
 namespace pytheas {
 
+const GroupSlotPtr* GroupTable::Index::find_ptr(std::string_view key, std::uint64_t hash) const {
+  if (buckets_.empty()) return nullptr;
+  for (std::size_t i = home(hash);; i = (i + 1) & mask()) {
+    const Bucket& bucket = buckets_[i];
+    if (bucket.hash == 0) return nullptr;
+    if (bucket.hash == hash && bucket.slot->key == key) return &bucket.slot;
+  }
+}
+
+const GroupSlotPtr& GroupTable::Index::insert(GroupSlotPtr slot, std::uint64_t hash) {
+  if (4 * (used_ + 1) > 3 * buckets_.size()) grow();
+  std::size_t i = home(hash);
+  for (;; i = (i + 1) & mask()) {
+    Bucket& bucket = buckets_[i];
+    if (bucket.hash == 0) break;
+    if (bucket.hash == hash && bucket.slot->key == slot->key) return bucket.slot;
+  }
+  buckets_[i] = Bucket{hash, std::move(slot)};
+  ++used_;
+  return buckets_[i].slot;
+}
+
+GroupSlotPtr GroupTable::Index::erase(std::string_view key, std::uint64_t hash) {
+  if (buckets_.empty()) return nullptr;
+  std::size_t hole = home(hash);
+  for (;; hole = (hole + 1) & mask()) {
+    const Bucket& bucket = buckets_[hole];
+    if (bucket.hash == 0) return nullptr;
+    if (bucket.hash == hash && bucket.slot->key == key) break;
+  }
+  GroupSlotPtr removed = std::move(buckets_[hole].slot);
+  // Backward shift: move later buckets of the run into the hole when their
+  // home position does not lie cyclically in (hole, at].
+  for (std::size_t at = (hole + 1) & mask(); buckets_[at].hash != 0; at = (at + 1) & mask()) {
+    const std::size_t want = home(buckets_[at].hash);
+    const bool stays = hole <= at ? (hole < want && want <= at) : (hole < want || want <= at);
+    if (stays) continue;
+    buckets_[hole] = std::move(buckets_[at]);
+    hole = at;
+  }
+  buckets_[hole] = Bucket{};
+  --used_;
+  return removed;
+}
+
+void GroupTable::Index::grow() {
+  std::vector<Bucket> old;
+  old.swap(buckets_);
+  buckets_.resize(old.empty() ? 8 : old.size() * 2);
+  used_ = 0;
+  for (auto& bucket : old)
+    if (bucket.hash != 0) insert(std::move(bucket.slot), bucket.hash);
+}
+
 GroupSlotPtr GroupTable::find(std::string_view key) const {
-  const auto& shard = shard_for(key);
+  const std::uint64_t hash = hash_of(key);
+  const auto& shard = shard_for(hash);
   std::shared_lock lock(shard.mutex);
-  auto it = shard.slots.find(key);
-  return it == shard.slots.end() ? nullptr : it->second;
+  const GroupSlotPtr* slot = shard.slots.find_ptr(key, hash);
+  return slot ? *slot : nullptr;
 }
 
 GroupSlotPtr GroupTable::insert(const std::string& key) {
-  auto& shard = shard_for(key);
+  if (auto slot = find(key)) return slot;
+  // Allocated before taking the lock, so readers of the shard never wait
+  // for the allocator.
+  return insert(std::make_shared<GroupSlot>(key));
+}
+
+GroupSlotPtr GroupTable::insert(GroupSlotPtr slot) {
+  const std::uint64_t hash = hash_of(slot->key);
+  auto& shard = shard_for(hash);
   std::unique_lock lock(shard.mutex);
-  auto [it, inserted] = shard.slots.try_emplace(key);
-  if (inserted) {
-    it->second = std::make_shared<GroupSlot>(key);
-    size_.fetch_add(1, std::memory_order_relaxed);
-  }
-  return it->second;
+  if (const GroupSlotPtr* present = shard.slots.find_ptr(slot->key, hash)) return *present;
+  size_.fetch_add(1, std::memory_order_relaxed);
+  return shard.slots.insert(std::move(slot), hash);
 }
 
 GroupSlotPtr GroupTable::erase(std::string_view key) {
-  auto& shard = shard_for(key);
+  const std::uint64_t hash = hash_of(key);
+  auto& shard = shard_for(hash);
   std::unique_lock lock(shard.mutex);
-  auto it = shard.slots.find(key);
-  if (it == shard.slots.end()) return nullptr;
-  auto slot = std::move(it->second);
-  shard.slots.erase(it);
-  size_.fetch_sub(1, std::memory_order_relaxed);
+  auto slot = shard.slots.erase(key, hash);
+  if (slot) size_.fetch_sub(1, std::memory_order_relaxed);
   return slot;
 }
 
@@ -36,7 +94,7 @@ std::vector<GroupSlotPtr> GroupTable::all() const {
   out.reserve(size());
   for (const auto& shard : shards_) {
     std::shared_lock lock(shard.mutex);
-    for (const auto& [key, slot] : shard.slots) out.push_back(slot);
+    shard.slots.for_each([&](const GroupSlotPtr& slot) { out.push_back(slot); });
   }
   return out;
 }

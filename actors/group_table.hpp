@@ -8,6 +8,11 @@
 // shared lock only for the duration of the visit; inserts and erases (only the
 // supervisor does them) take it exclusively. Slots are reference-counted, so a
 // group actor keeps publishing into its slot safely after it was erased.
+//
+// Memory: a slot holds the group's key, the one copy the node keeps (the
+// table, the supervisor and the group actor all read it there). Each shard is
+// an open-addressing array of (hash, slot) pairs at most 3/4 full: ~24-48
+// bytes per group instead of a hash-map node and a key copy.
 
 #include <atomic>
 #include <cstdint>
@@ -17,7 +22,6 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "actors/snapshot_cell.hpp"
@@ -56,11 +60,12 @@ class GroupTable {
   /// the table.
   template <class Visitor>
   bool visit(std::string_view key, Visitor&& visit) const {
-    const auto& shard = shard_for(key);
+    const std::uint64_t hash = hash_of(key);
+    const auto& shard = shard_for(hash);
     std::shared_lock lock(shard.mutex);
-    auto it = shard.slots.find(key);
-    if (it == shard.slots.end()) return false;
-    visit(*it->second);
+    GroupSlot* slot = shard.slots.find(key, hash);
+    if (!slot) return false;
+    visit(*slot);
     return true;
   }
 
@@ -68,6 +73,10 @@ class GroupTable {
 
   /// The slot for `key`, created if absent.
   GroupSlotPtr insert(const std::string& key);
+
+  /// Puts `slot` back under its key (a group coming back keeps its slot);
+  /// if the key is present already, returns the slot there instead.
+  GroupSlotPtr insert(GroupSlotPtr slot);
 
   /// Removes `key`; returns the removed slot (null if absent).
   GroupSlotPtr erase(std::string_view key);
@@ -78,20 +87,54 @@ class GroupTable {
   std::vector<GroupSlotPtr> all() const;
 
  private:
-  struct KeyHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view key) const {
-      return std::hash<std::string_view>{}(key);
+  // One shard's slots: linear probing over (hash, slot) buckets, hash 0
+  // meaning empty; erase shifts later buckets back (no tombstones).
+  class Index {
+   public:
+    GroupSlot* find(std::string_view key, std::uint64_t hash) const {
+      if (buckets_.empty()) return nullptr;
+      for (std::size_t i = home(hash);; i = (i + 1) & mask()) {
+        const Bucket& bucket = buckets_[i];
+        if (bucket.hash == 0) return nullptr;
+        if (bucket.hash == hash && bucket.slot->key == key) return bucket.slot.get();
+      }
     }
+    const GroupSlotPtr* find_ptr(std::string_view key, std::uint64_t hash) const;
+    /// Inserts unless present; returns the slot under the key.
+    const GroupSlotPtr& insert(GroupSlotPtr slot, std::uint64_t hash);
+    GroupSlotPtr erase(std::string_view key, std::uint64_t hash);
+    template <class F>
+    void for_each(F&& f) const {
+      for (const auto& bucket : buckets_)
+        if (bucket.hash != 0) f(bucket.slot);
+    }
+
+   private:
+    struct Bucket {
+      std::uint64_t hash = 0;
+      GroupSlotPtr slot;
+    };
+    std::size_t mask() const { return buckets_.size() - 1; }
+    // Shards take the hash's low bits; positions use the rest.
+    std::size_t home(std::uint64_t hash) const { return (hash >> 6) & mask(); }
+    void grow();
+
+    std::vector<Bucket> buckets_;  // size 0 or a power of two
+    std::size_t used_ = 0;
   };
   struct Shard {
     mutable std::shared_mutex mutex;
-    std::unordered_map<std::string, GroupSlotPtr, KeyHash, std::equal_to<>> slots;
+    Index slots;
   };
   static constexpr std::size_t kShards = 64;
 
-  const Shard& shard_for(std::string_view key) const { return shards_[KeyHash{}(key) % kShards]; }
-  Shard& shard_for(std::string_view key) { return shards_[KeyHash{}(key) % kShards]; }
+  /// Never 0 (0 marks an empty bucket).
+  static std::uint64_t hash_of(std::string_view key) {
+    const std::uint64_t hash = std::hash<std::string_view>{}(key);
+    return hash == 0 ? 1 : hash;
+  }
+  const Shard& shard_for(std::uint64_t hash) const { return shards_[hash % kShards]; }
+  Shard& shard_for(std::uint64_t hash) { return shards_[hash % kShards]; }
 
   Shard shards_[kShards];
   std::atomic<std::size_t> size_{0};

@@ -4,7 +4,6 @@
 #include <caf/all.hpp>
 
 #include <functional>
-#include <list>
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
@@ -12,6 +11,7 @@
 #include "actors/federation_messages.hpp"
 #include "actors/group_actor.hpp"
 #include "actors/grouping_actor.hpp"
+#include "actors/passivated_store.hpp"
 #include "actors/state_store.hpp"
 #include "actors/store_actor.hpp"
 #include "core/decision_snapshot.hpp"
@@ -24,30 +24,76 @@ namespace {
 
 using namespace std::chrono_literals;
 
+/// The supervisor's bookkeeping for one group, kept for every active group,
+/// so kept small: no copy of the key (the slot's is the one the maps index
+/// by; an entry keeps its slot across passivation and reactivation) and the
+/// LRU links inline.
 struct Entry {
   caf::actor actor;
-  GroupSlotPtr slot;
+  GroupSlotPtr slot;              ///< owns the key
   std::vector<ReportItem> batch;  ///< routed here, not yet sent to the actor
-  bool passivating = false;
-  std::vector<ReportItem> held;                     ///< arrived while passivating
-  bool wanted = false;                              ///< ensure arrived while passivating
-  std::vector<std::function<void()>> after_revive;  ///< requests that came while passivating
-  std::list<std::string>::iterator lru_position;    ///< valid while not passivating
+  Entry* lru_prev = nullptr;      ///< LRU links, valid while not passivating
+  Entry* lru_next = nullptr;
   std::int64_t lru_time = 0;  ///< last_activity when it was last moved to the LRU front
+  bool passivating = false;
+  bool wanted = false;  ///< ensure arrived while passivating
+  const std::string& key() const { return slot->key; }
+};
+
+/// The active, non-passivating entries, most recently used first: an
+/// intrusive list through Entry's links (no allocation per group).
+class Lru {
+ public:
+  void push_front(Entry& entry) {
+    entry.lru_prev = nullptr;
+    entry.lru_next = head_;
+    (head_ ? head_->lru_prev : tail_) = &entry;
+    head_ = &entry;
+    ++size_;
+  }
+  void erase(Entry& entry) {
+    (entry.lru_prev ? entry.lru_prev->lru_next : head_) = entry.lru_next;
+    (entry.lru_next ? entry.lru_next->lru_prev : tail_) = entry.lru_prev;
+    entry.lru_prev = entry.lru_next = nullptr;
+    --size_;
+  }
+  void move_to_front(Entry& entry) {
+    if (head_ == &entry) return;
+    erase(entry);
+    push_front(entry);
+  }
+  Entry* back() const { return tail_; }  ///< least recently used; null when empty
+  std::size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  Entry* head_ = nullptr;
+  Entry* tail_ = nullptr;
+  std::size_t size_ = 0;
 };
 
 struct SupervisorState {
   SupervisorArgs args;
   caf::actor store;
   std::unique_ptr<StateStore> reader;  ///< read-only access for restores
-  std::unordered_map<std::string, Entry> groups;
-  std::unordered_map<caf::actor_addr, std::string> key_of;
-  std::list<std::string> lru;   ///< active, not passivating; front: most recently used
+  /// Keyed by a view of the entry's own key (Entry::key()).
+  std::unordered_map<std::string_view, Entry> groups;
+  std::unordered_map<caf::actor_id, Entry*> entry_of;  ///< by the group actor's id
+  Lru lru;
   std::size_t passivating = 0;  ///< entries in `groups` being passivated
+  /// Reports that arrived while their group was being passivated.
+  std::unordered_map<std::string, std::vector<ReportItem>> held;
   std::vector<std::string> to_flush;
   /// Passivated state not yet confirmed on disk (or kept in memory when there
-  /// is no state dir): restores read it before the disk.
-  std::unordered_map<std::string, GroupRecord> unsaved;
+  /// is no state dir), compacted: restores read it before the disk.
+  PassivatedStore unsaved;
+  /// Arm names shared by the groups' policies (see ArmNamesPool).
+  std::shared_ptr<ArmNamesPool> arm_names = ArmNamesPool::make();
+  /// args.on_saved, shared by the group actors (set without a state dir).
+  std::shared_ptr<const CheckpointFn> on_checkpoint;
+  /// Requests (federation) that came while their group was being passivated:
+  /// run once its passivation is done (kept aside, like `held`).
+  std::unordered_map<std::string, std::vector<std::function<void()>>> after_revive;
   // Learned grouping (actors/grouping_actor.hpp): after a regroup, a new group
   // starts from its parent's state (taken when the rules changed, or its
   // persisted state when the parent was not active), and reports still keyed
@@ -87,16 +133,16 @@ void flush_all(Supervisor* self) {
 }
 
 void touch_lru(SupervisorState& st, Entry& entry) {
-  st.lru.splice(st.lru.begin(), st.lru, entry.lru_position);
+  st.lru.move_to_front(entry);
   entry.lru_time = entry.slot->last_activity.load(std::memory_order_relaxed);
 }
 
 /// Loads the last persisted state of `key`: the unsaved cache first, then the
 /// disk. A corrupt file is logged and set aside; the group starts fresh.
 std::optional<GroupRecord> persisted_state(SupervisorState& st, const std::string& key) {
-  if (auto it = st.unsaved.find(key); it != st.unsaved.end()) return it->second;
-  if (!st.reader) return std::nullopt;
   try {
+    if (auto record = st.unsaved.get(key)) return record;
+    if (!st.reader) return std::nullopt;
     return st.reader->load(key);
   } catch (const std::exception& e) {
     spdlog::error("group {}: persisted state unusable, starting fresh: {}", key, e.what());
@@ -104,22 +150,27 @@ std::optional<GroupRecord> persisted_state(SupervisorState& st, const std::strin
   }
 }
 
-std::shared_ptr<Policy> make_group_policy(SupervisorState& st, const std::string& key,
+std::unique_ptr<Policy> make_group_policy(SupervisorState& st, const std::string& key,
                                           const std::optional<GroupRecord>& record) {
   const auto& wanted = st.args.config->policy_for(key);
+  // Groups share their policy settings with the label config (no copy per group).
+  std::shared_ptr<const PolicyConfig> settings(st.args.config, &wanted);
   if (record) {
     try {
-      std::shared_ptr<Policy> restored = restore_policy(record->policy_state);
-      if (restored->config() == wanted) return restored;
+      auto restored = restore_policy(record->policy_state, settings);
+      if (restored->config() == wanted) {
+        restored->share_arm_names(*st.arm_names);
+        return restored;
+      }
       spdlog::info("group {}: persisted policy differs from the label config; learning restarts",
                    key);
     } catch (const CorruptState& e) {
       spdlog::error("group {}: persisted policy unusable, starting fresh: {}", key, e.what());
     }
   }
-  // Groups share their policy settings with the label config (no copy per group).
-  return make_policy(std::shared_ptr<const PolicyConfig>(st.args.config, &wanted),
-                     st.args.seed ^ hash_decision(key));
+  auto fresh = make_policy(std::move(settings), st.args.seed ^ hash_decision(key));
+  fresh->share_arm_names(*st.arm_names);
+  return fresh;
 }
 
 /// Called with the passivated state (null if the actor failed first).
@@ -134,13 +185,12 @@ void enforce_cap(Supervisor* self) {
   // chance: a group whose slot saw decisions since it was last moved to the
   // front goes to the front again instead of being evicted.
   for (std::size_t looked = 0; st.lru.size() > cap && looked < 2 * st.lru.size(); ++looked) {
-    auto key = st.lru.back();
-    auto& entry = st.groups.at(key);
+    auto& entry = *st.lru.back();
     if (entry.slot->last_activity.load(std::memory_order_relaxed) > entry.lru_time) {
       touch_lru(st, entry);
       continue;
     }
-    passivate(self, key);
+    passivate(self, entry.key());
   }
 }
 
@@ -169,7 +219,11 @@ Entry& activate(Supervisor* self, const std::string& key,
   if (!record) record = persisted_state(st, key);
   if (!record && (!st.inherit.empty() || !st.inherit_from.empty()))
     record = inherited_state(st, key);
-  auto slot = st.args.shared->table.insert(key);
+  // An entry that comes back (from passivation or a crash) keeps its slot:
+  // the maps are keyed by the slot's key.
+  auto existing = st.groups.find(key);
+  auto slot = existing != st.groups.end() ? st.args.shared->table.insert(existing->second.slot)
+                                          : st.args.shared->table.insert(key);
   if (record) {
     slot->decisions.store(record->decisions);
     slot->reports.store(record->reports);
@@ -180,7 +234,6 @@ Entry& activate(Supervisor* self, const std::string& key,
   // from its own state as soon as the restore request is answered.
   slot->snapshot.store(policy->snapshot(wall_seconds()));
   GroupActorArgs args;
-  args.key = key;
   args.slot = slot;
   args.shared = st.args.shared;
   args.policy = std::move(policy);
@@ -188,23 +241,21 @@ Entry& activate(Supervisor* self, const std::string& key,
   args.store = st.store;
   if (record) {
     args.wal_seq = record->wal_seq;
-    args.marks = record->marks;
-    args.floor = record->floor;
+    if (!record->marks.empty() || !record->floor.empty())
+      args.marks = std::make_unique<GroupMarks>(GroupMarks{record->marks, record->floor, {}});
   }
-  if (!st.store) args.on_checkpoint = st.args.on_saved;
+  if (!st.store) args.on_checkpoint = st.on_checkpoint;
   auto actor = spawn_group_actor(self, std::move(args));
-  auto [it, inserted] = st.groups.try_emplace(key);
-  auto& entry = it->second;
-  if (inserted || entry.passivating) {
-    st.lru.push_front(key);
-    entry.lru_position = st.lru.begin();
-  }
+  const bool inserted = existing == st.groups.end();
+  auto& entry = inserted ? st.groups.try_emplace(std::string_view(slot->key)).first->second
+                         : existing->second;
+  if (inserted || entry.passivating) st.lru.push_front(entry);
   if (entry.passivating) --st.passivating;
   entry.actor = actor;
   entry.slot = slot;
   entry.passivating = false;
   entry.wanted = false;
-  st.key_of[actor.address()] = key;
+  st.entry_of[actor.id()] = &entry;
   touch_lru(st, entry);
   st.args.shared->spawns.fetch_add(1, std::memory_order_relaxed);
   log_event(spdlog::level::debug, LogFields{.group = key}, "group activated{}",
@@ -222,21 +273,19 @@ Entry& ensure(Supervisor* self, const std::string& key) {
 
 void remember_unsaved(Supervisor* self, const GroupRecord& record) {
   auto& st = self->state;
-  st.unsaved[record.key] = record;
+  const auto stamp = st.unsaved.put(record);
   if (!st.store) {  // no state dir: the memory copy is the passivated state
     if (st.args.on_saved) st.args.on_saved({record});
     return;
   }
   self->request(st.store, caf::infinite, save_atom::value, std::vector<GroupRecord>{record})
       .then(
-          [=](saved_atom, const std::vector<std::string>&) {
-            auto& unsaved = self->state.unsaved;
-            auto it = unsaved.find(record.key);
-            if (it != unsaved.end() && it->second.policy_state == record.policy_state)
-              unsaved.erase(it);
+          [=, key = record.key](saved_atom, const std::vector<std::string>&) {
+            // Unless a newer state of the group was passivated meanwhile.
+            self->state.unsaved.erase_if_stamp(key, stamp);
           },
-          [=](const caf::error& error) {
-            spdlog::error("group {}: passivated state not written ({}); kept in memory", record.key,
+          [=, key = record.key](const caf::error& error) {
+            spdlog::error("group {}: passivated state not written ({}); kept in memory", key,
                           self->system().render(error));
           });
 }
@@ -248,9 +297,13 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
   auto it = st.groups.find(key);
   if (it == st.groups.end()) return;
   auto& entry = it->second;
-  st.key_of.erase(entry.actor.address());
+  st.entry_of.erase(entry.actor.id());
   st.args.shared->passivations.fetch_add(1, std::memory_order_relaxed);
   log_event(spdlog::level::debug, LogFields{.group = key}, "group passivated");
+  auto held = st.held.extract(key);
+  auto deferred_node = st.after_revive.extract(key);
+  std::vector<std::function<void()>> deferred;
+  if (!deferred_node.empty()) deferred = std::move(deferred_node.mapped());
   if (st.shutting_down) {
     st.shutdown_records.push_back(std::move(record));
     --st.passivating;
@@ -259,17 +312,14 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
     return;
   }
   remember_unsaved(self, record);
-  if (!entry.held.empty() || entry.wanted) {
+  if (!held.empty() || entry.wanted) {
     // Reports (or decisions) arrived meanwhile: come straight back, state in hand.
-    auto held = std::move(entry.held);
-    auto deferred = std::move(entry.after_revive);
     auto& revived = activate(self, key, std::move(record));
-    revived.batch = std::move(held);
+    if (!held.empty()) revived.batch = std::move(held.mapped());
     flush(self, revived);
     for (auto& request : deferred) request();
     return;
   }
-  auto deferred = std::move(entry.after_revive);
   --st.passivating;
   st.groups.erase(it);
   for (auto& request : deferred) request();
@@ -282,9 +332,9 @@ void passivate(Supervisor* self, const std::string& key, PassivatedFn done) {
   flush(self, entry);
   entry.passivating = true;
   ++st.passivating;
-  st.lru.erase(entry.lru_position);
+  st.lru.erase(entry);
   st.args.shared->table.erase(key);  // decisions fall back (and ask us back) meanwhile
-  self->request(entry.actor, 30s, passivate_atom::value)
+  self->request(entry.actor, caf::infinite, passivate_atom::value)
       .then(
           [=](GroupRecord& record) {
             if (done) done(&record);
@@ -301,7 +351,7 @@ void on_report(Supervisor* self, std::string& key, ReportItem item) {
     if (auto heir = st.redirect.find(key); heir != st.redirect.end()) key = heir->second;
   auto& entry = ensure(self, key);
   if (entry.passivating) {
-    entry.held.push_back(std::move(item));
+    st.held[key].push_back(std::move(item));
     return;
   }
   if (entry.batch.empty()) st.to_flush.push_back(key);
@@ -314,10 +364,10 @@ void on_report(Supervisor* self, std::string& key, ReportItem item) {
 void on_down(Supervisor* self, const caf::down_msg& down) {
   auto& st = self->state;
   auto addr = caf::actor_cast<caf::actor_addr>(down.source);
-  auto found = st.key_of.find(addr);
-  if (found == st.key_of.end()) return;  // passivated and gone: expected
-  auto key = found->second;
-  st.key_of.erase(found);
+  auto found = st.entry_of.find(addr.id());
+  if (found == st.entry_of.end()) return;  // passivated and gone: expected
+  std::string key = found->second->key();
+  st.entry_of.erase(found);
   auto it = st.groups.find(key);
   if (it == st.groups.end() || it->second.actor.address() != addr) return;
   auto& entry = it->second;
@@ -330,18 +380,20 @@ void on_down(Supervisor* self, const caf::down_msg& down) {
             "group {}: actor failed ({}); restarting from its last persisted state; "
             "{} unapplied report(s) lost",
             key, self->system().render(down.reason), lost);
+  auto held = st.held.extract(key);
   if (st.shutting_down && entry.passivating) {
+    st.after_revive.erase(key);  // dropped with the entry, as ever
     --st.passivating;
     st.groups.erase(it);
     if (--st.shutdown_outstanding == 0) finish_shutdown(self);
     return;
   }
-  auto held = std::move(entry.held);
   auto batch = std::move(entry.batch);
   auto& revived = activate(self, key);
   revived.batch = std::move(batch);
-  revived.batch.insert(revived.batch.end(), std::make_move_iterator(held.begin()),
-                       std::make_move_iterator(held.end()));
+  if (!held.empty())
+    revived.batch.insert(revived.batch.end(), std::make_move_iterator(held.mapped().begin()),
+                         std::make_move_iterator(held.mapped().end()));
   flush(self, revived);
 }
 
@@ -353,8 +405,7 @@ void sweep(Supervisor* self) {
   const auto idle_limit = st.args.config->passivate_after_s;
   const auto now = wall_seconds();
   for (std::size_t looked = 0, total = st.lru.size(); !st.lru.empty() && looked < total; ++looked) {
-    auto key = st.lru.back();
-    auto& entry = st.groups.at(key);
+    auto& entry = *st.lru.back();
     const auto last = entry.slot->last_activity.load(std::memory_order_relaxed);
     if (last > entry.lru_time) {  // decisions used it since it moved: second chance
       touch_lru(st, entry);
@@ -365,7 +416,7 @@ void sweep(Supervisor* self) {
       touch_lru(st, entry);  // reports still on their way: not idle
       continue;
     }
-    passivate(self, key);
+    passivate(self, entry.key());
   }
 }
 
@@ -404,7 +455,7 @@ void regroup(Supervisor* self, const Regroup& regroup) {
   }
   std::vector<std::string> retire;
   for (auto& [key, entry] : st.groups)
-    if (!entry.passivating && !now.count(key)) retire.push_back(key);
+    if (!entry.passivating && !now.count(std::string(key))) retire.push_back(std::string(key));
   for (const auto& key : retire) passivate(self, key);  // after its export (same mailbox order)
   spdlog::info("grouping: {} new group(s) start from their parent's state, {} retired",
                st.inherit_from.size(), retire.size());
@@ -420,7 +471,7 @@ void reload(Supervisor* self, LabelConfigPtr config) {
   for (auto& [key, entry] : st.groups) {
     if (entry.passivating) continue;
     if (regrouped && !st.args.config->initial_can_produce(key))
-      retire.push_back(key);
+      retire.push_back(std::string(key));
     else
       self->send(entry.actor, reload_atom::value, st.args.config);
   }
@@ -448,6 +499,7 @@ void reload(Supervisor* self, LabelConfigPtr config) {
 caf::result<SettleResult> settle(Supervisor* self, const std::string& key,
                                  std::vector<GroupRecord> candidates, bool home,
                                  std::vector<std::string> unreachable) {
+  auto& st = self->state;
   auto& entry = ensure(self, key);
   auto promise = self->make_response_promise<SettleResult>();
   auto ask = [=]() mutable {
@@ -462,7 +514,7 @@ caf::result<SettleResult> settle(Supervisor* self, const std::string& key,
   };
   if (entry.passivating) {
     entry.wanted = true;
-    entry.after_revive.push_back(std::move(ask));
+    st.after_revive[key].push_back(std::move(ask));
   } else {
     ask();
   }
@@ -493,7 +545,7 @@ caf::result<std::vector<GroupRecord>> surrender(Supervisor* self,
     }
     if (it->second.passivating) {  // its record is on its way to `unsaved`
       ++gather->outstanding;
-      it->second.after_revive.push_back([=]() mutable {
+      st.after_revive[key].push_back([=]() mutable {
         if (auto record = persisted_state(self->state, key))
           gather->records.push_back(std::move(*record));
         done();
@@ -531,8 +583,8 @@ caf::result<std::vector<GroupRecord>> copy_state(Supervisor* self, const std::st
 void finish_shutdown(Supervisor* self) {
   auto& st = self->state;
   auto records = std::move(st.shutdown_records);
-  for (auto& [key, record] : st.unsaved) records.push_back(std::move(record));
-  st.unsaved.clear();
+  if (st.store)  // without a state dir there is nowhere to write them
+    st.unsaved.for_each([&](GroupRecord&& record) { records.push_back(std::move(record)); });
   auto done = [=]() mutable {
     for (auto& [key, entry] : self->state.groups)
       self->send_exit(entry.actor, caf::exit_reason::user_shutdown);
@@ -565,7 +617,7 @@ void start_shutdown(Supervisor* self) {
   if (st.shutdown_outstanding == 0) return finish_shutdown(self);
   for (auto& [key, entry] : st.groups) {
     if (entry.passivating) continue;  // its passivation reply is counted instead
-    auto group_key = key;
+    std::string group_key(key);
     self->request(entry.actor, 30s, collect_atom::value)
         .then(
             [=](GroupRecord& record) {
@@ -606,6 +658,8 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
   if (!st.args.state_dir.empty()) {
     st.reader = std::make_unique<StateStore>(st.args.state_dir);
     st.store = spawn_store_actor(self->system(), st.args.state_dir, st.args.on_saved);
+  } else if (st.args.on_saved) {
+    st.on_checkpoint = std::make_shared<const CheckpointFn>(st.args.on_saved);
   }
   self->set_down_handler([=](caf::down_msg& down) { on_down(self, down); });
   auto sweep_every = std::chrono::milliseconds(static_cast<long>(

@@ -24,17 +24,12 @@ void require_finite(const char* field, double value) {
 }  // namespace
 
 ArmPolicy::ArmPolicy(std::shared_ptr<const PolicyConfig> config, std::uint64_t seed,
-                     DecayClock stats_clock, DecayClock range_clock)
+                     DecayClock clock, bool decay_stats)
     : config_(std::move(config)),
       rng_(seed),
-      stats_clock_(stats_clock),
-      range_clock_(range_clock) {}
-
-std::size_t ArmPolicy::find_arm(std::string_view name) const {
-  for (std::size_t i = 0; i < arms_.size(); ++i)
-    if (arms_[i].name == name) return i;
-  return arms_.size();
-}
+      clock_(clock),
+      names_(ArmNames::make(std::span<const std::string_view>{})),
+      decay_stats_(decay_stats) {}
 
 void ArmPolicy::update(const Outcome& outcome) {
   // Validate everything first: a throw must leave the policy unchanged.
@@ -51,16 +46,20 @@ void ArmPolicy::update(const Outcome& outcome) {
                        "' is not among the candidates");
 
   const double time = started_ ? std::max(outcome.time, last_time_) : outcome.time;
-  std::size_t arm = find_arm(outcome.decision);
-  if (arm == arms_.size()) {
+  const std::int32_t found = names_->find(outcome.decision);
+  std::size_t arm = static_cast<std::size_t>(found);
+  if (found == ArmNames::kNotFound) {
     forget(time);  // a new arm: first drop stale ones so state stays bounded
-    // Grow by one slot while small: groups typically hold a handful of arms
-    // and a doubling vector would waste most of a 1 KB budget.
-    if (arms_.size() == arms_.capacity())
-      arms_.reserve(arms_.size() < 32 ? arms_.size() + 1 : arms_.size() * 3 / 2);
-    arms_.push_back(ArmStats{std::string(outcome.decision), 0, 0, time});
+    // Exactly as many slots as arms: groups hold a handful of arms, arms are
+    // added rarely, and a doubling vector would waste much of the budget.
+    const std::size_t n = names_->size();
+    auto grown = std::make_unique<ArmStats[]>(n + 1);
+    std::copy_n(arms_.get(), n, grown.get());
+    grown[n] = ArmStats{0, 0, time};
+    names_ = names_->with(outcome.decision);
+    arms_ = std::move(grown);
     on_arm_added();
-    arm = arms_.size() - 1;
+    arm = n;
   }
 
   const double growth = growth_at(time);
@@ -75,8 +74,8 @@ void ArmPolicy::update(const Outcome& outcome) {
 }
 
 double ArmPolicy::growth_at(double time) {
-  if (!stats_clock_.decays()) return 1;
-  const double exponent = stats_clock_.exponent(time);
+  if (!decay_stats_ || !clock_.decays()) return 1;
+  const double exponent = clock_.exponent(time);
   if (exponent == cached_exponent_) return cached_growth_;
   if (exponent - reference_exponent_ > kRebaseExponent) rebase(exponent);
   cached_exponent_ = exponent;
@@ -88,7 +87,7 @@ void ArmPolicy::rebase(double exponent) {
   // Multiplying by a power of two is exact, so rebasing never changes a value
   // beyond flushing the negligible ones.
   const double factor = std::exp2(reference_exponent_ - exponent);
-  for (auto& arm : arms_) {
+  for (auto& arm : std::span<ArmStats>(arms_.get(), names_->size())) {
     arm.sum *= factor;
     arm.count *= factor;
     if (arm.count < kFlushBelow) arm.sum = arm.count = 0;
@@ -100,15 +99,24 @@ void ArmPolicy::forget(double now) {
   const double limit = config_->forget_after_s;
   if (limit <= 0) return;
   auto stale = [&](const ArmStats& arm) { return now - arm.last_seen > limit; };
-  if (std::none_of(arms_.begin(), arms_.end(), stale)) return;
-  std::vector<std::uint8_t> keep(arms_.size());
-  for (std::size_t i = 0; i < arms_.size(); ++i) keep[i] = stale(arms_[i]) ? 0 : 1;
-  std::erase_if(arms_, stale);
+  const auto all = arms();
+  if (std::none_of(all.begin(), all.end(), stale)) return;
+  std::vector<std::uint8_t> keep(all.size());
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    keep[i] = stale(all[i]) ? 0 : 1;
+    kept += keep[i];
+  }
+  auto remaining = std::make_unique<ArmStats[]>(kept);
+  std::copy_if(all.begin(), all.end(), remaining.get(),
+               [&](const ArmStats& arm) { return !stale(arm); });
+  names_ = names_->keep(keep);
+  arms_ = std::move(remaining);
   on_compact(keep);
 }
 
 void ArmPolicy::observe_range(double score, double time) {
-  const double exponent = range_clock_.exponent(time);
+  const double exponent = clock_.exponent(time);
   if (!has_range_) {
     range_low_ = range_high_ = score;
     range_exponent_ = exponent;
@@ -133,7 +141,7 @@ double ArmPolicy::score_range(double now) const {
   double range = 0;
   double magnitude = 1;
   if (has_range_) {
-    const double shrink = std::exp2(range_exponent_ - range_clock_.exponent(now));
+    const double shrink = std::exp2(range_exponent_ - clock_.exponent(now));
     range = (range_high_ - range_low_) * std::min(shrink, 1.0);
     magnitude = std::max({1.0, std::abs(range_low_), std::abs(range_high_)});
   }
@@ -143,7 +151,7 @@ double ArmPolicy::score_range(double now) const {
 }
 
 void ArmPolicy::current_stats(double /*now*/, double growth, std::span<ArmView> out) const {
-  for (std::size_t i = 0; i < arms_.size(); ++i) {
+  for (std::size_t i = 0; i < out.size(); ++i) {
     const auto& arm = arms_[i];
     out[i].count = arm.count / growth;
     out[i].mean = arm.count > 0 ? arm.sum / arm.count : 0;
@@ -154,7 +162,7 @@ SnapshotPtr ArmPolicy::snapshot(double now) {
   if (!std::isfinite(now)) throw InvalidInput("snapshot: time is not finite");
   if (started_) now = std::max(now, last_time_);
   forget(now);
-  const std::size_t n = arms_.size();
+  const std::size_t n = names_->size();
   std::vector<ArmView> stats(n);
   current_stats(now, growth_at(now), stats);
   std::vector<double> weights(n, 0.0);
@@ -164,14 +172,13 @@ SnapshotPtr ArmPolicy::snapshot(double now) {
       config.normalize ? config.exploration * score_range(now) : config.exploration;
   assign(stats, scale, weights, ranks);
 
-  std::vector<ArmSnapshot> out;
-  out.reserve(n + 1);
+  std::vector<ArmValues> values(n);
   for (std::size_t i = 0; i < n; ++i)
-    out.push_back(
-        ArmSnapshot{arms_[i].name, 0, weights[i], ranks[i], stats[i].mean, stats[i].count});
-  pin_arms(out);
+    values[i] = ArmValues{weights[i], ranks[i], stats[i].mean, stats[i].count};
+  ArmNames::Ptr names = names_;
+  pin_arms(names, values);
   ++snapshot_version_;
-  return std::make_shared<const DecisionSnapshot>(config.kind, std::move(out), now,
+  return std::make_shared<const DecisionSnapshot>(config.kind, std::move(names), values, now,
                                                   snapshot_version_, unseen_weight());
 }
 
@@ -187,9 +194,10 @@ std::string ArmPolicy::serialize() const {
   writer.f64(range_high_);
   writer.f64(range_exponent_);
   writer.u64(snapshot_version_);
-  writer.u32(static_cast<std::uint32_t>(arms_.size()));
-  for (const auto& arm : arms_) {
-    writer.str(arm.name);
+  writer.u32(static_cast<std::uint32_t>(names_->size()));
+  for (std::size_t i = 0; i < names_->size(); ++i) {
+    const auto& arm = arms_[i];
+    writer.str((*names_)[i]);
     writer.f64(arm.sum);
     writer.f64(arm.count);
     writer.f64(arm.last_seen);
@@ -221,15 +229,16 @@ void ArmPolicy::restore(StateReader& reader) {
   const std::uint32_t count = reader.u32("arm count");
   if (count > kMaxRestoredArms || count > reader.remaining() / 28)
     StateReader::fail("arm count", std::to_string(count) + " arms cannot fit the payload");
-  arms_.clear();
-  arms_.reserve(count);
-  std::unordered_set<std::string> names;
+  auto arms = std::make_unique<ArmStats[]>(count);
+  std::vector<std::string> names;
+  names.reserve(count);
+  std::unordered_set<std::string> seen;
   for (std::uint32_t i = 0; i < count; ++i) {
     ArmStats arm;
-    arm.name = reader.str("arm name", 1 << 16);
-    if (arm.name.empty()) StateReader::fail("arm name", "empty");
-    if (!names.insert(arm.name).second)
-      StateReader::fail("arm name", "duplicate '" + arm.name + "'");
+    auto name = reader.str("arm name", 1 << 16);
+    if (name.empty()) StateReader::fail("arm name", "empty");
+    if (!seen.insert(name).second) StateReader::fail("arm name", "duplicate '" + name + "'");
+    names.push_back(std::move(name));
     arm.sum = reader.f64("arm sum");
     arm.count = reader.f64("arm count");
     arm.last_seen = reader.f64("arm last seen");
@@ -237,8 +246,10 @@ void ArmPolicy::restore(StateReader& reader) {
     require_finite("arm count", arm.count);
     require_finite("arm last seen", arm.last_seen);
     if (arm.count < 0) StateReader::fail("arm count", "negative");
-    arms_.push_back(std::move(arm));
+    arms[i] = arm;
   }
+  names_ = ArmNames::make(names);
+  arms_ = std::move(arms);
   read_extra(reader);
 }
 

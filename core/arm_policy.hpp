@@ -32,15 +32,18 @@ class ArmPolicy : public Policy {
   SnapshotPtr snapshot(double now) final;
   std::string serialize() const final;
   const PolicyConfig& config() const final { return *config_; }
-  std::size_t arm_count() const final { return arms_.size(); }
+  std::size_t arm_count() const final { return names_->size(); }
+  void share_arm_names(ArmNamesPool& pool) final { names_ = names_->in(pool); }
 
   /// Reads the state serialize() wrote after the config. Throws CorruptState.
   /// Only called on a freshly constructed policy.
   void restore(StateReader& reader);
 
  protected:
-  ArmPolicy(std::shared_ptr<const PolicyConfig> config, std::uint64_t seed, DecayClock stats_clock,
-            DecayClock range_clock);
+  /// `clock`: how fast the observed score range forgets, and, with
+  /// `decay_stats`, the arms' statistics too (otherwise they never decay).
+  ArmPolicy(std::shared_ptr<const PolicyConfig> config, std::uint64_t seed, DecayClock clock,
+            bool decay_stats = true);
 
   /// Fills one weight and one rank per arm (same order as `stats`).
   /// `scale` is the exploration scale: exploration * observed score range
@@ -49,8 +52,9 @@ class ArmPolicy : public Policy {
                       std::span<double> ranks) = 0;
   /// DecisionSnapshot's unseen_weight (default: rule 1, explore unseen).
   virtual double unseen_weight() const { return DecisionSnapshot::kExploreUnseen; }
-  /// Adds arms the snapshot must hold even when never observed (fixed).
-  virtual void pin_arms(std::vector<ArmSnapshot>& /*arms*/) const {}
+  /// Adds arms the snapshot must hold even when never observed (fixed):
+  /// may replace `names` by a longer list and append to `values`.
+  virtual void pin_arms(ArmNames::Ptr& /*names*/, std::vector<ArmValues>& /*values*/) const {}
   /// Statistics of every arm as of `now` (`growth` = the lazy-discount factor
   /// at `now`). Default: the discounted sums.
   virtual void current_stats(double now, double growth, std::span<ArmView> out) const;
@@ -63,13 +67,14 @@ class ArmPolicy : public Policy {
   virtual void write_extra(StateWriter& /*writer*/) const {}
   virtual void read_extra(StateReader& /*reader*/) {}
 
-  const std::vector<ArmStats>& arms() const { return arms_; }
+  std::span<const ArmStats> arms() const { return {arms_.get(), names_->size()}; }
+  /// The arms' names, in the order of arms().
+  const ArmNames& arm_names() const { return *names_; }
   Rng& rng() { return rng_; }
 
  private:
   static constexpr double kRebaseExponent = 64;
 
-  std::size_t find_arm(std::string_view name) const;
   /// The lazy-discount factor at `time` (rebasing first when it would be large).
   double growth_at(double time);
   void rebase(double exponent);
@@ -77,22 +82,24 @@ class ArmPolicy : public Policy {
   double score_range(double now) const;
   void observe_range(double score, double time);
 
+  // One of these per group: fields ordered to leave no padding.
   std::shared_ptr<const PolicyConfig> config_;
   Rng rng_;
-  DecayClock stats_clock_;
-  DecayClock range_clock_;
-  std::vector<ArmStats> arms_;
-  bool started_ = false;  // any update yet
-  double last_time_ = 0;  // latest update time
+  DecayClock clock_;
+  ArmNames::Ptr names_;               // shared with snapshots; replaced when arms change
+  std::unique_ptr<ArmStats[]> arms_;  // one per name, same order
+  double last_time_ = 0;              // latest update time
   double reference_exponent_ = 0;
   double cached_exponent_ =
       std::numeric_limits<double>::quiet_NaN();  // growth_at() memo, derived data
   double cached_growth_ = 1;
-  bool has_range_ = false;
   double range_low_ = 0;
   double range_high_ = 0;
-  double range_exponent_ = 0;  // range_clock_ exponent when the range was last updated
+  double range_exponent_ = 0;  // clock_ exponent when the range was last updated
   std::uint64_t snapshot_version_ = 0;
+  bool decay_stats_;
+  bool started_ = false;  // any update yet
+  bool has_range_ = false;
 };
 
 /// The config fields of the serialized state (shared by serialize/restore).

@@ -1,21 +1,16 @@
 #pragma once
-// ArmStats: what a policy remembers about one decision (arm). Kept small (56
-// bytes plus the name's heap when longer than the 15-byte small-string
-// buffer) so a group with 10 arms stays under 1 KB. No cached hash: snapshots
-// compute their own, and updates find arms by name among a handful.
+// ArmStats: what a policy remembers about one decision (arm): 24 bytes. The
+// arm's name is not here: a policy keeps its arms' names in one ArmNames list
+// (core/arm_names.hpp), in the same order, shared with its snapshots.
 //
 // `sum` and `count` are discounted sums held in a scaled frame: the stored
 // values are the true ones multiplied by 2^(exponent(t) - reference), so an
 // update adds one scaled term instead of decaying every arm (see
 // ArmPolicy). A plain value type; not thread-safe.
 
-#include <cstdint>
-#include <string>
-
 namespace pytheas {
 
 struct ArmStats {
-  std::string name;
   double sum = 0;        ///< scaled discounted sum of scores
   double count = 0;      ///< scaled discounted number of observations
   double last_seen = 0;  ///< policy time of the latest observation (s)

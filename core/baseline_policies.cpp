@@ -12,7 +12,7 @@ namespace {
 class RandomPolicy final : public ArmPolicy {
  public:
   RandomPolicy(ConfigPtr config, std::uint64_t seed)
-      : ArmPolicy(std::move(config), seed, DecayClock::none(), DecayClock::none()) {}
+      : ArmPolicy(std::move(config), seed, DecayClock::none()) {}
 
  protected:
   void assign(std::span<const ArmView> /*stats*/, double /*scale*/, std::span<double> weights,
@@ -31,23 +31,22 @@ class RandomPolicy final : public ArmPolicy {
 class FixedPolicy final : public ArmPolicy {
  public:
   FixedPolicy(ConfigPtr config, std::uint64_t seed)
-      : ArmPolicy(std::move(config), seed, DecayClock::none(), DecayClock::none()) {}
+      : ArmPolicy(std::move(config), seed, DecayClock::none()) {}
 
  protected:
   void assign(std::span<const ArmView> stats, double /*scale*/, std::span<double> weights,
               std::span<double> ranks) override {
     for (std::size_t i = 0; i < stats.size(); ++i) {
-      const bool fixed = arms()[i].name == config().fixed_decision;
+      const bool fixed = arm_names()[i] == config().fixed_decision;
       weights[i] = fixed ? 1 : 0;
       ranks[i] = fixed ? std::numeric_limits<double>::infinity() : stats[i].mean;
     }
   }
   double unseen_weight() const override { return 0; }
-  void pin_arms(std::vector<ArmSnapshot>& arms) const override {
-    for (const auto& arm : arms)
-      if (arm.name == config().fixed_decision) return;
-    arms.push_back(
-        ArmSnapshot{config().fixed_decision, 0, 1, std::numeric_limits<double>::infinity(), 0, 0});
+  void pin_arms(ArmNames::Ptr& names, std::vector<ArmValues>& values) const override {
+    if (names->find(config().fixed_decision) != ArmNames::kNotFound) return;
+    names = names->with(config().fixed_decision);
+    values.push_back(ArmValues{1, std::numeric_limits<double>::infinity(), 0, 0});
   }
 };
 

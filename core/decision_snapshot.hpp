@@ -15,6 +15,8 @@
 //      (propensity 1; ties go to the earliest candidate).
 // Baselines that must not explore (random, fixed) replace rule 1 by giving
 // unseen candidates a fixed `unseen_weight` (>= 0) and rank -infinity.
+// Memory: the arm names live in an ArmNames list shared with the policy that
+// took the snapshot; the per-arm values and the policy name live in one block.
 // Thread-safety: all const methods are safe to call concurrently.
 
 #include <cstdint>
@@ -25,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/arm_names.hpp"
 #include "core/rng.hpp"
 
 namespace pytheas {
@@ -32,13 +35,30 @@ namespace pytheas {
 /// A request's candidate decisions (non-empty, no duplicates).
 using Candidates = std::span<const std::string_view>;
 
+/// One arm as given to the convenience constructor.
 struct ArmSnapshot {
   std::string name;
-  std::uint64_t hash = 0;  ///< hash_decision(name), for fast candidate matching
-  double weight = 0;       ///< pick probability when all known arms are candidates
-  double rank = 0;         ///< higher is preferred when no weight applies
-  double mean = 0;         ///< (discounted) mean score, in the caller's score units
-  double count = 0;        ///< (discounted) number of observations
+  double weight = 0;  ///< pick probability when all known arms are candidates
+  double rank = 0;    ///< higher is preferred when no weight applies
+  double mean = 0;    ///< (discounted) mean score, in the caller's score units
+  double count = 0;   ///< (discounted) number of observations
+};
+
+/// An arm's values in a snapshot (same meaning as ArmSnapshot's).
+struct ArmValues {
+  double weight = 0;
+  double rank = 0;
+  double mean = 0;
+  double count = 0;
+};
+
+/// One arm of a snapshot, as read back: a view valid while the snapshot lives.
+struct SnapshotArm {
+  std::string_view name;
+  double weight = 0;
+  double rank = 0;
+  double mean = 0;
+  double count = 0;
 };
 
 struct PickResult {
@@ -46,32 +66,32 @@ struct PickResult {
   double propensity = 1;  ///< probability this pick had, in (0, 1]
 };
 
-namespace detail {
-/// A decision name's length and first and last 8 bytes: the snapshot's fast
-/// matching key (decision_snapshot.cpp).
-/// Trivially constructible on purpose: pick() keeps an uninitialized stack
-/// array of them.
-struct NameKey {
-  std::uint64_t head;
-  std::uint64_t tail;
-  std::uint64_t size;
-  bool operator==(const NameKey&) const = default;
-};
-}  // namespace detail
-
 /// Stable 64-bit hash of a decision name (FNV-1a); the same in every process.
 std::uint64_t hash_decision(std::string_view name);
 
 class DecisionSnapshot {
  public:
-  /// `unseen_weight` < 0 (the default) applies rule 1; >= 0 gives unseen
-  /// candidates that weight in rule 2 instead. Arm hashes are (re)computed
-  /// from the names; a non-finite or negative weight counts as 0, a NaN rank
-  /// as -infinity. Throws InvalidInput on an empty or duplicated arm name.
-  DecisionSnapshot(std::string policy, std::vector<ArmSnapshot> arms, double taken_at,
-                   std::uint64_t version, double unseen_weight = kExploreUnseen);
-
   static constexpr double kExploreUnseen = -1;
+
+  /// `unseen_weight` < 0 (the default) applies rule 1; >= 0 gives unseen
+  /// candidates that weight in rule 2 instead. A non-finite or negative
+  /// weight counts as 0, a NaN rank as -infinity. Throws InvalidInput on an
+  /// empty or duplicated arm name.
+  DecisionSnapshot(std::string_view policy, std::span<const ArmSnapshot> arms, double taken_at,
+                   std::uint64_t version, double unseen_weight = kExploreUnseen);
+  DecisionSnapshot(std::string_view policy, const std::vector<ArmSnapshot>& arms, double taken_at,
+                   std::uint64_t version, double unseen_weight = kExploreUnseen)
+      : DecisionSnapshot(policy, std::span<const ArmSnapshot>(arms), taken_at, version,
+                         unseen_weight) {}
+  DecisionSnapshot(std::string_view policy, std::initializer_list<ArmSnapshot> arms,
+                   double taken_at, std::uint64_t version, double unseen_weight = kExploreUnseen)
+      : DecisionSnapshot(policy, std::span<const ArmSnapshot>(arms.begin(), arms.size()), taken_at,
+                         version, unseen_weight) {}
+
+  /// What policies use: `names` shared (not copied), values[i] for names[i].
+  /// Throws InvalidInput when the sizes differ or names is null.
+  DecisionSnapshot(std::string_view policy, ArmNames::Ptr names, std::span<const ArmValues> values,
+                   double taken_at, std::uint64_t version, double unseen_weight = kExploreUnseen);
 
   /// Picks among `candidates` by the rules above. Throws InvalidInput when
   /// candidates is empty or holds a duplicate.
@@ -81,33 +101,74 @@ class DecisionSnapshot {
   /// that has no snapshot yet. Throws InvalidInput like pick().
   static PickResult uniform_pick(Candidates candidates, Rng& rng);
 
-  const std::string& policy() const { return policy_; }
-  const std::vector<ArmSnapshot>& arms() const { return arms_; }
+  /// The arms, in the policy's order: size(), empty(), [i], at(i), iteration.
+  class Arms {
+   public:
+    class iterator {
+     public:
+      using value_type = SnapshotArm;
+      using difference_type = std::ptrdiff_t;
+      iterator() = default;
+      iterator(const DecisionSnapshot* snapshot, std::size_t i) : snapshot_(snapshot), i_(i) {}
+      SnapshotArm operator*() const { return snapshot_->arm(i_); }
+      iterator& operator++() {
+        ++i_;
+        return *this;
+      }
+      iterator operator++(int) {
+        auto old = *this;
+        ++i_;
+        return old;
+      }
+      bool operator==(const iterator& other) const { return i_ == other.i_; }
+
+     private:
+      const DecisionSnapshot* snapshot_ = nullptr;
+      std::size_t i_ = 0;
+    };
+    explicit Arms(const DecisionSnapshot& snapshot) : snapshot_(snapshot) {}
+    std::size_t size() const { return snapshot_.names_->size(); }
+    bool empty() const { return size() == 0; }
+    SnapshotArm operator[](std::size_t i) const { return snapshot_.arm(i); }
+    /// Throws std::out_of_range beyond size().
+    SnapshotArm at(std::size_t i) const;
+    iterator begin() const { return {&snapshot_, 0}; }
+    iterator end() const { return {&snapshot_, size()}; }
+
+   private:
+    const DecisionSnapshot& snapshot_;
+  };
+
+  Arms arms() const { return Arms(*this); }
+  SnapshotArm arm(std::size_t i) const {
+    const ArmValues& v = block_[i];
+    return {(*names_)[i], v.weight, v.rank, v.mean, v.count};
+  }
+  const ArmNames::Ptr& names() const { return names_; }
+
+  std::string_view policy() const;
   double taken_at() const { return taken_at_; }       ///< policy time (s) of the snapshot
   std::uint64_t version() const { return version_; }  ///< increases with every snapshot
   double unseen_weight() const { return unseen_weight_; }
 
- private:
-  static constexpr std::int32_t kUnseen = -1;
-  /// Index of the arm named `name` (with key `key`), or kUnseen. The scan
-  /// starts at arm `hint` and wraps around: requests usually list candidates
-  /// in the order the arms were first seen, so hint = previous match + 1
-  /// usually hits first time.
-  std::int32_t find_arm(const detail::NameKey& key, std::string_view name, std::size_t hint) const;
+  /// Heap bytes this snapshot holds besides its shared names (for memory
+  /// accounting in benchmarks).
+  std::size_t own_heap_bytes() const;
 
-  std::string policy_;
-  std::vector<ArmSnapshot> arms_;
+ private:
+  void init(std::string_view policy, std::span<const ArmValues> values);
+  PickResult pick_large(Candidates candidates, Rng& rng) const;
+
+  ArmNames::Ptr names_;
+  // One block: ArmValues for each arm, then the policy's name (its bytes
+  // stored in as many further ArmValues as they need) unless it is one of
+  // the built-in kinds, which the snapshot refers to by number.
+  std::unique_ptr<ArmValues[]> block_;
+  std::uint32_t policy_size_ = 0;
+  std::uint8_t known_policy_ = 0;  // 1 + index into the built-in kinds; 0: in block_
   double taken_at_;
   std::uint64_t version_;
   double unseen_weight_;
-  // Hot-path copies of the arms' fields, contiguous for cache-friendly scans.
-  // Candidates are matched by NameKey (O(1) per name, unlike a full hash;
-  // exact for names up to 16 bytes), longer names confirmed by comparison.
-  std::vector<detail::NameKey> keys_;
-  std::vector<double> weights_;
-  std::vector<double> ranks_;
-  // (fingerprint, arm index) sorted, used instead of a scan for many arms.
-  std::vector<std::pair<std::uint64_t, std::int32_t>> sorted_prints_;
 };
 
 using SnapshotPtr = std::shared_ptr<const DecisionSnapshot>;

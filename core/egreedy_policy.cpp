@@ -13,7 +13,7 @@ namespace {
 class EpsilonGreedyPolicy final : public ArmPolicy {
  public:
   EpsilonGreedyPolicy(ConfigPtr config, std::uint64_t seed)
-      : ArmPolicy(config, seed, discount_clock(*config), discount_clock(*config)) {}
+      : ArmPolicy(config, seed, discount_clock(*config)) {}
 
  protected:
   void assign(std::span<const ArmView> stats, double /*scale*/, std::span<double> weights,

@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/arm_names_pool.hpp"
 #include "core/decision_snapshot.hpp"
 
 namespace pytheas {
@@ -100,6 +101,10 @@ class Policy {
   /// Number of arms currently held.
   virtual std::size_t arm_count() const = 0;
 
+  /// From now on keeps its arm names in `pool`, shared with every other
+  /// policy using it that has the same arms (a node's groups usually do).
+  virtual void share_arm_names(ArmNamesPool& pool) = 0;
+
   /// Convenience for single-threaded callers (tests, simulator):
   /// snapshot(now)->pick(candidates, rng).
   PickResult pick(Candidates candidates, double now, Rng& rng) {
@@ -122,5 +127,10 @@ void validate_policy_config(const PolicyConfig& config);
 /// Restores a policy from serialize() output. Throws CorruptState naming the
 /// failed check (magic, version, checksum, truncation, bad field).
 std::unique_ptr<Policy> restore_policy(std::string_view bytes);
+
+/// Same; when the stored config equals `*shared`, the policy uses `shared`
+/// instead of a copy of its own (a restored group shares its settings).
+std::unique_ptr<Policy> restore_policy(std::string_view bytes,
+                                       std::shared_ptr<const PolicyConfig> shared);
 
 }  // namespace pytheas

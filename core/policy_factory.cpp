@@ -78,8 +78,16 @@ std::unique_ptr<Policy> make_policy(std::shared_ptr<const PolicyConfig> config,
 }
 
 std::unique_ptr<Policy> restore_policy(std::string_view bytes) {
+  return restore_policy(bytes, nullptr);
+}
+
+std::unique_ptr<Policy> restore_policy(std::string_view bytes,
+                                       std::shared_ptr<const PolicyConfig> shared) {
   StateReader reader = StateReader::open(bytes);
-  auto config = std::make_shared<PolicyConfig>(read_policy_config(reader));
+  auto stored = read_policy_config(reader);
+  std::shared_ptr<const PolicyConfig> config =
+      shared && *shared == stored ? std::move(shared)
+                                  : std::make_shared<const PolicyConfig>(std::move(stored));
   try {
     validate_policy_config(*config);
   } catch (const InvalidInput& error) {

@@ -22,7 +22,7 @@ class SlidingWindowUcbPolicy final : public ArmPolicy {
   static constexpr std::size_t kPerArm = 2 * kBuckets;  // (sum, count) per bucket
 
   SlidingWindowUcbPolicy(ConfigPtr config, std::uint64_t seed)
-      : ArmPolicy(config, seed, DecayClock::none(), DecayClock::half_life(config->window_s)),
+      : ArmPolicy(config, seed, DecayClock::half_life(config->window_s), /*decay_stats=*/false),
         bucket_width_(config->window_s / kBuckets) {}
 
  protected:

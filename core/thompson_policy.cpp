@@ -18,7 +18,7 @@ namespace {
 class ThompsonPolicy final : public ArmPolicy {
  public:
   ThompsonPolicy(ConfigPtr config, std::uint64_t seed)
-      : ArmPolicy(config, seed, discount_clock(*config), discount_clock(*config)) {}
+      : ArmPolicy(config, seed, discount_clock(*config)) {}
 
  protected:
   void assign(std::span<const ArmView> stats, double scale, std::span<double> weights,

@@ -12,7 +12,7 @@ namespace {
 class UcbPolicy final : public ArmPolicy {
  public:
   UcbPolicy(ConfigPtr config, std::uint64_t seed, DecayClock clock)
-      : ArmPolicy(std::move(config), seed, clock, clock) {}
+      : ArmPolicy(std::move(config), seed, clock) {}
 
  protected:
   void assign(std::span<const ArmView> stats, double scale, std::span<double> weights,

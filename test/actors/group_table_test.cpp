@@ -1,6 +1,7 @@
 #include "actors/group_table.hpp"
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <thread>
 
 #include "core/policy.hpp"
@@ -22,6 +23,39 @@ TEST_CASE("insert, visit, erase", "[table]") {
   // An erased slot stays usable by whoever holds it.
   slot->reports += 1;
   CHECK(slot->reports == 1);
+}
+
+TEST_CASE("the table agrees with a map through growth and many erases", "[table]") {
+  GroupTable table;
+  std::map<std::string, GroupSlotPtr> expected;
+  Rng rng(7);
+  for (int step = 0; step < 40000; ++step) {
+    const auto key = "Asn=" + std::to_string(rng.below(3000));
+    if (rng.below(3) == 0) {
+      auto it = expected.find(key);
+      CHECK(table.erase(key) == (it == expected.end() ? nullptr : it->second));
+      if (it != expected.end()) expected.erase(it);
+    } else {
+      auto slot = table.insert(key);
+      auto [it, inserted] = expected.try_emplace(key, slot);
+      CHECK(it->second == slot);  // an existing key keeps its slot
+    }
+  }
+  REQUIRE(table.size() == expected.size());
+  for (const auto& [key, slot] : expected) CHECK(table.find(key) == slot);
+  CHECK(table.find("Asn=absent") == nullptr);
+  CHECK(table.all().size() == expected.size());
+}
+
+TEST_CASE("a slot put back keeps its identity and counters", "[table]") {
+  GroupTable table;
+  auto slot = table.insert("g");
+  slot->reports = 5;
+  REQUIRE(table.erase("g") == slot);
+  CHECK(table.insert(slot) == slot);
+  CHECK(table.find("g")->reports == 5);
+  CHECK(table.insert(std::make_shared<GroupSlot>("g")) == slot);  // present: kept
+  CHECK(table.size() == 1);
 }
 
 TEST_CASE("readers see published snapshots while writers swap them", "[table][concurrency]") {

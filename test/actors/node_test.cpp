@@ -70,7 +70,7 @@ TEST_CASE("reports by event id are joined, once", "[node]") {
   CHECK(info->reports == 1);
   REQUIRE(info->snapshot);
   bool found = false;
-  for (auto& arm : info->snapshot->arms()) found |= arm.name == kCandidates[d.index];
+  for (const auto& arm : info->snapshot->arms()) found |= arm.name == kCandidates[d.index];
   CHECK(found);
 }
 

@@ -82,7 +82,7 @@ LabelConfig fast_config() {
   return config;
 }
 
-double arm_count(const SnapshotPtr& snapshot, const std::string& arm) {
+double arm_count(const SnapshotPtr& snapshot, std::string_view arm) {
   for (const auto& a : snapshot->arms())
     if (a.name == arm) return a.count;
   return -1;
@@ -209,6 +209,14 @@ TEST_CASE("the active-group cap passivates least recently used groups", "[superv
   REQUIRE(eventually([&] {
     auto slot = f.shared->table.find("Asn=0");
     return slot && slot->reports == 2;
+  }));
+  // Evicted again, its newer state replaces the older one in memory.
+  for (int i = 100; i < 115; ++i) f.report("Asn=" + std::to_string(i), "a", 1);
+  REQUIRE(eventually([&] { return f.drained() && f.shared->table.find("Asn=0") == nullptr; }));
+  f.report("Asn=0", "a", 1);
+  REQUIRE(eventually([&] {
+    auto slot = f.shared->table.find("Asn=0");
+    return slot && slot->reports == 3;
   }));
 }
 

@@ -115,14 +115,15 @@ TEST_CASE("pick rejects empty and duplicated candidate lists", "[snapshot]") {
   CHECK_THROWS_AS(snapshot.pick(many, rng), InvalidInput);
 }
 
-TEST_CASE("a snapshot with many arms finds candidates by hash", "[snapshot]") {
+TEST_CASE("a snapshot with many arms finds candidates by fingerprint", "[snapshot]") {
   std::vector<ArmSnapshot> arms;
   for (int i = 0; i < 40; ++i) arms.push_back(arm("arm-" + std::to_string(i), i == 33 ? 1.0 : 0));
   DecisionSnapshot snapshot("ducb", arms, 0, 1);
   Rng rng(5);
   std::vector<std::string_view> candidates{"arm-3", "arm-33", "arm-39"};
   for (int i = 0; i < 20; ++i) CHECK(snapshot.pick(candidates, rng).index == 1);
-  CHECK(snapshot.arms()[33].hash == hash_decision("arm-33"));
+  CHECK(snapshot.arms()[33].name == "arm-33");
+  CHECK(snapshot.arms()[33].weight == 1.0);
 
   // Beyond 64 arms duplicates are still caught, with few or many candidates.
   std::vector<ArmSnapshot> many_arms;

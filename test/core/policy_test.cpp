@@ -256,3 +256,69 @@ TEST_CASE("swucb keeps the right windows when stale arms are forgotten", "[polic
   auto restored = restore_policy(policy->serialize());
   CHECK(restored->serialize() == policy->serialize());
 }
+
+TEST_CASE("snapshots share the policy's arm names until the arms change", "[policy]") {
+  auto policy = make_policy(config_of("ducb"), 3);
+  policy->update({"a", 1.0, 0});
+  policy->update({"b", 2.0, 0});
+  auto first = policy->snapshot(1);
+  policy->update({"a", 1.5, 1});
+  auto second = policy->snapshot(2);
+  CHECK(first->names() == second->names());  // same list, not a copy
+  policy->update({"c", 0.5, 2});
+  auto third = policy->snapshot(3);
+  CHECK(third->names() != second->names());
+  REQUIRE(third->arms().size() == 3);
+  CHECK(third->arms()[2].name == "c");
+  CHECK(second->arms().size() == 2);  // older snapshots keep their own list
+  CHECK(second->arms()[1].name == "b");
+  CHECK(third->policy() == "ducb");
+  CHECK_THROWS_AS(third->arms().at(3), std::out_of_range);
+}
+
+TEST_CASE("fixed pins its decision into snapshots without adding an arm", "[policy]") {
+  auto config = config_of("fixed");
+  config.fixed_decision = "cdn-fixed";
+  auto policy = make_policy(config, 1);
+  policy->update({"other", 1.0, 0});
+  auto snapshot = policy->snapshot(1);
+  REQUIRE(snapshot->arms().size() == 2);
+  CHECK(snapshot->arms()[1].name == "cdn-fixed");
+  CHECK(policy->arm_count() == 1);
+  Rng rng(1);
+  std::vector<std::string_view> candidates{"other", "cdn-fixed"};
+  CHECK(snapshot->pick(candidates, rng).index == 1);
+}
+
+TEST_CASE("a restored policy shares settings equal to the given ones", "[policy]") {
+  auto settings = std::make_shared<const PolicyConfig>(config_of("ducb"));
+  auto policy = make_policy(settings, 5);
+  policy->update({"a", 1.0, 0});
+  const auto bytes = policy->serialize();
+  auto shared = restore_policy(bytes, settings);
+  CHECK(&shared->config() == settings.get());
+  auto other = std::make_shared<const PolicyConfig>(config_of("egreedy"));
+  auto own = restore_policy(bytes, other);
+  CHECK(&own->config() != other.get());
+  CHECK(own->config() == *settings);
+  CHECK(own->serialize() == bytes);
+  CHECK(shared->serialize() == bytes);
+}
+
+TEST_CASE("policies sharing a pool share their arm names", "[policy]") {
+  auto pool = ArmNamesPool::make();
+  auto a = make_policy(config_of("ducb"), 1);
+  auto b = make_policy(config_of("ducb"), 2);
+  a->share_arm_names(*pool);
+  b->share_arm_names(*pool);
+  for (auto* policy : {a.get(), b.get()}) {
+    policy->update({"cdn-x", 1.0, 0});
+    policy->update({"cdn-y", 2.0, 0});
+  }
+  CHECK(a->snapshot(1)->names() == b->snapshot(1)->names());
+  auto restored = restore_policy(a->serialize());
+  CHECK(restored->snapshot(1)->names() != a->snapshot(1)->names());  // private until shared
+  restored->share_arm_names(*pool);
+  CHECK(restored->snapshot(1)->names() == a->snapshot(1)->names());
+  CHECK(restored->serialize() == a->serialize());
+}

@@ -187,7 +187,7 @@ TEST_CASE("write_groups lists groups and says when it truncated", "[http][codec]
   groups[1].key = "b";
   groups[2].key = "c";
   groups[1].snapshot = std::make_shared<pytheas::DecisionSnapshot>(
-      "ducb", std::vector<pytheas::ArmSnapshot>{{"x", 1, 0.75, 1, 2.5, 4}}, 12.5, 7);
+      "ducb", std::vector<pytheas::ArmSnapshot>{{"x", 0.75, 1, 2.5, 4}}, 12.5, 7);
   std::string out;
   JsonCodec::write_groups(groups, 2, out);
   simdjson::dom::parser parser;
