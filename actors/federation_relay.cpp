@@ -240,7 +240,8 @@ void replicate(Federation* self) {
       std::chrono::milliseconds(static_cast<long>(1000 * st.args.cluster->forward_timeout_s));
   for (const auto& group : due) {
     auto settled = st.settled.find(group);
-    if (settled == st.settled.end() || !settled->second.confirming) continue;  // not ours to confirm
+    if (settled == st.settled.end() || !settled->second.confirming)
+      continue;  // not ours to confirm
     const auto* standby = ownership_of(st, group, st.me->cluster).standby;
     Peer* peer = standby ? peer_named(st, *standby) : nullptr;
     if (!peer || !peer->up) {

@@ -137,8 +137,8 @@ std::string StateStore::encode(const GroupRecord& record) {
   put_bytes(body, record.policy_state);
   const auto version = !record.marks.empty() || !record.floor.empty() || !record.confirmer.empty()
                            ? kFormatVersionMarks
-                       : record.wal_seq != 0                          ? kFormatVersionWal
-                                                                      : kFormatVersionNoWal;
+                       : record.wal_seq != 0 ? kFormatVersionWal
+                                             : kFormatVersionNoWal;
   if (version >= kFormatVersionWal) put<std::uint64_t>(body, record.wal_seq);
   if (version >= kFormatVersionMarks) {
     record.marks.append_to(body);

@@ -21,8 +21,8 @@ struct ReplayCommand {
   int timeout_ms = 3000;
   std::size_t connections = 32;
   bool allow_remote = false;
-  bool failover = false;       ///< retry on the next URL after a transport failure
-  double failover_hold_s = 2;  ///< seconds a failed URL is avoided
+  bool failover = false;              ///< retry on the next URL after a transport failure
+  double failover_hold_s = 2;         ///< seconds a failed URL is avoided
   std::vector<std::string> count_by;  ///< features: count reports per group of them
   std::string out;
   bool plot = true;

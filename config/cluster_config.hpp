@@ -78,8 +78,8 @@ struct ClusterConfig {
   /// Homes copy changed groups' state to their standby this often, then
   /// confirm the reports it includes to their origins (which stop keeping them).
   double replicate_interval_s = 0.5;
-  double reconnect_max_backoff_s = 5;     ///< reconnect delays double up to this
-  double forward_timeout_s = 2;           ///< silent with forwards unacknowledged this long: down
+  double reconnect_max_backoff_s = 5;  ///< reconnect delays double up to this
+  double forward_timeout_s = 2;        ///< silent with forwards unacknowledged this long: down
 
   const ClusterNode* find(const std::string& name) const;
   /// The node with role backend or all (validation guarantees exactly one).

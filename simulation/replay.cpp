@@ -322,10 +322,10 @@ class ReplayRun {
         [this, session, retry = std::move(retry), retried](HttpOutcome&& outcome) mutable {
           --outstanding_reports_;
           if (options_.count_by)
-            stats_.on_group_report(group_of(session->trace),
-                                   outcome.transport_ok &&
-                                       outcome.status == protocol_.report_success_status(),
-                                   !outcome.transport_ok);
+            stats_.on_group_report(
+                group_of(session->trace),
+                outcome.transport_ok && outcome.status == protocol_.report_success_status(),
+                !outcome.transport_ok);
           if (options_.failover && !outcome.transport_ok && !retried && pools_.size() > 1) {
             mark_down(session->target);
             session->target = (session->target + 1) % pools_.size();
