@@ -95,6 +95,25 @@ bool counts_add_up(LocalCluster& cluster, const Reporter& reporter, std::string*
   return true;
 }
 
+/// The last lines each member logged: what a failed count check prints, so
+/// a failure seen once (e.g. in CI) can be read afterwards.
+std::string log_tails(LocalCluster& cluster, std::size_t lines = 30) {
+  std::string out;
+  for (const auto& name : cluster.names()) {
+    const auto log = cluster.process(name).stderr_text();
+    // The start of the last `lines` lines (the whole log when shorter).
+    std::size_t start = log.size();
+    for (std::size_t n = 0; n <= lines; ++n) {
+      if (start == 0) break;
+      start = log.rfind('\n', start - 1);
+      if (start == std::string::npos) break;
+    }
+    start = (start == std::string::npos || start == 0) ? 0 : start + 1;
+    out += "--- " + name + " (last lines)\n" + log.substr(start) + "\n";
+  }
+  return out;
+}
+
 void wait_linked(LocalCluster& cluster) {
   REQUIRE(eventually(
       [&] {
@@ -112,6 +131,7 @@ void wait_linked(LocalCluster& cluster) {
     std::string why;                                                                      \
     bool ok = eventually([&] { return counts_add_up(cluster, reporter, &why); }, within); \
     INFO(why);                                                                            \
+    INFO((ok ? std::string() : log_tails(cluster)));                                      \
     REQUIRE(ok);                                                                          \
   } while (false)
 
