@@ -56,10 +56,8 @@ std::string owner_seen_by(LocalCluster& cluster, const std::string& node) {
   return group["owner"].is_null() ? "(here)" : group["owner"].get<std::string>();
 }
 
-/// Starts the cluster and makes fe-b the owner of Asn=100, where y (30) beats
-/// x (10) after 100 reports of each. Returns once fe-a serves the group from
-/// fe-b's pushed snapshot.
-void start_with_group_on_b(LocalCluster& cluster) {
+/// Starts every member and waits until backend, fe-a and fe-b are linked.
+void start_all_linked(LocalCluster& cluster) {
   cluster.start_all();
   REQUIRE(eventually(
       [&] {
@@ -67,6 +65,13 @@ void start_with_group_on_b(LocalCluster& cluster) {
                cluster.sees_healthy("fe-b", "backend");
       },
       15s));
+}
+
+/// Starts the cluster and makes fe-b the owner of Asn=100, where y (30) beats
+/// x (10) after 100 reports of each. Returns once fe-a serves the group from
+/// fe-b's pushed snapshot.
+void start_with_group_on_b(LocalCluster& cluster) {
+  start_all_linked(cluster);
   for (int i = 0; i < 100; ++i) {
     REQUIRE(report(cluster, "fe-b", "x", 10) == 202);
     REQUIRE(report(cluster, "fe-b", "y", 30) == 202);
@@ -253,13 +258,7 @@ TEST_CASE("with TLS, a member's death drops only the links to it", "[cluster][pr
   const auto dir = certs.path().string();
   REQUIRE(make_ca_and_cert(dir, "member"));
   LocalCluster cluster(tls_yaml(dir, "member", "member"));
-  cluster.start_all();
-  REQUIRE(eventually(
-      [&] {
-        return cluster.sees_healthy("fe-a", "backend") && cluster.sees_healthy("fe-a", "fe-b") &&
-               cluster.sees_healthy("fe-b", "backend");
-      },
-      15s));
+  start_all_linked(cluster);
   for (int i = 0; i < 20; ++i) {  // traffic on every link
     REQUIRE(report(cluster, "fe-a", "x" + std::to_string(i), 1) == 202);
     REQUIRE(report(cluster, "fe-b", "y" + std::to_string(i), 1) == 202);
