@@ -114,10 +114,11 @@ void install_rules(Federation* self) {
   auto& st = self->state;
   if (st.table.rules == st.installed_rules) return;
   std::shared_ptr<const Grouping> grouping;
+  std::shared_ptr<const RuleNode> rules;
   if (!st.table.rules.empty()) {
     try {
-      grouping = make_rule_tree_grouping(
-          st.args.schema, parse_rules(st.table.rules, st.args.schema, "group table rules"));
+      rules = parse_rules(st.table.rules, st.args.schema, "group table rules");
+      grouping = make_rule_tree_grouping(st.args.schema, rules);
     } catch (const std::exception& e) {
       spdlog::error("federation: learned rules of table version {} unusable, keeping ours: {}",
                     st.table.version, e.what());
@@ -132,9 +133,7 @@ void install_rules(Federation* self) {
     status->mode = grouping ? "learned" : "labels";
     if (st.args.labels) status->by = st.args.labels->make_grouping()->describe();
     status->table_version = st.table.version;
-    if (grouping)
-      status->rules =
-          format_rules(*parse_rules(st.table.rules, st.args.schema, "group table rules"));
+    if (rules) status->rules = format_rules(*rules);
     st.args.grouping->status.store(std::move(status));
   }
   st.args.grouping->install(std::move(grouping));

@@ -83,7 +83,7 @@ void load_table(FederationState& st) {
     table.owners.emplace(line.substr(0, tab), line.substr(tab + 1));
   }
   st.table = std::move(table);
-  st.assignment.set_owners(st.table.owners);
+  if (st.me->serves_backend()) st.assignment.set_owners(st.table.owners);
   spdlog::info("federation: group table version {} ({} groups) loaded from {}", st.table.version,
                st.table.owners.size(), path);
 }

@@ -368,9 +368,8 @@ void Node::stop() {
     // fetch their state from us and our kept reports go to them, then give
     // them a moment (bounded) before the link drops.
     caf::anon_send(im.federation, LocalLeave{});
-    const auto grace = std::chrono::milliseconds(
-        static_cast<long>(1000 * std::min(5.0, 2 * im.options.cluster->peer_timeout_s)));
-    std::this_thread::sleep_for(std::min(grace, std::chrono::milliseconds(1500)));
+    const double grace_s = std::min(1.5, 2 * im.options.cluster->peer_timeout_s);
+    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<long>(1000 * grace_s)));
     drain(std::chrono::seconds(5));
     caf::scoped_actor self{*im.system};
     self->send_exit(im.federation, caf::exit_reason::user_shutdown);
