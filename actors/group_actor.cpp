@@ -126,7 +126,7 @@ void publish(GroupActor* self) {
   auto& st = self->state;
   const double now = wall_seconds();
   st.args.slot->snapshot.store(st.args.policy->snapshot(now));
-  for (double accepted : st.unpublished) st.args.shared->freshness.record(now - accepted);
+  for (double accepted : st.unpublished) st.args.context->shared->freshness.record(now - accepted);
   // Released, not just cleared: an idle group should hold no buffer (one
   // allocation per published batch is cheap next to the snapshot's two).
   std::vector<double>().swap(st.unpublished);
@@ -162,7 +162,7 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
   }
   st.dirty = st.dirty || applied > 0;
   if (duplicates)
-    st.args.shared->reports_duplicate.fetch_add(duplicates, std::memory_order_relaxed);
+    st.args.context->shared->reports_duplicate.fetch_add(duplicates, std::memory_order_relaxed);
   auto& slot = *st.args.slot;
   slot.reports.fetch_add(applied, std::memory_order_relaxed);
   slot.touch(static_cast<std::int64_t>(wall_seconds()));
@@ -170,8 +170,8 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
   // Release only after the snapshot is visible, so "queue empty" implies
   // "every accepted report is in a published snapshot or about to be".
   slot.pending.fetch_sub(batch.size(), std::memory_order_relaxed);
-  st.args.shared->reports_applied.fetch_add(applied, std::memory_order_relaxed);
-  st.args.shared->release(batch.size());
+  st.args.context->shared->reports_applied.fetch_add(applied, std::memory_order_relaxed);
+  st.args.context->shared->release(batch.size());
 }
 
 GroupRecord take_record(GroupActor* self) {  // collect and export
@@ -183,11 +183,12 @@ GroupRecord take_record(GroupActor* self) {  // collect and export
 void checkpoint(GroupActor* self) {
   auto& st = self->state;
   if (!st.unpublished.empty()) publish(self);
-  if (!st.dirty || (!st.args.store && !st.args.on_checkpoint)) return;
-  if (st.args.store)
-    self->send(st.args.store, save_atom::value, make_record(st));
+  const auto& context = *st.args.context;
+  if (!st.dirty || (!context.store && !context.on_checkpoint)) return;
+  if (context.store)
+    self->send(context.store, save_atom::value, make_record(st));
   else
-    (*st.args.on_checkpoint)({make_record(st)});
+    context.on_checkpoint({make_record(st)});
   st.dirty = false;
 }
 
@@ -209,7 +210,8 @@ void reload(GroupActor* self, const LabelConfigPtr& config) {
   const auto& wanted = config->policy_for(st.key());
   if (wanted == st.args.policy->config()) return;
   spdlog::info("group {}: policy changed to {}; learning restarts", st.key(), wanted.kind);
-  st.args.policy = make_policy(std::shared_ptr<const PolicyConfig>(config, &wanted), st.args.seed);
+  st.args.policy = make_policy(std::shared_ptr<const PolicyConfig>(config, &wanted),
+                               st.args.context->seed ^ hash_decision(st.key()));
   st.dirty = true;
   publish(self);
 }
@@ -283,9 +285,27 @@ caf::result<caf::message> dispatch(caf::scheduled_actor* base, caf::message_view
 /// keeps group actors alive (an actor without a behavior terminates).
 using unused_atom = caf::atom_constant<caf::atom("grpunused")>;
 
+/// An exception escaped a handler: tell the supervisor (it restarts the
+/// group from its last persisted state), then end with the reason.
+caf::error on_failure(caf::scheduled_actor* base, std::exception_ptr& failure) {
+  auto* self = static_cast<GroupActor*>(base);
+  std::string what = "unknown exception";
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  auto reason = caf::make_error(caf::sec::runtime_error, what);
+  if (auto supervisor = caf::actor_cast<caf::actor>(self->state.args.context->supervisor))
+    self->send(supervisor, group_failed_atom::value, self->state.key(), self->id(), reason);
+  return reason;
+}
+
 caf::behavior group_actor(GroupActor* self, GroupActorArgs args) {
   self->state.args = std::move(args);  // the supervisor already published its first snapshot
   self->set_default_handler(dispatch);
+  self->set_exception_handler(on_failure);
   // Immutable and stateless (its handler captures nothing), so every group
   // actor can hold a reference to the same one.
   static const caf::behavior shared{[](unused_atom) {}};
@@ -295,7 +315,7 @@ caf::behavior group_actor(GroupActor* self, GroupActorArgs args) {
 }  // namespace
 
 caf::actor spawn_group_actor(caf::event_based_actor* parent, GroupActorArgs args) {
-  return parent->spawn<caf::monitored>(group_actor, std::move(args));
+  return parent->spawn(group_actor, std::move(args));
 }
 
 }  // namespace pytheas

@@ -40,25 +40,38 @@ struct GroupMarks {
 
 using CheckpointFn = std::function<void(const std::vector<GroupRecord>&)>;
 
-struct GroupActorArgs {
-  GroupSlotPtr slot;  ///< holds the group's key
+/// What all group actors of a node share (one immutable copy, made by the
+/// supervisor): where checkpoints go, and whom a failing group tells.
+struct GroupContext {
   std::shared_ptr<NodeShared> shared;
+  std::uint64_t seed = 0;  ///< the node's; a group's fresh policies use seed ^ hash(key)
+  caf::actor store;        ///< receives checkpoints (may be invalid: no persistence)
+  /// Without a store (no state dir), checkpoints of a cluster group hand the
+  /// record here instead, so its home can still confirm reports; may be empty.
+  CheckpointFn on_checkpoint;
+  /// Receives (group_failed_atom, key, actor id, reason) from a group actor
+  /// that throws. Weak, so the groups keep no supervisor alive.
+  caf::actor_addr supervisor;
+};
+
+struct GroupActorArgs {
+  GroupSlotPtr slot;                  ///< holds the group's key
   std::unique_ptr<Policy> policy;     ///< fresh or restored; the actor becomes its only owner
-  std::uint64_t seed = 0;             ///< for a fresh policy after a reconfiguration
-  caf::actor store;                   ///< receives checkpoints (may be invalid: no persistence)
   std::uint64_t wal_seq = 0;          ///< restored state includes log sequences up to this
   std::unique_ptr<GroupMarks> marks;  ///< null: none yet (restored state included none)
-  /// Without a store (no state dir), checkpoints of a cluster group hand the
-  /// record here instead, so its home can still confirm reports; may be null.
-  /// One function shared by the node's groups.
-  std::shared_ptr<const CheckpointFn> on_checkpoint;
+  std::shared_ptr<const GroupContext> context;  ///< never null
 };
 
 /// Publish at least every this many reports even while the mailbox is busy,
 /// which bounds report -> snapshot latency under sustained load.
 inline constexpr std::size_t kPublishEvery = 256;
 
-/// Spawns a group actor monitored by `parent` (the supervisor).
+/// Spawns a group actor for `parent` (the supervisor). It is not monitored:
+/// a group actor ends only when the supervisor passivates it or the node
+/// stops, or by an exception in a handler, which it reports itself with
+/// (group_failed_atom, ...) to `args.context->supervisor` before it ends. A
+/// monitor would cost each group ~40 bytes, and the supervisor an index from
+/// actor ids to groups (~40 more) to read the down message.
 caf::actor spawn_group_actor(caf::event_based_actor* parent, GroupActorArgs args);
 
 }  // namespace pytheas

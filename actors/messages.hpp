@@ -14,21 +14,22 @@
 
 namespace pytheas {
 
-using report_atom = caf::atom_constant<caf::atom("report")>;          // -> supervisor, -> group
-using ensure_atom = caf::atom_constant<caf::atom("ensure")>;          // make a group active
-using passivate_atom = caf::atom_constant<caf::atom("passivate")>;    // group: hand state, quit
-using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>;  // group: save if dirty
-using collect_atom = caf::atom_constant<caf::atom("collect")>;        // group: reply state
-using save_atom = caf::atom_constant<caf::atom("save")>;              // -> store
-using saved_atom = caf::atom_constant<caf::atom("saved")>;            // store -> supervisor
-using sweep_atom = caf::atom_constant<caf::atom("sweep")>;            // supervisor timer
-using reload_atom = caf::atom_constant<caf::atom("reload")>;          // new label config
-using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;      // persist all, stop
-using crash_atom = caf::atom_constant<caf::atom("crash")>;            // test hook: group throws
-using count_atom = caf::atom_constant<caf::atom("count")>;            // active group count
-using settle_atom = caf::atom_constant<caf::atom("settle")>;          // group: pick its base state
-using surrender_atom = caf::atom_constant<caf::atom("surrender")>;    // give groups' state away
-using copy_atom = caf::atom_constant<caf::atom("copy")>;              // a group's state, kept here
+using report_atom = caf::atom_constant<caf::atom("report")>;           // -> supervisor, -> group
+using ensure_atom = caf::atom_constant<caf::atom("ensure")>;           // make a group active
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;     // group: hand state, quit
+using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>;   // group: save if dirty
+using collect_atom = caf::atom_constant<caf::atom("collect")>;         // group: reply state
+using save_atom = caf::atom_constant<caf::atom("save")>;               // -> store
+using saved_atom = caf::atom_constant<caf::atom("saved")>;             // store -> supervisor
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;             // supervisor timer
+using reload_atom = caf::atom_constant<caf::atom("reload")>;           // new label config
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;       // persist all, stop
+using crash_atom = caf::atom_constant<caf::atom("crash")>;             // test hook: group throws
+using group_failed_atom = caf::atom_constant<caf::atom("grpfailed")>;  // group -> supervisor
+using count_atom = caf::atom_constant<caf::atom("count")>;             // active group count
+using settle_atom = caf::atom_constant<caf::atom("settle")>;           // group: pick its base state
+using surrender_atom = caf::atom_constant<caf::atom("surrender")>;     // give groups' state away
+using copy_atom = caf::atom_constant<caf::atom("copy")>;               // a group's state, kept here
 using replicate_atom = caf::atom_constant<caf::atom("replicate")>;  // group: state for its standby
 using regroup_atom = caf::atom_constant<caf::atom("regroup")>;      // new learned grouping
 

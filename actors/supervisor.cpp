@@ -78,7 +78,6 @@ struct SupervisorState {
   std::unique_ptr<StateStore> reader;  ///< read-only access for restores
   /// Keyed by a view of the entry's own key (Entry::key()).
   std::unordered_map<std::string_view, Entry> groups;
-  std::unordered_map<caf::actor_id, Entry*> entry_of;  ///< by the group actor's id
   Lru lru;
   std::size_t passivating = 0;  ///< entries in `groups` being passivated
   /// Reports that arrived while their group was being passivated.
@@ -89,8 +88,8 @@ struct SupervisorState {
   PassivatedStore unsaved;
   /// Arm names shared by the groups' policies (see ArmNamesPool).
   std::shared_ptr<ArmNamesPool> arm_names = ArmNamesPool::make();
-  /// args.on_saved, shared by the group actors (set without a state dir).
-  std::shared_ptr<const CheckpointFn> on_checkpoint;
+  /// Shared by the group actors: the store, or args.on_saved without a state dir.
+  std::shared_ptr<const GroupContext> group_context;
   /// Requests (federation) that came while their group was being passivated:
   /// run once its passivation is done (kept aside, like `held`).
   std::unordered_map<std::string, std::vector<std::function<void()>>> after_revive;
@@ -235,16 +234,13 @@ Entry& activate(Supervisor* self, const std::string& key,
   slot->snapshot.store(policy->snapshot(wall_seconds()));
   GroupActorArgs args;
   args.slot = slot;
-  args.shared = st.args.shared;
   args.policy = std::move(policy);
-  args.seed = st.args.seed ^ hash_decision(key);
-  args.store = st.store;
   if (record) {
     args.wal_seq = record->wal_seq;
     if (!record->marks.empty() || !record->floor.empty())
       args.marks = std::make_unique<GroupMarks>(GroupMarks{record->marks, record->floor, {}});
   }
-  if (!st.store) args.on_checkpoint = st.on_checkpoint;
+  args.context = st.group_context;
   auto actor = spawn_group_actor(self, std::move(args));
   const bool inserted = existing == st.groups.end();
   auto& entry = inserted ? st.groups.try_emplace(std::string_view(slot->key)).first->second
@@ -255,7 +251,6 @@ Entry& activate(Supervisor* self, const std::string& key,
   entry.slot = slot;
   entry.passivating = false;
   entry.wanted = false;
-  st.entry_of[actor.id()] = &entry;
   touch_lru(st, entry);
   st.args.shared->spawns.fetch_add(1, std::memory_order_relaxed);
   log_event(spdlog::level::debug, LogFields{.group = key}, "group activated{}",
@@ -297,7 +292,6 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
   auto it = st.groups.find(key);
   if (it == st.groups.end()) return;
   auto& entry = it->second;
-  st.entry_of.erase(entry.actor.id());
   st.args.shared->passivations.fetch_add(1, std::memory_order_relaxed);
   log_event(spdlog::level::debug, LogFields{.group = key}, "group passivated");
   auto held = st.held.extract(key);
@@ -341,7 +335,7 @@ void passivate(Supervisor* self, const std::string& key, PassivatedFn done) {
             on_passivated(self, key, record);
           },
           [=](const caf::error&) {
-            if (done) done(nullptr);  // a crash: the down handler restarts it
+            if (done) done(nullptr);  // a crash: on_failed restarts it
           });
 }
 
@@ -361,15 +355,12 @@ void on_report(Supervisor* self, std::string& key, ReportItem item) {
   if (self->mailbox().empty() || st.to_flush.size() >= 4096) flush_all(self);
 }
 
-void on_down(Supervisor* self, const caf::down_msg& down) {
+/// Group `key`'s actor `failed_id` threw (see spawn_group_actor): restart it.
+void on_failed(Supervisor* self, const std::string& key, caf::actor_id failed_id,
+               const caf::error& reason) {
   auto& st = self->state;
-  auto addr = caf::actor_cast<caf::actor_addr>(down.source);
-  auto found = st.entry_of.find(addr.id());
-  if (found == st.entry_of.end()) return;  // passivated and gone: expected
-  std::string key = found->second->key();
-  st.entry_of.erase(found);
   auto it = st.groups.find(key);
-  if (it == st.groups.end() || it->second.actor.address() != addr) return;
+  if (it == st.groups.end() || it->second.actor.id() != failed_id) return;  // replaced already
   auto& entry = it->second;
   // Reports routed to the dead actor and not applied are lost; say so loudly.
   auto lost = entry.slot->pending.exchange(0);
@@ -379,7 +370,7 @@ void on_down(Supervisor* self, const caf::down_msg& down) {
   log_event(spdlog::level::err, LogFields{.group = key},
             "group {}: actor failed ({}); restarting from its last persisted state; "
             "{} unapplied report(s) lost",
-            key, self->system().render(down.reason), lost);
+            key, self->system().render(reason), lost);
   auto held = st.held.extract(key);
   if (st.shutting_down && entry.passivating) {
     st.after_revive.erase(key);  // dropped with the entry, as ever
@@ -658,10 +649,10 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
   if (!st.args.state_dir.empty()) {
     st.reader = std::make_unique<StateStore>(st.args.state_dir);
     st.store = spawn_store_actor(self->system(), st.args.state_dir, st.args.on_saved);
-  } else if (st.args.on_saved) {
-    st.on_checkpoint = std::make_shared<const CheckpointFn>(st.args.on_saved);
   }
-  self->set_down_handler([=](caf::down_msg& down) { on_down(self, down); });
+  st.group_context = std::make_shared<const GroupContext>(GroupContext{
+      st.args.shared, st.args.seed, st.store, st.store ? CheckpointFn{} : st.args.on_saved,
+      caf::actor_cast<caf::actor_addr>(self)});
   auto sweep_every = std::chrono::milliseconds(static_cast<long>(
       1000 * std::min(st.args.sweep_interval_s, st.args.config->passivate_after_s / 2)));
   auto checkpoint_every =
@@ -711,6 +702,9 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
       [=](passivate_atom, const std::string& key) {
         flush_all(self);
         if (self->state.groups.count(key)) passivate(self, key);
+      },
+      [=](group_failed_atom, const std::string& key, caf::actor_id id, const caf::error& reason) {
+        on_failed(self, key, id, reason);
       },
       [=](crash_atom, const std::string& key) {
         flush_all(self);

@@ -7,8 +7,8 @@
 //  * Lifecycle: spawns a group actor on first use (restoring persisted state
 //    if any), passivates groups idle longer than passivate_after_s and the
 //    least recently used beyond max_active_groups (state to the store), and
-//    restarts a crashed group from its last persisted state (monitoring).
-//    Reports that arrive while a group is being passivated are held and the
+//    restarts a crashed group from its last persisted state (the group reports its failure, see
+//    spawn_group_actor). Reports that arrive while a group is being passivated are held and the
 //    group is reactivated with them: none is dropped.
 //  * Persistence: periodic checkpoints of changed groups; on shutdown every
 //    group's state is collected and written before the reply.
