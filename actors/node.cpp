@@ -24,6 +24,7 @@
 #include "actors/wal_recovery.hpp"
 #include "config/label_config.hpp"
 #include "core/errors.hpp"
+#include "core/malloc_arenas.hpp"
 
 namespace pytheas {
 
@@ -222,6 +223,7 @@ struct Node::Impl {
 
 Node::Node(NodeOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
+  limit_malloc_arenas(impl_->options.malloc_arenas);  // before the actor system's threads
   if (impl_->options.cluster) {
     if (!impl_->options.cluster->find(impl_->options.node_name))
       throw std::runtime_error("--name: '" + impl_->options.node_name + "' is not a node of " +

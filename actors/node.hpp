@@ -20,7 +20,11 @@ struct NodeOptions {
   std::string state_dir;      ///< empty = no persistence
   std::string labels_file;    ///< empty = the original's defaults
   int scheduler_threads = 2;  ///< CAF worker threads
-  std::uint64_t seed = 1;     ///< policies' seeds derive from it and the group key
+  /// glibc malloc arenas, set when the node is constructed (see
+  /// core/malloc_arenas.hpp); 0 keeps glibc's default. One saves ~220 bytes
+  /// of RSS per active group at no measured cost in throughput.
+  int malloc_arenas = 1;
+  std::uint64_t seed = 1;  ///< policies' seeds derive from it and the group key
   /// Cluster membership (--cluster FILE --name NAME); null: an all-in-one node.
   std::shared_ptr<const ClusterConfig> cluster;
   std::string node_name;

@@ -23,7 +23,8 @@ struct NodeCommand {
   std::size_t decision_log_queue = 16384;    ///< records waiting for the log's writer
   std::string cluster_file;
   std::string node_name;
-  int io_threads = 0;  ///< 0 = one per core
+  int io_threads = 0;     ///< 0 = one per core
+  int malloc_arenas = 1;  ///< glibc malloc arenas (NodeOptions::malloc_arenas); 0: glibc's default
   // HTTP limits (see http::ServerOptions / http::ApiOptions, docs/API.md).
   std::size_t body_limit = 64 * 1024;
   std::size_t header_limit = 8 * 1024;

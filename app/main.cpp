@@ -95,6 +95,12 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--io-threads", node.io_threads, "HTTP io threads (0: one per core)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
+  node_cmd
+      ->add_option("--malloc-arenas", node.malloc_arenas,
+                   "glibc malloc arenas: 1 keeps RSS per group lowest; 0: glibc's default "
+                   "(MALLOC_ARENA_MAX in the environment wins)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
   node_cmd->add_option("--body-limit", node.body_limit, "Max request body bytes (larger: 413)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));

@@ -63,6 +63,7 @@ int run_node(const NodeCommand& command) {
   NodeOptions node_options;
   node_options.state_dir = command.state_dir;
   node_options.labels_file = command.labels_file;
+  node_options.malloc_arenas = command.malloc_arenas;
   node_options.wal = parse_wal_sync(command.wal);
   node_options.wal_batch_ms = command.wal_batch_ms;
   node_options.decision_log.dir = command.decision_log;
