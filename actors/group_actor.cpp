@@ -228,7 +228,7 @@ bool is(const caf::type_erased_tuple& xs, Atom) {
 // behavior with one handler per message:
 //   (report_atom, vector<ReportItem>)  apply the batch
 //   (checkpoint_atom)                  save if changed
-//   (collect_atom) -> GroupRecord      state for shutdown (clears dirty)
+//   (collect_atom) -> GroupRecord      state for shutdown, then quit
 //   (export_atom) -> GroupRecord       a copy for subscribers; not a checkpoint
 //   (replicate_atom, confirmer) -> GroupRecord   a copy for the standby (new floor)
 //   (settle_atom, candidates, home, unreachable) -> SettleResult
@@ -254,9 +254,10 @@ caf::result<caf::message> dispatch(caf::scheduled_actor* base, caf::message_view
       checkpoint(self);
       return caf::message{};
     }
-    if (is(xs, collect_atom{})) {
+    if (is(xs, collect_atom{})) {  // the node stops: hand state over, then quit
       auto record = take_record(self);
       self->state.dirty = false;
+      self->quit();
       return caf::make_message(std::move(record));
     }
     if (is(xs, export_atom{})) return caf::make_message(take_record(self));

@@ -101,15 +101,25 @@ struct SupervisorState {
   std::unordered_map<std::string, std::string> inherit_from;  ///< new key -> parent key
   std::unordered_map<std::string, std::string> redirect;      ///< retired key -> heir
   std::uint64_t inherited = 0;  ///< groups started from a parent's state (logged per regroup)
+  /// Groups still to be sent this round's checkpoint (a wave at a time).
+  std::vector<caf::actor> checkpoint_queue;
   // Shutdown bookkeeping.
   caf::response_promise shutdown_promise;
   bool shutting_down = false;
   std::size_t shutdown_outstanding = 0;
+  std::vector<std::string> to_collect;  ///< groups not yet asked for their state
   std::vector<GroupRecord> shutdown_records;
   static inline const char* name = "pytheas.supervisor";
 };
 
 using Supervisor = caf::stateful_actor<SupervisorState>;
+
+// Messages to every group go out in waves. CAF 0.17's work-stealing queue
+// (double_ended_queue) steals from its tail by walking the list from the
+// head, so one handler that wakes 100k group actors makes each steal O(n)
+// and the node crawls: stopping 100k groups took 40-100 s that way. Waves of
+// kWave keep each worker's queue short.
+constexpr std::size_t kWave = 512;
 
 std::int64_t now_s() {
   return static_cast<std::int64_t>(wall_seconds());
@@ -600,27 +610,55 @@ void finish_shutdown(Supervisor* self) {
           });
 }
 
-void start_shutdown(Supervisor* self) {
+/// Asks the next group in to_collect for its state (it quits after
+/// answering); each answer asks the next, so at most kWave are in flight.
+void collect_next(Supervisor* self) {
   auto& st = self->state;
-  st.shutting_down = true;
-  flush_all(self);
-  st.shutdown_outstanding = st.groups.size();
-  if (st.shutdown_outstanding == 0) return finish_shutdown(self);
-  for (auto& [key, entry] : st.groups) {
-    if (entry.passivating) continue;  // its passivation reply is counted instead
-    std::string group_key(key);
-    self->request(entry.actor, 30s, collect_atom::value)
+  while (!st.to_collect.empty()) {
+    std::string key = std::move(st.to_collect.back());
+    st.to_collect.pop_back();
+    auto it = st.groups.find(key);
+    if (it == st.groups.end() || it->second.passivating) continue;  // counted elsewhere
+    auto collected = [=] {
+      if (--self->state.shutdown_outstanding == 0) return finish_shutdown(self);
+      collect_next(self);
+    };
+    self->request(it->second.actor, 30s, collect_atom::value)
         .then(
             [=](GroupRecord& record) {
               self->state.shutdown_records.push_back(std::move(record));
-              if (--self->state.shutdown_outstanding == 0) finish_shutdown(self);
+              collected();
             },
             [=](const caf::error& error) {
-              spdlog::error("shutdown: group {} did not hand over its state: {}", group_key,
+              spdlog::error("shutdown: group {} did not hand over its state: {}", key,
                             self->system().render(error));
-              if (--self->state.shutdown_outstanding == 0) finish_shutdown(self);
+              collected();
             });
+    return;
   }
+}
+
+void start_shutdown(Supervisor* self) {
+  auto& st = self->state;
+  st.shutting_down = true;
+  st.checkpoint_queue.clear();
+  flush_all(self);
+  st.shutdown_outstanding = st.groups.size();
+  if (st.shutdown_outstanding == 0) return finish_shutdown(self);
+  for (auto& [key, entry] : st.groups)
+    if (!entry.passivating)  // its passivation reply is counted instead
+      st.to_collect.emplace_back(key);
+  for (std::size_t i = 0; i < kWave && !st.to_collect.empty(); ++i) collect_next(self);
+}
+
+/// Sends the next wave of this round's checkpoints; the rest follow shortly.
+void checkpoint_wave(Supervisor* self) {
+  auto& queue = self->state.checkpoint_queue;
+  for (std::size_t i = 0; i < kWave && !queue.empty(); ++i) {
+    self->send(queue.back(), checkpoint_atom::value);
+    queue.pop_back();
+  }
+  if (!queue.empty()) self->delayed_send(self, 1ms, checkpoint_atom::value, true);
 }
 
 std::size_t restore_all(Supervisor* self) {
@@ -683,12 +721,19 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
       },
       [=](checkpoint_atom) {
         flush_all(self);
-        if (self->state.shutting_down) return;
-        for (auto& [key, entry] : self->state.groups)
-          if (!entry.passivating) self->send(entry.actor, checkpoint_atom::value);
+        auto& state = self->state;
+        if (state.shutting_down) return;
+        if (state.checkpoint_queue.empty()) {  // else the last round is still going out
+          for (auto& [key, entry] : state.groups)
+            if (!entry.passivating) state.checkpoint_queue.push_back(entry.actor);
+          checkpoint_wave(self);
+        }
         auto every = std::chrono::milliseconds(
-            static_cast<long>(1000 * self->state.args.config->checkpoint_interval_s));
+            static_cast<long>(1000 * state.args.config->checkpoint_interval_s));
         self->delayed_send(self, every, checkpoint_atom::value);
+      },
+      [=](checkpoint_atom, bool) {  // the next wave of a round
+        if (!self->state.shutting_down) checkpoint_wave(self);
       },
       [=](reload_atom, LabelConfigPtr& config) { reload(self, std::move(config)); },
       [=](regroup_atom, RegroupNotice& notice) {
