@@ -24,6 +24,11 @@ struct GroupState {
     if (!args.marks) args.marks = std::make_unique<GroupMarks>();
     return *args.marks;
   }
+  /// The group's marks to read: empty ones if it has none (none allocated).
+  const GroupMarks& marks_or_none() const {
+    static const GroupMarks kNone;
+    return args.marks ? *args.marks : kNone;
+  }
   static inline const char* name = "pytheas.group";
 };
 
@@ -31,23 +36,24 @@ using GroupActor = caf::stateful_actor<GroupState>;
 
 GroupRecord make_record(const GroupState& st) {
   const auto& slot = *st.args.slot;
+  const GroupMarks& marks = st.marks_or_none();
   return GroupRecord{st.key(),
                      slot.decisions.load(),
                      slot.reports.load(),
                      static_cast<double>(slot.last_activity.load()),
                      st.args.policy->serialize(),
                      st.args.wal_seq,
-                     st.args.marks ? st.args.marks->marks : ReportMarks{},
-                     st.args.marks ? st.args.marks->floor : ReportMarks{},
-                     st.args.marks ? st.args.marks->confirmer : std::string{}};
+                     marks.marks,
+                     marks.floor,
+                     marks.confirmer};
 }
 
 void publish(GroupActor* self);
 
 /// A group that never applied a report nor took state from anyone.
 bool fresh(const GroupState& st) {
-  return st.args.slot->reports.load() == 0 &&
-         (!st.args.marks || (st.args.marks->marks.empty() && st.args.marks->floor.empty()));
+  return st.args.slot->reports.load() == 0 && st.marks_or_none().marks.empty() &&
+         st.marks_or_none().floor.empty();
 }
 
 /// Replaces this group's state by `record`'s (its key, its counts and marks).
@@ -83,9 +89,7 @@ SettleResult settle(GroupActor* self, const std::vector<GroupRecord>& candidates
   const GroupRecord* best = nullptr;
   const GroupRecord* parent = nullptr;
   bool own_fresh = fresh(st);
-  static const GroupMarks kNone;
-  const GroupMarks& own = st.args.marks ? *st.args.marks : kNone;
-  const ReportMarks* best_floor = &own.floor;
+  const ReportMarks* best_floor = &st.marks_or_none().floor;
   for (const auto& candidate : candidates) {
     if (candidate.key != st.key()) {
       if (!parent) parent = &candidate;
@@ -113,7 +117,7 @@ SettleResult settle(GroupActor* self, const std::vector<GroupRecord>& candidates
   // Confirming as the home is safe only if whoever confirmed this history
   // last has given the group up (it answered); else both could confirm.
   // (take_state may have replaced our marks: read them again.)
-  const GroupMarks& now = st.args.marks ? *st.args.marks : kNone;
+  const GroupMarks& now = st.marks_or_none();
   const bool confirmer_gone =
       std::find(unreachable.begin(), unreachable.end(), now.confirmer) != unreachable.end();
   st.home = home && !confirmer_gone;

@@ -2,26 +2,18 @@
 
 namespace pytheas {
 
-const GroupSlotPtr* GroupTable::Index::find_ptr(std::string_view key, std::uint64_t hash) const {
-  if (buckets_.empty()) return nullptr;
-  for (std::size_t i = home(hash);; i = (i + 1) & mask()) {
-    const Bucket& bucket = buckets_[i];
-    if (bucket.hash == 0) return nullptr;
-    if (bucket.hash == hash && bucket.slot->key == key) return &bucket.slot;
-  }
-}
-
-const GroupSlotPtr& GroupTable::Index::insert(GroupSlotPtr slot, std::uint64_t hash) {
+std::pair<const GroupSlotPtr&, bool> GroupTable::Index::insert(GroupSlotPtr slot,
+                                                               std::uint64_t hash) {
   if (4 * (used_ + 1) > 3 * buckets_.size()) grow();
   std::size_t i = home(hash);
   for (;; i = (i + 1) & mask()) {
     Bucket& bucket = buckets_[i];
     if (bucket.hash == 0) break;
-    if (bucket.hash == hash && bucket.slot->key == slot->key) return bucket.slot;
+    if (bucket.hash == hash && bucket.slot->key == slot->key) return {bucket.slot, false};
   }
   buckets_[i] = Bucket{hash, std::move(slot)};
   ++used_;
-  return buckets_[i].slot;
+  return {buckets_[i].slot, true};
 }
 
 GroupSlotPtr GroupTable::Index::erase(std::string_view key, std::uint64_t hash) {
@@ -60,7 +52,7 @@ GroupSlotPtr GroupTable::find(std::string_view key) const {
   const std::uint64_t hash = hash_of(key);
   const auto& shard = shard_for(hash);
   std::shared_lock lock(shard.mutex);
-  const GroupSlotPtr* slot = shard.slots.find_ptr(key, hash);
+  const GroupSlotPtr* slot = shard.slots.find(key, hash);
   return slot ? *slot : nullptr;
 }
 
@@ -75,9 +67,9 @@ GroupSlotPtr GroupTable::insert(GroupSlotPtr slot) {
   const std::uint64_t hash = hash_of(slot->key);
   auto& shard = shard_for(hash);
   std::unique_lock lock(shard.mutex);
-  if (const GroupSlotPtr* present = shard.slots.find_ptr(slot->key, hash)) return *present;
-  size_.fetch_add(1, std::memory_order_relaxed);
-  return shard.slots.insert(std::move(slot), hash);
+  auto [present, inserted] = shard.slots.insert(std::move(slot), hash);
+  if (inserted) size_.fetch_add(1, std::memory_order_relaxed);
+  return present;
 }
 
 GroupSlotPtr GroupTable::erase(std::string_view key) {

@@ -22,6 +22,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "actors/snapshot_cell.hpp"
@@ -63,9 +64,9 @@ class GroupTable {
     const std::uint64_t hash = hash_of(key);
     const auto& shard = shard_for(hash);
     std::shared_lock lock(shard.mutex);
-    GroupSlot* slot = shard.slots.find(key, hash);
+    const GroupSlotPtr* slot = shard.slots.find(key, hash);
     if (!slot) return false;
-    visit(*slot);
+    visit(**slot);
     return true;
   }
 
@@ -91,17 +92,18 @@ class GroupTable {
   // meaning empty; erase shifts later buckets back (no tombstones).
   class Index {
    public:
-    GroupSlot* find(std::string_view key, std::uint64_t hash) const {
+    /// The slot under `key` (null if absent); inline: every decide looks.
+    const GroupSlotPtr* find(std::string_view key, std::uint64_t hash) const {
       if (buckets_.empty()) return nullptr;
       for (std::size_t i = home(hash);; i = (i + 1) & mask()) {
         const Bucket& bucket = buckets_[i];
         if (bucket.hash == 0) return nullptr;
-        if (bucket.hash == hash && bucket.slot->key == key) return bucket.slot.get();
+        if (bucket.hash == hash && bucket.slot->key == key) return &bucket.slot;
       }
     }
-    const GroupSlotPtr* find_ptr(std::string_view key, std::uint64_t hash) const;
-    /// Inserts unless present; returns the slot under the key.
-    const GroupSlotPtr& insert(GroupSlotPtr slot, std::uint64_t hash);
+    /// Inserts unless present; returns the slot under the key and whether
+    /// it was inserted.
+    std::pair<const GroupSlotPtr&, bool> insert(GroupSlotPtr slot, std::uint64_t hash);
     GroupSlotPtr erase(std::string_view key, std::uint64_t hash);
     template <class F>
     void for_each(F&& f) const {

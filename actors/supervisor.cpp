@@ -88,7 +88,7 @@ struct SupervisorState {
   PassivatedStore unsaved;
   /// Arm names shared by the groups' policies (see ArmNamesPool).
   std::shared_ptr<ArmNamesPool> arm_names = ArmNamesPool::make();
-  /// Shared by the group actors: the store, or args.on_saved without a state dir.
+  /// What every group actor shares (see GroupContext), made once at start.
   std::shared_ptr<const GroupContext> group_context;
   /// Requests (federation) that came while their group was being passivated:
   /// run once its passivation is done (kept aside, like `held`).

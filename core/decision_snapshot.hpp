@@ -151,13 +151,14 @@ class DecisionSnapshot {
   std::uint64_t version() const { return version_; }  ///< increases with every snapshot
   double unseen_weight() const { return unseen_weight_; }
 
-  /// Heap bytes this snapshot holds besides its shared names (for memory
-  /// accounting in benchmarks).
-  std::size_t own_heap_bytes() const;
-
  private:
   void init(std::string_view policy, std::span<const ArmValues> values);
   PickResult pick_large(Candidates candidates, Rng& rng) const;
+  /// Rules 2 and 3 over `n` matched candidates: arm_of[i] is candidate i's
+  /// arm (or ArmNames::kNotFound), cumulative[i] the sum of the rule-2
+  /// weights of candidates 0..i.
+  PickResult pick_by_weight_or_rank(const std::int32_t* arm_of, const double* cumulative,
+                                    std::size_t n, Rng& rng) const;
 
   ArmNames::Ptr names_;
   // One block: ArmValues for each arm, then the policy's name (its bytes
