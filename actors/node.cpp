@@ -332,6 +332,14 @@ void Node::start() {
                  me->cluster.empty() ? "" : ", cluster " + me->cluster, me->host, me->caf_port);
   }
   const auto& labels = *im.current_routing()->config;
+  if (!cluster) {
+    // Published before the HTTP listener opens, so GET /v1/grouping answers
+    // from the first request; a learning node's actor replaces it as it learns.
+    auto status = std::make_shared<GroupingStatus>();
+    status->mode = labels.learning.enabled ? "learned" : "labels";
+    status->by = labels.make_grouping()->describe();
+    im.grouping_shared->status.store(std::move(status));
+  }
   if (!cluster && labels.learning.enabled) {
     // An all-in-one node learns its groups from its own reports.
     GroupingActorArgs grouping_args;
@@ -343,11 +351,6 @@ void Node::start() {
     spdlog::info("grouping: learning from {} of reports, starting from {}, regrouping every {} s",
                  labels.learning.sample_rate, labels.make_grouping()->describe(),
                  labels.learning.regroup_interval_s);
-  } else if (!cluster) {
-    auto status = std::make_shared<GroupingStatus>();
-    status->mode = "labels";
-    status->by = labels.make_grouping()->describe();
-    im.grouping_shared->status.store(std::move(status));
   }
   if (recovery) im.replay(*recovery);
   im.ready = true;

@@ -61,7 +61,11 @@ TEST_CASE("the default node learns a city split, not a noise one, and decides by
   auto node = pytheas::test::start_node(PYTHEAS_BINARY, {"--labels", labels});
   pytheas::test::HttpClient client("127.0.0.1", node.port, 5s);
 
-  auto before = Json::parse(client.get("/v1/grouping").body);
+  // Answered from the first request after "listening" (no 404 while the
+  // learner starts).
+  auto first = client.get("/v1/grouping");
+  REQUIRE(first.status == 200);
+  auto before = Json::parse(first.body);
   CHECK(before["mode"] == "learned");
   CHECK(before["by"].get<std::string>().find("Asn") != std::string::npos);
 
