@@ -7,9 +7,13 @@
 //     stay active and the rest are passivated (compact in memory, or on disk
 //     with --state-dir DIR): RSS, how fast a passivated group's first
 //     decision is served (fallback) and its state is back, and the decide
-//     latency with and without that churn.
+//     latency with and without that churn;
+//   * with --idle: every active group goes idle at once, and one sweep
+//     passivates them all: how long that takes, and how fresh reports to
+//     other groups stay meanwhile.
 // Usage: bench_actors [groups=100000] [rate=100000] [report_groups=10000] [seconds=5] [arms=3]
 //                     [caf_threads=2] [--known N] [--churn R=2000] [--state-dir DIR]
+//                     [--idle]
 // Run by scripts/bench-actors, which builds it in Release first.
 
 #include <malloc.h>
@@ -91,6 +95,7 @@ struct Options {
   int known = 0;
   double churn = 2000;
   std::string state_dir;
+  bool idle = false;
 };
 
 Options parse(int argc, char** argv) {
@@ -108,6 +113,8 @@ Options parse(int argc, char** argv) {
       o.churn = std::stod(value());
     else if (arg == "--state-dir")
       o.state_dir = value();
+    else if (arg == "--idle")
+      o.idle = true;
     else
       positional.push_back(arg);
   }
@@ -137,13 +144,42 @@ void feed_groups(Node& node, int first, int last, const std::vector<std::string>
   }
 }
 
+/// The node's report -> visible histogram since construction (bucket counts
+/// snapshotted, so quantiles cover only what came after).
+class FreshnessSince {
+ public:
+  explicit FreshnessSince(Node& node) : histogram_(node.stats().freshness) {
+    for (int i = 0; i <= LatencyHistogram::kBuckets; ++i)
+      base_[static_cast<std::size_t>(i)] = histogram_->bucket(i);
+  }
+  std::uint64_t count() const {
+    std::uint64_t n = 0;
+    for (int i = 0; i <= LatencyHistogram::kBuckets; ++i) n += delta(i);
+    return n;
+  }
+  /// Upper bound of the bucket holding quantile `q`, in seconds.
+  double quantile(double q) const {
+    const auto rank = static_cast<std::uint64_t>(q * static_cast<double>(count()));
+    std::uint64_t seen = 0;
+    for (int i = 0; i <= LatencyHistogram::kBuckets; ++i) {
+      seen += delta(i);
+      if (seen >= rank && seen > 0)
+        return i < LatencyHistogram::kBuckets ? LatencyHistogram::upper_bound(i) : 1e9;
+    }
+    return 0.0;
+  }
+
+ private:
+  std::uint64_t delta(int i) const {
+    return histogram_->bucket(i) - base_[static_cast<std::size_t>(i)];
+  }
+  const LatencyHistogram* histogram_;
+  std::vector<std::uint64_t> base_ = std::vector<std::uint64_t>(LatencyHistogram::kBuckets + 1);
+};
+
 // 2. Freshness at a paced rate across `report_groups` groups.
 void bench_freshness(Node& node, const Options& o, const std::vector<std::string>& arm_names) {
-  auto* freshness = node.stats().freshness;
-  // Take the histogram's delta by snapshotting bucket counts.
-  std::vector<std::uint64_t> base(LatencyHistogram::kBuckets + 1);
-  for (int i = 0; i <= LatencyHistogram::kBuckets; ++i)
-    base[static_cast<std::size_t>(i)] = freshness->bucket(i);
+  FreshnessSince freshness(node);
   const auto total = static_cast<std::uint64_t>(o.rate * o.seconds);
   std::uint64_t sent = 0, refused = 0;
   Features f;
@@ -161,30 +197,14 @@ void bench_freshness(Node& node, const Options& o, const std::vector<std::string
   }
   double send_s = since(start);
   wait_until([&] { return node.stats().queue_depth == 0; }, 60);
-  std::vector<std::uint64_t> delta(base.size());
-  std::uint64_t n = 0;
-  for (int i = 0; i <= LatencyHistogram::kBuckets; ++i) {
-    delta[static_cast<std::size_t>(i)] = freshness->bucket(i) - base[static_cast<std::size_t>(i)];
-    n += delta[static_cast<std::size_t>(i)];
-  }
-  auto quantile = [&](double q) {
-    auto rank = static_cast<std::uint64_t>(q * static_cast<double>(n));
-    std::uint64_t seen = 0;
-    for (int i = 0; i <= LatencyHistogram::kBuckets; ++i) {
-      seen += delta[static_cast<std::size_t>(i)];
-      if (seen >= rank && seen > 0)
-        return i < LatencyHistogram::kBuckets ? LatencyHistogram::upper_bound(i) : 1e9;
-    }
-    return 0.0;
-  };
   std::printf("reports: %llu sent in %.2f s (%.0f/s offered, %llu refused) across %d groups\n",
               static_cast<unsigned long long>(sent), send_s, static_cast<double>(total) / send_s,
               static_cast<unsigned long long>(refused), o.report_groups);
   std::printf(
       "report -> visible in snapshot: p50 <= %.3f ms, p99 <= %.3f ms, p99.9 <= %.3f ms "
       "(%llu reports; bucket upper bounds; target p99 <= 10 ms)\n",
-      quantile(0.5) * 1e3, quantile(0.99) * 1e3, quantile(0.999) * 1e3,
-      static_cast<unsigned long long>(n));
+      freshness.quantile(0.5) * 1e3, freshness.quantile(0.99) * 1e3,
+      freshness.quantile(0.999) * 1e3, static_cast<unsigned long long>(freshness.count()));
 }
 
 // Churn is switched on and off in alternating windows, so that the decide
@@ -361,6 +381,60 @@ void bench_known(Node& node, const Options& o, const std::vector<std::string>& a
       churned.back.size(), churned.lost);
 }
 
+// --idle: of `o.groups` active groups, all but `report_groups`/10 go idle
+// together and sweeps passivate them, while the others keep receiving
+// reports at `rate`/10.
+void bench_idle(Node& node, const Options& o, const std::vector<std::string>& arm_names) {
+  const int hot_last = o.groups;
+  const int hot_first = o.groups - std::max(1, o.report_groups / 10);
+  const int idle = hot_first;
+  feed_groups(node, 0, hot_last, arm_names);
+  if (!wait_until(
+          [&] { return node.stats().active_groups >= static_cast<std::uint64_t>(hot_last); },
+          300)) {
+    std::fprintf(stderr, "bench_actors: groups did not all become active\n");
+    std::exit(1);
+  }
+  const auto passivated_before = node.stats().passivations;
+  auto all_passivated = [&] {
+    return node.stats().passivations - passivated_before >= static_cast<std::uint64_t>(idle);
+  };
+  FreshnessSince freshness(node);
+  Features f;
+  const double rate = o.rate / 10;
+  const auto per_ms = std::max(1, static_cast<int>(rate / 1000));
+  const auto start = Clock::now();
+  std::uint64_t refused = 0;
+  Clock::time_point first_passivation{}, last_passivation{};
+  for (std::uint64_t i = 0; since(start) < 120; ++i) {
+    if (i % static_cast<std::uint64_t>(per_ms) == 0) {
+      std::this_thread::sleep_until(start + std::chrono::milliseconds(i / per_ms));
+      const auto passivated = node.stats().passivations - passivated_before;
+      if (passivated > 0 && first_passivation == Clock::time_point{})
+        first_passivation = Clock::now();
+      if (all_passivated()) {
+        last_passivation = Clock::now();
+        break;
+      }
+    }
+    f.set_asn(hot_first + static_cast<int>(i % static_cast<std::uint64_t>(hot_last - hot_first)));
+    if (node.report({f.view, arm_names[i % arm_names.size()], 1.0}) != ReportStatus::accepted)
+      ++refused;
+  }
+  wait_until([&] { return node.stats().queue_depth == 0; }, 60);
+  if (last_passivation == Clock::time_point{}) {
+    std::fprintf(stderr, "bench_actors: the idle groups were not all passivated in 120 s\n");
+    std::exit(1);
+  }
+  std::printf(
+      "idle sweep: %d groups passivated in %.2f s (first to last); meanwhile reports to %d "
+      "other groups: p50 <= %.3f ms, p99 <= %.3f ms report -> visible (target p99 <= 10 ms; "
+      "%llu reports, %llu refused)\n",
+      idle, std::chrono::duration<double>(last_passivation - first_passivation).count(),
+      hot_last - hot_first, freshness.quantile(0.5) * 1e3, freshness.quantile(0.99) * 1e3,
+      static_cast<unsigned long long>(freshness.count()), static_cast<unsigned long long>(refused));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -379,7 +453,8 @@ int main(int argc, char** argv) {
   // but the learner's sample window and regroups are not per-group costs.
   const std::string labels_file =
       "/tmp/bench_actors_labels." + std::to_string(::getpid()) + ".yaml";
-  std::ofstream(labels_file) << "grouping:\n  by: [Asn]\n  learn: false\n";
+  std::ofstream(labels_file) << "grouping:\n  by: [Asn]\n  learn: false\n"
+                             << (o.idle ? "lifecycle:\n  passivate_after_s: 3\n" : "");
   NodeOptions options;
   options.scheduler_threads = o.caf_threads;
   options.state_dir = o.state_dir;
@@ -391,6 +466,13 @@ int main(int argc, char** argv) {
   const double rss_before = rss_mb();
   const double heap_before = heap_bytes();
 
+  if (o.idle) {
+    bench_idle(node, o, arm_names);
+    const auto stopping = Clock::now();
+    node.stop();
+    std::printf("node stopped in %.1f s\n", since(stopping));
+    return 0;
+  }
   if (o.known > 0) {
     bench_known(node, o, arm_names, rss_before, heap_before);
     const auto stopping = Clock::now();
