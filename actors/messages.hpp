@@ -22,6 +22,7 @@ using collect_atom = caf::atom_constant<caf::atom("collect")>;         // group:
 using save_atom = caf::atom_constant<caf::atom("save")>;               // -> store
 using saved_atom = caf::atom_constant<caf::atom("saved")>;             // store -> supervisor
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;             // supervisor timer
+using wave_atom = caf::atom_constant<caf::atom("wave")>;               // supervisor: next wave
 using reload_atom = caf::atom_constant<caf::atom("reload")>;           // new label config
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;       // persist all, stop
 using crash_atom = caf::atom_constant<caf::atom("crash")>;             // test hook: group throws

@@ -283,6 +283,61 @@ TEST_CASE("idle groups are passivated after passivate_after_s", "[supervisor]") 
   CHECK(f.shared->passivations == 2);
 }
 
+// A whole node going idle: the sweep queues a wave at a time and keeps a few
+// passivations in flight. Every group must still be passivated, with its
+// state, and reports that come meanwhile (to groups queued, in flight or
+// done) must not be lost.
+TEST_CASE("a sweep passivates more groups than a wave, and reports meanwhile are kept",
+          "[supervisor][persistence]") {
+  TempDir dir;
+  auto config = fast_config();
+  config.checkpoint_interval_s = 1e6;  // state reaches the store by passivation only
+  config.passivate_after_s = 2;
+  Fixture f(config, dir.path().string());
+  constexpr int kGroups = 1500;
+  auto key = [](int g) { return "Asn=" + std::to_string(g); };
+  for (int g = 0; g < kGroups; ++g) f.report(key(g), "a", 1);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  REQUIRE(f.active() == kGroups);
+  REQUIRE(eventually([&] { return f.shared->passivations > 0; }, std::chrono::seconds(10)));
+  for (int g = 0; g < kGroups; g += 10) f.report(key(g), "b", 0);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  StateStore store(dir.path());
+  auto reports_of = [&](int g) -> std::uint64_t {
+    auto record = store.load(key(g));
+    return record ? record->reports : 0;
+  };
+  // The reported groups come back and go idle again: in the end every
+  // group's last state is in the store.
+  REQUIRE(eventually(
+      [&] {
+        if (f.active() != 0 || store.list().size() != kGroups) return false;
+        for (int g = 0; g < kGroups; ++g)
+          if (reports_of(g) != (g % 10 == 0 ? 2u : 1u)) return false;
+        return true;
+      },
+      std::chrono::seconds(20)));
+  CHECK(f.shared->reports_lost == 0);
+}
+
+TEST_CASE("a reload reaches every group when there are more than a wave", "[supervisor][reload]") {
+  Fixture f(fast_config());
+  constexpr int kGroups = 1500;
+  for (int g = 0; g < kGroups; ++g) f.report("Asn=" + std::to_string(g), "a", 1);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  REQUIRE(f.active() == kGroups);
+  auto next = parse_label_config("policy: {kind: thompson}", "reload.yaml");
+  caf::anon_send(f.supervisor, reload_atom::value,
+                 LabelConfigPtr(std::make_shared<const LabelConfig>(std::move(next))));
+  REQUIRE(eventually([&] {
+    for (int g = 0; g < kGroups; ++g) {
+      auto snapshot = f.snapshot("Asn=" + std::to_string(g));
+      if (!snapshot || snapshot->policy() != "thompson") return false;
+    }
+    return true;
+  }));
+}
+
 TEST_CASE("a reload retires groups the new grouping cannot produce and adds rule groups",
           "[supervisor][reload]") {
   Fixture f(fast_config());
