@@ -74,7 +74,10 @@ void init(Federation* self, FederationArgs args) {
   load_table(st);
   install_rules(self);
   st.args.grouping->table_version.store(st.table.version);
-  if (st.me->serves_backend()) publish_grouping_status(self, 0);
+  if (st.me->serves_backend())
+    publish_grouping_status(self, 0);
+  else if (!st.args.grouping->status.load())  // no rules installed yet
+    publish_received_grouping(self, nullptr);
   recompute(self);
   publish_status(self);
 }

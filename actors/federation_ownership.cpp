@@ -110,6 +110,16 @@ void recompute(Federation* self) {
   st.args.federation->ownership_version.fetch_add(1, std::memory_order_release);
 }
 
+void publish_received_grouping(Federation* self, const RuleNode* rules) {
+  auto& st = self->state;
+  auto status = std::make_shared<GroupingStatus>();
+  status->mode = rules ? "learned" : "labels";
+  if (st.args.labels) status->by = st.args.labels->make_grouping()->describe();
+  status->table_version = st.table.version;
+  if (rules) status->rules = format_rules(*rules);
+  st.args.grouping->status.store(std::move(status));
+}
+
 void install_rules(Federation* self) {
   auto& st = self->state;
   if (st.table.rules == st.installed_rules) return;
@@ -128,14 +138,7 @@ void install_rules(Federation* self) {
   spdlog::info("federation: grouping now {}",
                grouping ? grouping->describe() : "the label config's");
   st.installed_rules = st.table.rules;
-  if (!st.learner) {  // a frontend: /v1/grouping shows the rules it got
-    auto status = std::make_shared<GroupingStatus>();
-    status->mode = grouping ? "learned" : "labels";
-    if (st.args.labels) status->by = st.args.labels->make_grouping()->describe();
-    status->table_version = st.table.version;
-    if (rules) status->rules = format_rules(*rules);
-    st.args.grouping->status.store(std::move(status));
-  }
+  if (!st.learner) publish_received_grouping(self, grouping ? rules.get() : nullptr);
   st.args.grouping->install(std::move(grouping));
 }
 

@@ -185,6 +185,10 @@ bool owned_here(const FederationState& st, const std::string& group);
 bool confirming_home(const FederationState& st, const std::string& group);
 void install_table(Federation* self, GroupTableMessage table, const std::string& from);
 void install_rules(Federation* self);
+/// A member that does not learn shows, on GET /v1/grouping, the grouping in
+/// force: the label config's until the learner's rules arrive (null), then
+/// those.
+void publish_received_grouping(Federation* self, const RuleNode* rules);
 
 // ---- federation_relay.cpp
 void accept_local(Federation* self, LocalReport report);

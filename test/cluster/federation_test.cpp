@@ -106,6 +106,19 @@ TEST_CASE("a report sent to A for a group B owns changes B's state and A's decis
 
   auto metrics = cluster.client("fe-b").get("/metrics").body;
   CHECK(metrics.find("pytheas_forwarded_reports_total{direction=\"in\"} 40") != std::string::npos);
+
+  // Every member says how it groups, frontends included: before the
+  // backend's learned rules reach them (if it has learned any yet), the
+  // label config's grouping.
+  for (const char* member : {"backend", "fe-a", "fe-b"}) {
+    INFO(member);
+    auto grouping = cluster.get_json(member, "/v1/grouping");
+    REQUIRE(grouping.is_object());
+    CHECK(grouping["by"].get<std::string>().find("Asn") != std::string::npos);
+    CHECK(grouping["table_version"].get<int>() >= 1);
+    if (std::string(member) != "backend")
+      CHECK(grouping["mode"] == (grouping["rules"] == "" ? "labels" : "learned"));
+  }
 }
 
 TEST_CASE("kill -9 of the owner: A serves its groups with their learned state within 5 s",
