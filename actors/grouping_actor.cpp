@@ -19,6 +19,8 @@ struct GroupingActorState {
   std::unique_ptr<Regrouper> regrouper;
   std::uint64_t regroups = 0;
   double learned_at = 0;
+  /// Advanced by every restart: a grouping learned before it is not installed.
+  std::uint64_t generation = 0;
   static inline const char* name = "pytheas.grouping";
 };
 
@@ -57,6 +59,7 @@ void restart(GroupingActor* self) {
   st.regrouper = std::make_unique<Regrouper>(st.args.config->schema, options_of(st), initial);
   st.regroups = 0;
   st.learned_at = 0;
+  ++st.generation;
   if (st.args.install) st.args.shared->install(nullptr);  // the label config's, until a learn
   publish_status(self);
 }
@@ -82,7 +85,6 @@ void learn(GroupingActor* self) {
                  next->learned.split_features.empty()
                      ? std::string("nothing")
                      : fmt::format("{}", fmt::join(next->learned.split_features, ", ")));
-    if (st.args.install) st.args.shared->install(next->grouping);
     notice.regroup = std::make_shared<const Regroup>(std::move(*next));
   } else {
     Regroup same;
@@ -92,7 +94,27 @@ void learn(GroupingActor* self) {
     notice.regroup = std::make_shared<const Regroup>(std::move(same));
   }
   publish_status(self);
-  if (st.args.sink) self->send(st.args.sink, regroup_atom::value, std::move(notice));
+  if (!notice.rules_changed || !st.args.install) {
+    if (st.args.sink) self->send(st.args.sink, regroup_atom::value, std::move(notice));
+    return;
+  }
+  // This node keys its sessions by the new rules only once its sink (the
+  // supervisor) knows which new group inherits from which old one: a report
+  // under a new key must not reach it first and start that group empty.
+  auto grouping = notice.regroup->grouping;
+  if (!st.args.sink) return st.args.shared->install(std::move(grouping));
+  auto install = [=, generation = st.generation] {
+    if (self->state.generation == generation) self->state.args.shared->install(grouping);
+  };
+  self->request(st.args.sink, caf::infinite, regroup_atom::value, std::move(notice))
+      .then([=](ok_atom) { install(); },
+            [=](const caf::error& error) {
+              spdlog::error(
+                  "grouping: the supervisor did not take the new rules ({}); "
+                  "installing them anyway",
+                  self->system().render(error));
+              install();
+            });
 }
 
 caf::behavior grouping_actor(GroupingActor* self, GroupingActorArgs args) {

@@ -33,6 +33,7 @@ using surrender_atom = caf::atom_constant<caf::atom("surrender")>;     // give g
 using copy_atom = caf::atom_constant<caf::atom("copy")>;               // a group's state, kept here
 using replicate_atom = caf::atom_constant<caf::atom("replicate")>;  // group: state for its standby
 using regroup_atom = caf::atom_constant<caf::atom("regroup")>;      // new learned grouping
+using ok_atom = caf::atom_constant<caf::atom("ok")>;                // done (a reply)
 
 /// One report on its way to a group.
 struct ReportItem {

@@ -102,6 +102,13 @@ struct SupervisorState {
   std::unordered_map<std::string, GroupRecord> inherit;       ///< new key -> parent's state
   std::unordered_map<std::string, std::string> inherit_from;  ///< new key -> parent key
   std::unordered_map<std::string, std::string> redirect;      ///< retired key -> heir
+  /// New groups whose parent's state is on its way (its export or its
+  /// passivation): they start when it arrives, with the reports held here.
+  struct AwaitingParent {
+    std::vector<ReportItem> reports;
+    bool wanted = false;  ///< a decision asked for it
+  };
+  std::unordered_map<std::string, AwaitingParent> awaiting_parent;
   std::uint64_t inherited = 0;  ///< groups started from a parent's state (logged per regroup)
   /// Messages to many groups at once (a checkpoint round, a reload), still
   /// to be sent: they go out a wave at a time (see kWave).
@@ -419,6 +426,11 @@ void on_report(Supervisor* self, std::string& key, ReportItem item) {
   auto& st = self->state;
   if (!st.redirect.empty())
     if (auto heir = st.redirect.find(key); heir != st.redirect.end()) key = heir->second;
+  if (!st.awaiting_parent.empty())
+    if (auto waiting = st.awaiting_parent.find(key); waiting != st.awaiting_parent.end()) {
+      waiting->second.reports.push_back(std::move(item));
+      return;
+    }
   auto& entry = ensure(self, key);
   if (entry.passivating) {
     st.held[key].push_back(std::move(item));
@@ -459,12 +471,15 @@ void on_failed(Supervisor* self, const std::string& key, caf::actor_id failed_id
     return;
   }
   auto batch = std::move(entry.batch);
+  auto deferred = st.after_revive.extract(key);  // it was passivating: they waited for that
   auto& revived = activate(self, key);
   revived.batch = std::move(batch);
   if (!held.empty())
     revived.batch.insert(revived.batch.end(), std::make_move_iterator(held.mapped().begin()),
                          std::make_move_iterator(held.mapped().end()));
   flush(self, revived);
+  if (!deferred.empty())
+    for (auto& request : deferred.mapped()) request();
 }
 
 /// Passivates groups idle longer than passivate_after_s. Walks the LRU list
@@ -497,8 +512,31 @@ void sweep(Supervisor* self) {
   }
 }
 
+/// The parent's state of `kids` is here (or will not come): those already
+/// in use start, from it, with the reports they were sent meanwhile.
+void release_kids(Supervisor* self, const std::vector<std::string>& kids) {
+  auto& st = self->state;
+  for (const auto& kid : kids) {
+    auto waiting = st.awaiting_parent.extract(kid);
+    if (waiting.empty() || st.groups.count(kid)) continue;
+    if (!waiting.mapped().wanted && waiting.mapped().reports.empty()) continue;  // not used yet
+    auto& entry = activate(self, kid);
+    entry.batch = std::move(waiting.mapped().reports);
+    flush(self, entry);
+  }
+}
+
+void release_all_kids(Supervisor* self) {
+  std::vector<std::string> kids;
+  for (const auto& [kid, waiting] : self->state.awaiting_parent) kids.push_back(kid);
+  release_kids(self, kids);
+}
+
 /// The learner changed the rules: new groups inherit their parent's state,
-/// retired groups hand their reports to their heir and are passivated.
+/// retired groups hand their reports to their heir and are passivated. The
+/// learner installs the rules for the io threads once this returns, so no
+/// report under a new key comes before; a new group used before its parent's
+/// state is here waits for it (awaiting_parent).
 void regroup(Supervisor* self, const Regroup& regroup) {
   auto& st = self->state;
   std::unordered_set<std::string> now;  // every group of the new rules
@@ -510,25 +548,35 @@ void regroup(Supervisor* self, const Regroup& regroup) {
   std::map<std::string, std::vector<std::string>> children;
   for (const auto& [key, parent] : regroup.parent)
     if (key != parent && !st.groups.count(key)) children[parent].push_back(key);
+  release_all_kids(self);  // of an earlier regroup, with what has come
   st.inherit.clear();
   st.inherit_from.clear();
   flush_all(self);
   for (auto& [parent, kids] : children) {
+    for (const auto& kid : kids) st.inherit_from[kid] = parent;  // its persisted state, or:
     auto it = st.groups.find(parent);
-    if (it == st.groups.end() || it->second.passivating) {
-      for (const auto& kid : kids) st.inherit_from[kid] = parent;
+    if (it == st.groups.end()) continue;
+    for (const auto& kid : kids) st.awaiting_parent[kid];
+    if (it->second.passivating) {  // its state will be in `unsaved`
+      st.after_revive[parent].push_back([=] { release_kids(self, kids); });
       continue;
     }
-    for (const auto& kid : kids) st.inherit_from[kid] = parent;  // until the copy arrives
     self->request(it->second.actor, std::chrono::seconds(10), export_atom::value)
-        .then([=](GroupRecord& record) {
-          auto& st = self->state;
-          for (const auto& kid : kids)
-            if (st.inherit_from.count(kid) && !st.groups.count(kid)) {
-              st.inherit_from.erase(kid);
-              st.inherit[kid] = record;
-            }
-        });
+        .then(
+            [=](GroupRecord& record) {
+              auto& st = self->state;
+              for (const auto& kid : kids)
+                if (st.inherit_from.count(kid) && !st.groups.count(kid)) {
+                  st.inherit_from.erase(kid);
+                  st.inherit[kid] = record;
+                }
+              release_kids(self, kids);
+            },
+            [=](const caf::error& error) {
+              spdlog::error("grouping: group {} did not hand its state to its new groups: {}",
+                            parent, self->system().render(error));
+              release_kids(self, kids);
+            });
   }
   std::vector<std::string> retire;
   for (auto& [key, entry] : st.groups)
@@ -564,6 +612,7 @@ void reload(Supervisor* self, LabelConfigPtr config) {
   }
   send_wave(self);
   if (regrouped) {
+    release_all_kids(self);
     st.redirect.clear();
     st.inherit.clear();
     st.inherit_from.clear();
@@ -727,6 +776,7 @@ void collect_next(Supervisor* self) {
 
 void start_shutdown(Supervisor* self) {
   auto& st = self->state;
+  release_all_kids(self);  // their reports are collected with the rest
   st.shutting_down = true;
   st.outbox.clear();
   flush_all(self);
@@ -785,7 +835,14 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
           std::uint64_t wal_seq) {  // a report in the write-ahead log
         on_report(self, key, ReportItem{std::move(decision), score, accepted_at, wal_seq, {}});
       },
-      [=](ensure_atom, const std::string& key) {
+      [=](ensure_atom, std::string& key) {
+        auto& state = self->state;
+        if (auto heir = state.redirect.find(key); heir != state.redirect.end()) key = heir->second;
+        if (auto waiting = state.awaiting_parent.find(key);
+            waiting != state.awaiting_parent.end()) {
+          waiting->second.wanted = true;
+          return;
+        }
         auto& entry = ensure(self, key);
         if (entry.passivating) entry.wanted = true;
         if (self->mailbox().empty()) flush_all(self);
@@ -815,7 +872,8 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
       },
       [=](reload_atom, LabelConfigPtr& config) { reload(self, std::move(config)); },
       [=](regroup_atom, RegroupNotice& notice) {
-        if (notice.rules_changed) regroup(self, *notice.regroup);
+        if (notice.rules_changed && !self->state.shutting_down) regroup(self, *notice.regroup);
+        return ok_atom::value;  // the learner installs the rules now
       },
       [=](restore_atom) -> std::size_t { return restore_all(self); },
       [=](count_atom) -> std::size_t {

@@ -48,7 +48,6 @@
 namespace pytheas {
 
 using restore_atom = caf::atom_constant<caf::atom("restore")>;
-using ok_atom = caf::atom_constant<caf::atom("ok")>;
 
 struct SupervisorArgs {
   std::shared_ptr<NodeShared> shared;

@@ -402,6 +402,37 @@ std::vector<std::tuple<std::string, double, double>> learned(const std::string& 
 
 }  // namespace
 
+// The learner installs new rules once the supervisor has the regroup, so
+// the first report under a new key can come right behind it, before the
+// parent's state: the new group waits for that state rather than start empty.
+TEST_CASE("a new group used right after the regroup still starts from its parent's state",
+          "[supervisor][regroup]") {
+  Fixture f(fast_config());
+  for (int i = 0; i < 50; ++i) {
+    f.report("Asn=1", "x", 10);
+    f.report("Asn=1", "y", 30);
+  }
+  REQUIRE(eventually([&] { return f.drained(); }));
+  const auto parent = state_of(f, "Asn=1");
+  Regroup regroup;
+  regroup.learned.sizes = {{"Asn=1;City=a", 60}, {"Asn=1;City=*", 40}};
+  regroup.parent = {{"Asn=1;City=a", "Asn=1"}, {"Asn=1;City=*", "Asn=1"}};
+  regroup.heir = {{"Asn=1", "Asn=1;City=a"}};
+  caf::anon_send(f.supervisor, regroup_atom::value,
+                 RegroupNotice{std::make_shared<const Regroup>(regroup), true});
+  f.report("Asn=1;City=a", "x", 10);  // right behind the notice
+  caf::anon_send(f.supervisor, ensure_atom::value, std::string("Asn=1;City=*"));
+  f.report("Asn=1", "x", 10);  // under the retired key: to its heir
+  REQUIRE(eventually(
+      [&] { return f.drained() && f.snapshot("Asn=1;City=a") && f.snapshot("Asn=1;City=*"); }));
+  CHECK(learned(state_of(f, "Asn=1;City=*").policy_state) == learned(parent.policy_state));
+  const auto heir = state_of(f, "Asn=1;City=a");
+  CHECK(heir.reports == 2);
+  // A group started empty would know only x.
+  CHECK(arm_count(f.snapshot("Asn=1;City=a"), "y") > 0);
+  CHECK_FALSE(f.snapshot("Asn=1"));
+}
+
 TEST_CASE(
     "after a regroup, new groups start from their parent's state, and a retired group's "
     "reports go to its heir",
