@@ -72,12 +72,11 @@ void init(Federation* self, FederationArgs args) {
   // restarted frontend that waited for the backend's push would meanwhile
   // serve every group it sees as untabled, beside the groups' real owners.
   load_table(st);
+  // A frontend shows the label config's grouping until rules are installed.
+  if (!st.me->serves_backend()) publish_received_grouping(self, nullptr);
   install_rules(self);
   st.args.grouping->table_version.store(st.table.version);
-  if (st.me->serves_backend())
-    publish_grouping_status(self, 0);
-  else if (!st.args.grouping->status.load())  // no rules installed yet
-    publish_received_grouping(self, nullptr);
+  if (st.me->serves_backend()) publish_grouping_status(self, 0);
   recompute(self);
   publish_status(self);
 }

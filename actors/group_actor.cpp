@@ -178,7 +178,7 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
   st.args.context->shared->release(batch.size());
 }
 
-GroupRecord take_record(GroupActor* self) {  // collect and export
+GroupRecord take_record(GroupActor* self) {  // export: the state the snapshot shows
   auto& st = self->state;
   if (!st.unpublished.empty()) publish(self);
   return make_record(st);
@@ -232,12 +232,11 @@ bool is(const caf::type_erased_tuple& xs, Atom) {
 // behavior with one handler per message:
 //   (report_atom, vector<ReportItem>)  apply the batch
 //   (checkpoint_atom)                  save if changed
-//   (collect_atom) -> GroupRecord      state for shutdown, then quit
 //   (export_atom) -> GroupRecord       a copy for subscribers; not a checkpoint
 //   (replicate_atom, confirmer) -> GroupRecord   a copy for the standby (new floor)
 //   (settle_atom, candidates, home, unreachable) -> SettleResult
 //                                      keep the newest of our state and candidates
-//   (passivate_atom) -> GroupRecord    hand state over, then quit
+//   (passivate_atom) -> GroupRecord    hand state over, then quit (passivation, node stop)
 //   (reload_atom, LabelConfigPtr)      new label config
 //   (crash_atom)                       test hook: throw
 caf::result<caf::message> dispatch(caf::scheduled_actor* base, caf::message_view& view) {
@@ -257,12 +256,6 @@ caf::result<caf::message> dispatch(caf::scheduled_actor* base, caf::message_view
     if (is(xs, checkpoint_atom{})) {
       checkpoint(self);
       return caf::message{};
-    }
-    if (is(xs, collect_atom{})) {  // the node stops: hand state over, then quit
-      auto record = take_record(self);
-      self->state.dirty = false;
-      self->quit();
-      return caf::make_message(std::move(record));
     }
     if (is(xs, export_atom{})) return caf::make_message(take_record(self));
     if (is(xs, passivate_atom{})) {

@@ -18,7 +18,6 @@ using report_atom = caf::atom_constant<caf::atom("report")>;           // -> sup
 using ensure_atom = caf::atom_constant<caf::atom("ensure")>;           // make a group active
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;     // group: hand state, quit
 using checkpoint_atom = caf::atom_constant<caf::atom("checkpoint")>;   // group: save if dirty
-using collect_atom = caf::atom_constant<caf::atom("collect")>;         // group: reply state, quit
 using save_atom = caf::atom_constant<caf::atom("save")>;               // -> store
 using saved_atom = caf::atom_constant<caf::atom("saved")>;             // store -> supervisor
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;             // supervisor timer

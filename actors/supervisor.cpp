@@ -127,7 +127,6 @@ struct SupervisorState {
   caf::response_promise shutdown_promise;
   bool shutting_down = false;
   std::size_t shutdown_outstanding = 0;
-  std::vector<std::string> to_collect;  ///< groups not yet asked for their state
   std::vector<GroupRecord> shutdown_records;
   static inline const char* name = "pytheas.supervisor";
 };
@@ -138,9 +137,9 @@ using Supervisor = caf::stateful_actor<SupervisorState>;
 // (double_ended_queue) steals from its tail by walking the list from the
 // head, so one handler that wakes 100k group actors makes each steal O(n)
 // and the node crawls: stopping 100k groups took 40-100 s that way. Waves of
-// kWave keep each worker's queue short. Stop's collect requests keep at most
-// kWave in flight, each answer sending the next; plain messages (checkpoint
-// rounds, reload) go a wave per millisecond.
+// kWave keep each worker's queue short: plain messages (checkpoint rounds,
+// reload) go a wave per millisecond, and a stop (every group hands its state
+// over) keeps kWave requests in flight, each answer sending the next.
 constexpr std::size_t kWave = 512;
 // Passivations in flight are fewer: each costs its group actor a state
 // export and its end, and the reports of groups still in use queue behind
@@ -343,19 +342,19 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
   auto it = st.groups.find(key);
   if (it == st.groups.end()) return;
   auto& entry = it->second;
-  st.args.shared->passivations.fetch_add(1, std::memory_order_relaxed);
-  log_event(spdlog::level::debug, LogFields{.group = key}, "group passivated");
   auto held = st.held.extract(key);
   auto deferred_node = st.after_revive.extract(key);
   std::vector<std::function<void()>> deferred;
   if (!deferred_node.empty()) deferred = std::move(deferred_node.mapped());
-  if (st.shutting_down) {
+  if (st.shutting_down) {  // collected for the stop's one write
     st.shutdown_records.push_back(std::move(record));
     --st.passivating;
     st.groups.erase(it);
     if (--st.shutdown_outstanding == 0) finish_shutdown(self);
     return;
   }
+  st.args.shared->passivations.fetch_add(1, std::memory_order_relaxed);
+  log_event(spdlog::level::debug, LogFields{.group = key}, "group passivated");
   remember_unsaved(self, record);
   if (!held.empty() || entry.wanted) {
     // Reports (or decisions) arrived meanwhile: come straight back, state in hand.
@@ -373,10 +372,12 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
 void sweep(Supervisor* self);
 
 /// Sends queued passivations while fewer than kPassivationsInFlight are in
-/// flight; resumes an unfinished sweep once the queue is empty.
+/// flight (kWave when the node stops: no report waits behind them then);
+/// resumes an unfinished sweep once the queue is empty.
 void send_passivations(Supervisor* self) {
   auto& st = self->state;
-  while (st.passivations_in_flight < kPassivationsInFlight && !st.to_passivate.empty()) {
+  const auto limit = st.shutting_down ? kWave : kPassivationsInFlight;
+  while (st.passivations_in_flight < limit && !st.to_passivate.empty()) {
     auto next = std::move(st.to_passivate.front());
     st.to_passivate.pop_front();
     auto it = st.groups.find(next.key);
@@ -746,34 +747,6 @@ void finish_shutdown(Supervisor* self) {
           });
 }
 
-/// Asks the next group in to_collect for its state (it quits after
-/// answering); each answer asks the next, so at most kWave are in flight.
-void collect_next(Supervisor* self) {
-  auto& st = self->state;
-  while (!st.to_collect.empty()) {
-    std::string key = std::move(st.to_collect.back());
-    st.to_collect.pop_back();
-    auto it = st.groups.find(key);
-    if (it == st.groups.end() || it->second.passivating) continue;  // counted elsewhere
-    auto collected = [=] {
-      if (--self->state.shutdown_outstanding == 0) return finish_shutdown(self);
-      collect_next(self);
-    };
-    self->request(it->second.actor, 30s, collect_atom::value)
-        .then(
-            [=](GroupRecord& record) {
-              self->state.shutdown_records.push_back(std::move(record));
-              collected();
-            },
-            [=](const caf::error& error) {
-              spdlog::error("shutdown: group {} did not hand over its state: {}", key,
-                            self->system().render(error));
-              collected();
-            });
-    return;
-  }
-}
-
 void start_shutdown(Supervisor* self) {
   auto& st = self->state;
   release_all_kids(self);  // their reports are collected with the rest
@@ -782,10 +755,12 @@ void start_shutdown(Supervisor* self) {
   flush_all(self);
   st.shutdown_outstanding = st.groups.size();
   if (st.shutdown_outstanding == 0) return finish_shutdown(self);
+  // Every group hands its state over and ends, as in a passivation (those
+  // already passivating are counted too); on_passivated collects it.
+  std::vector<std::string> active;
   for (auto& [key, entry] : st.groups)
-    if (!entry.passivating)  // its passivation reply is counted instead
-      st.to_collect.emplace_back(key);
-  for (std::size_t i = 0; i < kWave && !st.to_collect.empty(); ++i) collect_next(self);
+    if (!entry.passivating) active.emplace_back(key);
+  for (const auto& key : active) passivate(self, key);
 }
 
 std::size_t restore_all(Supervisor* self) {
