@@ -435,6 +435,14 @@ void bench_idle(Node& node, const Options& o, const std::vector<std::string>& ar
       static_cast<unsigned long long>(freshness.count()), static_cast<unsigned long long>(refused));
 }
 
+/// Stops the node (every group hands its state over) and prints how long it took.
+void stop_and_report(Node& node) {
+  const auto stopping = Clock::now();
+  node.stop();
+  std::printf("node stopped in %.1f s (state of every group collected; target <= 30 s)\n",
+              since(stopping));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -468,17 +476,12 @@ int main(int argc, char** argv) {
 
   if (o.idle) {
     bench_idle(node, o, arm_names);
-    const auto stopping = Clock::now();
-    node.stop();
-    std::printf("node stopped in %.1f s\n", since(stopping));
+    stop_and_report(node);
     return 0;
   }
   if (o.known > 0) {
     bench_known(node, o, arm_names, rss_before, heap_before);
-    const auto stopping = Clock::now();
-    node.stop();
-    std::printf("node stopped in %.1f s (state of every group collected; target <= 30 s)\n",
-                since(stopping));
+    stop_and_report(node);
     return 0;
   }
 
@@ -512,10 +515,7 @@ int main(int argc, char** argv) {
       rss_groups_trimmed);
 
   bench_freshness(node, o, arm_names);
-  const auto stopping = Clock::now();
-  node.stop();
-  std::printf("node stopped in %.1f s (state of every group collected; target <= 30 s)\n",
-              since(stopping));
+  stop_and_report(node);
 
   // 3. For reference: what CAF itself costs per idle stateful actor here, so
   //    the per-group figure above can be split into CAF's share and ours.
