@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -61,13 +62,21 @@ class LocalCluster {
                                                            {"fe-a", "A"},
                                                            {"fe-b", "B"}})
       : dir_("pytheas-cluster"), secret_(std::move(secret)), extra_(std::move(extra)) {
+    // The OS may hand a just-closed port out again: every port in the file
+    // must differ (a node refuses a file where two share one).
+    std::set<unsigned short> taken;
+    auto distinct_port = [&taken] {
+      unsigned short port;
+      do port = free_port();
+      while (!taken.insert(port).second);
+      return port;
+    };
     for (auto& spec : members) {
       order_.push_back(spec.name);
       auto& member = members_[spec.name];
       member.cluster = spec.cluster;
-      member.http_port = free_port();
-      do member.caf_port = free_port();
-      while (member.caf_port == member.http_port);
+      member.http_port = distinct_port();
+      member.caf_port = distinct_port();
     }
     file_ = write_file(secret_);
   }
