@@ -9,6 +9,7 @@
 #include <caf/openssl/all.hpp>
 
 #include "actors/federation_state.hpp"
+#include "actors/stray_messages.hpp"
 
 namespace pytheas {
 
@@ -82,6 +83,7 @@ void init(Federation* self, FederationArgs args) {
 }
 
 caf::behavior federation(Federation* self, FederationArgs args) {
+  tolerate_strays(self);
   init(self, std::move(args));
   self->set_down_handler([=](caf::down_msg& down) {
     auto it = self->state.peer_of.find(caf::actor_cast<caf::actor_addr>(down.source));

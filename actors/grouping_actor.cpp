@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include "actors/node_shared.hpp"  // wall_seconds
+#include "actors/stray_messages.hpp"
 #include "core/grouping_learner.hpp"
 
 namespace pytheas {
@@ -94,17 +95,24 @@ void learn(GroupingActor* self) {
     notice.regroup = std::make_shared<const Regroup>(std::move(same));
   }
   publish_status(self);
-  if (!notice.rules_changed || !st.args.install) {
+  if (!st.args.install) {  // the sink (a federation) installs rules itself; it does not answer
     if (st.args.sink) self->send(st.args.sink, regroup_atom::value, std::move(notice));
+    return;
+  }
+  auto grouping = notice.regroup->grouping;
+  if (!st.args.sink) {
+    if (notice.rules_changed) st.args.shared->install(std::move(grouping));
     return;
   }
   // This node keys its sessions by the new rules only once its sink (the
   // supervisor) knows which new group inherits from which old one: a report
   // under a new key must not reach it first and start that group empty.
-  auto grouping = notice.regroup->grouping;
-  if (!st.args.sink) return st.args.shared->install(std::move(grouping));
+  // The supervisor answers every notice, so every notice is a request, even
+  // one that changed nothing: an answer to a plain message would be a stray
+  // here (it once stopped the supervisor: see actors/stray_messages.hpp).
+  const bool changed = notice.rules_changed;
   auto install = [=, generation = st.generation] {
-    if (self->state.generation == generation) self->state.args.shared->install(grouping);
+    if (changed && self->state.generation == generation) self->state.args.shared->install(grouping);
   };
   self->request(st.args.sink, caf::infinite, regroup_atom::value, std::move(notice))
       .then([=](ok_atom) { install(); },
@@ -118,6 +126,7 @@ void learn(GroupingActor* self) {
 }
 
 caf::behavior grouping_actor(GroupingActor* self, GroupingActorArgs args) {
+  tolerate_strays(self);
   self->state.args = std::move(args);
   restart(self);
   auto every = [=] {

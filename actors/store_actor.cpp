@@ -5,6 +5,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/state_store.hpp"
+#include "actors/stray_messages.hpp"
 
 namespace pytheas {
 
@@ -44,6 +45,7 @@ void flush_pending(StoreActor* self) {
 }
 
 caf::behavior store_actor(StoreActor* self, std::string state_dir, SavedHook on_saved) {
+  tolerate_strays(self);
   self->state.store = std::make_unique<StateStore>(state_dir);
   self->state.on_saved = std::move(on_saved);
   return {
