@@ -63,14 +63,17 @@ struct GroupInfo {
 /// Gauges and counters the node exposes for /metrics.
 struct NodeStats {
   std::uint64_t active_groups = 0;
-  std::uint64_t passivations = 0;       ///< groups moved to disk (idle or over the cap)
-  std::uint64_t restarts = 0;           ///< group actors restarted after a failure
-  std::uint64_t queue_depth = 0;        ///< reports accepted but not yet applied
-  std::uint64_t queue_capacity = 0;     ///< beyond this, reports get `overloaded`
-  std::uint64_t reports_applied = 0;    ///< reports a group's policy has learned from
-  std::uint64_t reports_lost = 0;       ///< only when a group actor crashed (logged)
-  std::uint64_t reports_duplicate = 0;  ///< skipped: already in their group's state
-  std::uint64_t events_evicted = 0;     ///< event ids dropped early by the journal's cap
+  std::uint64_t passivations = 0;         ///< groups moved to disk (idle or over the cap)
+  std::uint64_t restarts = 0;             ///< group actors restarted after a failure
+  std::uint64_t queue_depth = 0;          ///< reports accepted but not yet applied
+  std::uint64_t queue_capacity = 0;       ///< beyond this, reports get `overloaded`
+  std::uint64_t reports_applied = 0;      ///< reports a group's policy has learned from
+  std::uint64_t reports_lost = 0;         ///< only when a group actor crashed (logged)
+  std::uint64_t reports_duplicate = 0;    ///< skipped: already in their group's state
+  std::uint64_t events_evicted = 0;       ///< event ids dropped early by the journal's cap
+  std::uint64_t stalls = 0;               ///< groups found holding reports they did not apply
+  std::uint64_t stalled_groups = 0;       ///< such groups now (/readyz answers 503 meanwhile)
+  std::uint64_t queue_over_released = 0;  ///< queue slots freed twice: a bug, expected 0
   /// Report accepted -> visible in its group's snapshot, per report (the
   /// "snapshot age" a report waits). Owned by the node; valid while it lives.
   const LatencyHistogram* freshness = nullptr;
@@ -104,8 +107,11 @@ class DecisionService {
 
   virtual NodeStats stats() const = 0;
 
-  /// True once persisted state has been restored and the node takes traffic.
-  virtual bool ready() const = 0;
+  /// True once persisted state has been restored and the node takes traffic,
+  /// while nothing keeps it from applying the reports it accepts.
+  bool ready() const { return unready_reason().empty(); }
+  /// Why the node is not ready (/readyz says it with its 503); empty: ready.
+  virtual std::string unready_reason() const = 0;
 
   /// This node's view of its cluster; null on an all-in-one node.
   virtual std::shared_ptr<const ClusterStatus> cluster_status() const { return nullptr; }

@@ -29,6 +29,7 @@
 
 #include "actors/federation_state.hpp"
 #include "actors/peer_auth.hpp"
+#include "actors/stray_messages.hpp"
 
 namespace pytheas {
 
@@ -71,7 +72,7 @@ void mark_down(Federation* self, Peer& peer, const std::string& reason) {
   // and go where their groups live now (recompute re-routes them).
   std::size_t in_flight = 0;
   for (const auto& [id, count] : peer.unacked) in_flight += count;
-  st.args.shared->release(in_flight + peer.outbox.size());
+  st.args.shared->queue.release(in_flight + peer.outbox.size());
   peer.outbox.clear();
   peer.resync.clear();
   peer.unacked.clear();
@@ -274,6 +275,7 @@ std::string probe(const std::string& host, std::uint16_t port, std::chrono::mill
 }  // namespace
 
 caf::behavior connector(caf::event_based_actor* self, bool tls) {
+  tolerate_strays(self);
   return {
       [=](connect_atom, const std::string& host, std::uint16_t port,
           double deadline) -> caf::result<caf::actor> {

@@ -74,7 +74,7 @@ void recompute(Federation* self) {
   for (const auto& group : moved) {
     auto pending = std::move(st.settling[group].pending);
     st.settling.erase(group);
-    st.args.shared->release(pending.size());
+    st.args.shared->queue.release(pending.size());
     for (auto& item : pending) {
       if (item.stamp.origin != st.origin) continue;  // its origin still has it
       // Ours and not kept (we were its home): keep it now, it goes on below.

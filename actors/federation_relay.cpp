@@ -48,7 +48,7 @@ ReportItem item_of(const Retained& kept, std::uint64_t origin) {
 
 void deliver_local(Federation* self, const std::string& group, ReportItem item) {
   auto& st = self->state;
-  st.args.shared->queued.fetch_add(1, std::memory_order_relaxed);  // the group releases it
+  st.args.shared->queue.owe();  // the group releases it
   if (auto settled = st.settled.find(group); settled != st.settled.end()) {
     if (settled->second.confirming) st.replication_due.insert(group);
     self->send(st.args.supervisor, report_atom::value, group, std::move(item));
@@ -60,7 +60,7 @@ void deliver_local(Federation* self, const std::string& group, ReportItem item) 
 
 void accept_local(Federation* self, LocalReport report) {
   auto& st = self->state;
-  st.args.shared->release();  // ingress admitted it; from here on it is ours to count
+  st.args.shared->queue.release();  // ingress admitted it; from here on it is ours to count
   auto& item = report.item;
   if (item.stamp.epoch == 0) {
     item.stamp.epoch = st.epoch;
@@ -102,7 +102,7 @@ void route_outgoing(Federation* self, const std::string& group) {
   for (auto i = out.sent; i < out.unconfirmed.size(); ++i) {
     const auto& kept = out.unconfirmed[i];
     if (peer) {
-      st.args.shared->queued.fetch_add(1, std::memory_order_relaxed);  // until acknowledged
+      st.args.shared->queue.owe();  // until acknowledged
       peer->outbox.push_back(ForwardedReport{group, kept.decision, kept.score, kept.accepted_at,
                                              kept.epoch, kept.seq});
     } else {
@@ -311,7 +311,7 @@ void flush_outboxes(Federation* self) {
                 if (!peer.unacked.erase(id)) return;  // the link went down meanwhile
                 peer.sent_at.erase(id);
                 peer.last_seen = wall_seconds();  // any answer is a sign of life
-                st.args.shared->release(count);
+                st.args.shared->queue.release(count);
                 st.args.federation->forwarded_out.fetch_add(count, std::memory_order_relaxed);
                 for (const auto& group : refused) {
                   auto it = st.outgoing.find(group);

@@ -105,7 +105,7 @@ void finish_settle(Federation* self, const std::string& group) {
             // The state we apply to is now another copy's: what it lacks comes again,
             // from every origin, in order; until then their stragglers are dropped.
             st.args.federation->rebases.fetch_add(1, std::memory_order_relaxed);
-            st.args.shared->release(pending.size());
+            st.args.shared->queue.release(pending.size());
             auto& waiting = st.resyncing[group];
             for (auto& peer : st.peers) {
               if (!peer.up) continue;

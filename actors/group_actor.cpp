@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <caf/all.hpp>
+#include <thread>
 
 #include "actors/federation_messages.hpp"
 #include "core/errors.hpp"
@@ -175,7 +176,7 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
   // "every accepted report is in a published snapshot or about to be".
   slot.pending.fetch_sub(batch.size(), std::memory_order_relaxed);
   st.args.context->shared->reports_applied.fetch_add(applied, std::memory_order_relaxed);
-  st.args.context->shared->release(batch.size());
+  st.args.context->shared->queue.release(batch.size());
 }
 
 GroupRecord take_record(GroupActor* self) {  // export: the state the snapshot shows
@@ -264,6 +265,12 @@ caf::result<caf::message> dispatch(caf::scheduled_actor* base, caf::message_view
       return caf::make_message(std::move(record));
     }
     if (is(xs, crash_atom{})) throw std::runtime_error("injected crash (test hook)");
+    if (is(xs, ping_atom{})) return caf::make_message(ok_atom::value);
+  }
+  if (xs.match_elements<caf::atom_value, double>() && is(xs, stall_atom{})) {
+    // Test hook: a handler that blocks its scheduler thread (the stall watch's test).
+    std::this_thread::sleep_for(std::chrono::duration<double>(xs.get_as<double>(1)));
+    return caf::message{};
   }
   if (xs.match_elements<caf::atom_value, std::string>() && is(xs, replicate_atom{}))
     return caf::make_message(replicate(self, xs.get_as<std::string>(1)));
@@ -276,7 +283,12 @@ caf::result<caf::message> dispatch(caf::scheduled_actor* base, caf::message_view
     reload(self, xs.get_as<LabelConfigPtr>(1));
     return caf::message{};
   }
-  return caf::sec::unexpected_message;
+  // A stray: answer a request with the error, drop anything else with a log
+  // line. Never answer a plain message with an error: an error outside any
+  // request used to stop its receiver (actors/stray_messages.hpp).
+  if (self->current_message_id().is_request()) return caf::sec::unexpected_message;
+  spdlog::warn("group {}: unexpected message {} dropped", self->state.key(), caf::to_string(xs));
+  return caf::message{};
 }
 
 /// A message nobody sends: the one handler of the shared behavior, which only
@@ -304,6 +316,11 @@ caf::behavior group_actor(GroupActor* self, GroupActorArgs args) {
   self->state.args = std::move(args);  // the supervisor already published its first snapshot
   self->set_default_handler(dispatch);
   self->set_exception_handler(on_failure);
+  // An error outside any request is logged, never fatal (stray_messages.hpp).
+  self->set_error_handler([](caf::scheduled_actor* base, caf::error& error) {
+    spdlog::warn("group {}: error outside any request ignored: {}",
+                 static_cast<GroupActor*>(base)->state.key(), base->system().render(error));
+  });
   // Immutable and stateless (its handler captures nothing), so every group
   // actor can hold a reference to the same one.
   static const caf::behavior shared{[](unused_atom) {}};

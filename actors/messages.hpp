@@ -33,6 +33,8 @@ using copy_atom = caf::atom_constant<caf::atom("copy")>;               // a grou
 using replicate_atom = caf::atom_constant<caf::atom("replicate")>;  // group: state for its standby
 using regroup_atom = caf::atom_constant<caf::atom("regroup")>;      // new learned grouping
 using ok_atom = caf::atom_constant<caf::atom("ok")>;                // done (a reply)
+using ping_atom = caf::atom_constant<caf::atom("ping")>;            // group: are you there? -> ok
+using stall_atom = caf::atom_constant<caf::atom("stall")>;  // test hook: group blocks its thread
 
 /// One report on its way to a group.
 struct ReportItem {

@@ -172,7 +172,7 @@ struct Node::Impl {
           },
           await_sync, stamp.epoch, stamp.seq);
     } catch (...) {
-      if (!routed) shared->release();
+      if (!routed) shared->queue.release();
       throw;
     }
     return ReportStatus::accepted;
@@ -182,7 +182,7 @@ struct Node::Impl {
   /// cluster member, every logged report: their owners skip what they have).
   void replay(WalRecovery& recovery) {
     for (auto& report : recovery.replay) {
-      shared->queued.fetch_add(1, std::memory_order_relaxed);  // past the ingress limit: owed
+      shared->queue.owe();  // past the ingress limit: owed
       ReportStamp stamp;
       if (federation && report.stamp_epoch != 0)
         stamp = ReportStamp{0, report.stamp_epoch, report.stamp_seq};
@@ -295,10 +295,21 @@ void Node::start() {
   args.config = im.current_routing()->config;
   args.state_dir = im.options.state_dir;
   args.seed = im.options.seed;
+  args.stall_after_s = im.options.stall_after_s;
   // The node outlives its actors (stop() waits for them), so `this` is safe here.
   if (im.report_log || cluster)
     args.on_saved = [impl = &im](const std::vector<GroupRecord>& records) { impl->saved(records); };
   im.supervisor = spawn_supervisor(*im.system, std::move(args));
+  // Without its supervisor a node still answers decisions (from snapshots)
+  // and accepts reports that nothing applies: say so loudly, and /readyz 503.
+  im.supervisor->attach_functor([shared = im.shared](const caf::error& reason) {
+    if (reason == caf::exit_reason::normal || reason == caf::exit_reason::user_shutdown) return;
+    shared->supervisor_down.store(true);
+    spdlog::critical(
+        "the supervisor actor stopped ({}): accepted reports are no longer applied; "
+        "restart this node",
+        caf::to_string(reason));
+  });
   caf::scoped_actor self{*im.system};
   std::size_t restored = 0;
   self->request(im.supervisor, std::chrono::minutes(10), restore_atom::value)
@@ -364,7 +375,7 @@ void Node::stop() {
   // owner) before state is written.
   auto drain = [&](std::chrono::seconds limit) {
     auto deadline = std::chrono::steady_clock::now() + limit;
-    while (im.shared->queued.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    while (im.shared->queue.depth() > 0 && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
   };
   drain(std::chrono::seconds(30));
@@ -383,7 +394,7 @@ void Node::stop() {
     im.federation = nullptr;
     drain(std::chrono::seconds(5));
   }
-  if (auto left = im.shared->queued.load())
+  if (auto left = im.shared->queue.depth())
     spdlog::error("stop: {} report(s) still queued after the drain deadline", left);
   {
     caf::scoped_actor self{*im.system};
@@ -486,14 +497,14 @@ DecideResult Node::decide(const DecideRequest& request) {
 ReportStatus Node::report_event(std::string_view event_id, double score) {
   auto& im = *impl_;
   check_score(score);
-  if (!im.shared->admit()) return ReportStatus::overloaded;
+  if (!im.shared->queue.admit()) return ReportStatus::overloaded;
   EventJournal::Event event;
   switch (im.journal->claim(event_id, wall_seconds(), event)) {
     case EventJournal::Claim::unknown:
-      im.shared->release();
+      im.shared->queue.release();
       return ReportStatus::unknown_event;
     case EventJournal::Claim::duplicate:
-      im.shared->release();
+      im.shared->queue.release();
       return ReportStatus::duplicate;
     case EventJournal::Claim::ok:
       break;
@@ -514,7 +525,7 @@ ReportStatus Node::report(const ReportByFeatures& report) {
     throw InvalidInput("report: expected " + std::to_string(routing->config->schema.size()) +
                        " feature values");
   auto key = im.group_key(*routing, report.features);
-  if (!im.shared->admit()) return ReportStatus::overloaded;
+  if (!im.shared->queue.admit()) return ReportStatus::overloaded;
   if ((im.federation || im.grouping_actor) && im.sampled(thread_rng()))
     im.sample({report.features.begin(), report.features.end()}, key, std::string(report.decision),
               report.score);
@@ -575,12 +586,15 @@ NodeStats Node::stats() const {
   stats.active_groups = shared.table.size();
   stats.passivations = shared.passivations.load();
   stats.restarts = shared.restarts.load();
-  stats.queue_depth = shared.queued.load();
-  stats.queue_capacity = shared.queue_capacity.load();
+  stats.queue_depth = shared.queue.depth();
+  stats.queue_capacity = shared.queue.capacity();
   stats.reports_applied = shared.reports_applied.load();
   stats.reports_lost = shared.reports_lost.load();
   stats.reports_duplicate = shared.reports_duplicate.load();
   stats.events_evicted = impl_->journal->evicted();
+  stats.stalls = shared.stalls.load();
+  stats.stalled_groups = shared.stalled_groups.load();
+  stats.queue_over_released = shared.queue.over_released();
   stats.freshness = &shared.freshness;
   stats.federation = impl_->federation_shared.get();
   if (const auto& log = impl_->decision_log) stats.decision_log = log->counters();
@@ -600,8 +614,24 @@ std::shared_ptr<const ClusterStatus> Node::cluster_status() const {
   return impl_->federation_shared->status.load();
 }
 
-bool Node::ready() const {
-  return impl_->ready;
+void Node::stall_group_for_test(const std::string& key, double seconds) {
+  caf::anon_send(impl_->supervisor, stall_atom::value, key, seconds);
+}
+
+std::string Node::unready_reason() const {
+  const auto& im = *impl_;
+  if (!im.ready) return "restoring state";
+  const auto& shared = *im.shared;
+  if (shared.supervisor_down.load())
+    return "the supervisor actor stopped: accepted reports are not applied (see the log)";
+  // The supervisor sweeps every second; one that has not for the stall
+  // bound is stuck (or its mailbox is), and nothing reaches the groups.
+  const double beat = shared.supervisor_beat.load(std::memory_order_relaxed);
+  if (beat > 0 && monotonic_seconds() - beat > std::max(im.options.stall_after_s, 2.0))
+    return fmt::format("the supervisor has not swept for {:.0f} s", monotonic_seconds() - beat);
+  if (shared.stalled_groups.load(std::memory_order_relaxed) > 0)
+    if (auto reason = shared.stall_reason.load()) return "stalled: " + *reason;
+  return {};
 }
 
 }  // namespace pytheas

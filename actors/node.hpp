@@ -32,6 +32,9 @@ struct NodeOptions {
   int wal_batch_ms = 10;        ///< WalSync::batch: write and sync this often
   /// --decision-log: every decision and report, for `pytheas evaluate`.
   DecisionLogSettings decision_log;
+  /// A group holding accepted reports that applies none for this long is
+  /// stalled: logged, counted, and /readyz answers 503 while it lasts.
+  double stall_after_s = 10;
 };
 
 class Node final : public DecisionService {
@@ -55,6 +58,10 @@ class Node final : public DecisionService {
   /// config stays and `message` says why.
   bool reload(std::string& message);
 
+  /// Test hook: the actor of group `key` blocks its thread for `seconds`
+  /// (what a stalled group looks like to the stall watch).
+  void stall_group_for_test(const std::string& key, double seconds);
+
   const FeatureSchema& schema() const override;
   DecideResult decide(const DecideRequest& request) override;
   ReportStatus report_event(std::string_view event_id, double score) override;
@@ -62,7 +69,7 @@ class Node final : public DecisionService {
   std::vector<GroupInfo> groups() const override;
   std::optional<GroupInfo> group(std::string_view key) const override;
   NodeStats stats() const override;
-  bool ready() const override;
+  std::string unready_reason() const override;
   std::shared_ptr<const ClusterStatus> cluster_status() const override;
   std::shared_ptr<const GroupingStatus> grouping_status() const override;
 

@@ -7,8 +7,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 #include "actors/group_table.hpp"
+#include "actors/report_queue.hpp"
+#include "actors/snapshot_cell.hpp"
 #include "core/latency_histogram.hpp"
 
 namespace pytheas {
@@ -16,10 +19,8 @@ namespace pytheas {
 struct NodeShared {
   GroupTable table;
 
-  /// Reports accepted at ingress and not yet applied by a group actor: the
-  /// router's bounded queue. Ingress refuses (503) beyond `queue_capacity`.
-  std::atomic<std::uint64_t> queued{0};
-  std::atomic<std::uint64_t> queue_capacity{100000};
+  /// Reports accepted at ingress and not yet applied by a group actor.
+  ReportQueue queue;
 
   std::atomic<std::uint64_t> reports_applied{0};
   std::atomic<std::uint64_t> reports_lost{0};  ///< only in a group crash; always logged
@@ -29,20 +30,24 @@ struct NodeShared {
   std::atomic<std::uint64_t> restarts{0};
   std::atomic<std::uint64_t> spawns{0};
 
+  // The supervisor's stall watch (supervisor.cpp, watch_stalls): /readyz
+  // answers 503 while a group is stalled or the supervisor stops sweeping.
+  std::atomic<std::uint64_t> stalls{0};          ///< stalls detected so far
+  std::atomic<std::uint64_t> stalled_groups{0};  ///< groups stalled now
+  SnapshotCell<std::string> stall_reason;        ///< the first of them, said; null if none
+  std::atomic<double> supervisor_beat{0};        ///< monotonic seconds of its last sweep
+  /// Set (with a critical log line) if the supervisor actor ends while the
+  /// node is not stopping: every later report would be accepted and lost.
+  std::atomic<bool> supervisor_down{false};
+
   /// Accepted-report -> visible-in-snapshot latency, per report.
   LatencyHistogram freshness;
-
-  /// Tries to admit one report into the queue.
-  bool admit() {
-    if (queued.fetch_add(1, std::memory_order_relaxed) >=
-        queue_capacity.load(std::memory_order_relaxed)) {
-      queued.fetch_sub(1, std::memory_order_relaxed);
-      return false;
-    }
-    return true;
-  }
-  void release(std::uint64_t n = 1) { queued.fetch_sub(n, std::memory_order_relaxed); }
 };
+
+/// Monotonic seconds: for durations measured inside this process.
+inline double monotonic_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 /// Wall-clock seconds: the time base of live policies (persisted state must
 /// decay correctly across restarts, so a monotonic clock would not do).

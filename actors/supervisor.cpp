@@ -1,5 +1,6 @@
 #include "actors/supervisor.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
@@ -15,6 +16,7 @@
 #include "actors/passivated_store.hpp"
 #include "actors/state_store.hpp"
 #include "actors/store_actor.hpp"
+#include "actors/stray_messages.hpp"
 #include "core/decision_snapshot.hpp"
 #include "core/errors.hpp"
 #include "logging/log_fields.hpp"
@@ -37,7 +39,8 @@ struct Entry {
   Entry* lru_next = nullptr;
   std::int64_t lru_time = 0;  ///< last_activity when it was last moved to the LRU front
   bool passivating = false;
-  bool wanted = false;  ///< ensure arrived while passivating
+  bool wanted = false;   ///< ensure arrived while passivating
+  bool watched = false;  ///< in SupervisorState::watched (it holds reports not yet applied)
   const std::string& key() const { return slot->key; }
 };
 
@@ -109,6 +112,18 @@ struct SupervisorState {
     bool wanted = false;  ///< a decision asked for it
   };
   std::unordered_map<std::string, AwaitingParent> awaiting_parent;
+  /// The stall watch (watch_stalls): groups sent reports not yet applied, and
+  /// groups whose reports the supervisor holds while they are in transit
+  /// (passivating, or waiting for a parent's state), with what it saw last.
+  struct Watched {
+    std::uint64_t applied = 0;  ///< the slot's report count when it last moved
+    std::uint64_t pending = 0;  ///< the slot's pending count then
+    double since = 0;           ///< monotonic seconds when it last moved
+    bool stalled = false;       ///< reported as stalled (logged, counted)
+    bool probing = false;       ///< a probe of its actor is in flight
+  };
+  std::unordered_map<std::string, Watched> watched;
+  std::unordered_map<std::string, Watched> in_transit;
   std::uint64_t inherited = 0;  ///< groups started from a parent's state (logged per regroup)
   /// Messages to many groups at once (a checkpoint round, a reload), still
   /// to be sent: they go out a wave at a time (see kWave).
@@ -154,9 +169,15 @@ std::int64_t now_s() {
 
 void flush(Supervisor* self, Entry& entry) {
   if (entry.batch.empty() || entry.passivating) return;
-  entry.slot->pending.fetch_add(entry.batch.size(), std::memory_order_relaxed);
+  const auto pending = entry.slot->pending.fetch_add(entry.batch.size(), std::memory_order_relaxed);
   self->send(entry.actor, report_atom::value, std::move(entry.batch));
   entry.batch = {};
+  if (!entry.watched) {  // watched until it has applied all it was sent (watch_stalls)
+    entry.watched = true;
+    self->state.watched.insert_or_assign(
+        entry.key(), SupervisorState::Watched{entry.slot->reports.load(std::memory_order_relaxed),
+                                              pending, monotonic_seconds()});
+  }
 }
 
 void flush_all(Supervisor* self) {
@@ -337,6 +358,15 @@ void remember_unsaved(Supervisor* self, const GroupRecord& record) {
 
 void finish_shutdown(Supervisor* self);
 
+/// Reports held for `key` that will never be applied: freed from the queue,
+/// counted lost and logged, never dropped in silence.
+void give_up(Supervisor* self, const std::string& key, std::size_t reports, const char* why) {
+  self->state.args.shared->queue.release(reports);
+  self->state.args.shared->reports_lost.fetch_add(reports, std::memory_order_relaxed);
+  log_event(spdlog::level::err, LogFields{.group = key}, "group {}: {} held report(s) lost: {}",
+            key, reports, why);
+}
+
 void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record) {
   auto& st = self->state;
   auto it = st.groups.find(key);
@@ -347,6 +377,8 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
   std::vector<std::function<void()>> deferred;
   if (!deferred_node.empty()) deferred = std::move(deferred_node.mapped());
   if (st.shutting_down) {  // collected for the stop's one write
+    // The node drains the queue before it stops, so none is expected here.
+    if (!held.empty()) give_up(self, key, held.mapped().size(), "they came during the stop");
     st.shutdown_records.push_back(std::move(record));
     --st.passivating;
     st.groups.erase(it);
@@ -370,6 +402,12 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
 }
 
 void sweep(Supervisor* self);
+void mark_probed(Supervisor* self, const std::string& key, bool transit) {
+  auto& table = transit ? self->state.in_transit : self->state.watched;
+  if (auto it = table.find(key); it != table.end()) it->second.probing = false;
+}
+void on_failed(Supervisor* self, const std::string& key, caf::actor_id failed_id,
+               const caf::error& reason);
 
 /// Sends queued passivations while fewer than kPassivationsInFlight are in
 /// flight (kWave when the node stops: no report waits behind them then);
@@ -395,9 +433,13 @@ void send_passivations(Supervisor* self) {
               send_passivations(self);
               flush_if_due(self);
             },
-            [=, done = next.done](const caf::error&) {
+            [=, key = next.key, actor = next.actor, done = next.done](const caf::error& error) {
               --self->state.passivations_in_flight;
-              if (done) done(nullptr);  // a crash: on_failed restarts it
+              if (done) done(nullptr);
+              // A crash reports itself (group_failed_atom); an actor that
+              // ended without a word would leave the group passivating, its
+              // reports held, for ever. on_failed ignores a second call.
+              on_failed(self, key, actor, error);
               send_passivations(self);
             });
   }
@@ -456,7 +498,7 @@ void on_failed(Supervisor* self, const std::string& key, caf::actor_id failed_id
   auto& entry = it->second;
   // Reports routed to the dead actor and not applied are lost; say so loudly.
   auto lost = entry.slot->pending.exchange(0);
-  st.args.shared->release(lost);
+  st.args.shared->queue.release(lost);
   st.args.shared->reports_lost.fetch_add(lost, std::memory_order_relaxed);
   st.args.shared->restarts.fetch_add(1, std::memory_order_relaxed);
   log_event(spdlog::level::err, LogFields{.group = key},
@@ -465,6 +507,7 @@ void on_failed(Supervisor* self, const std::string& key, caf::actor_id failed_id
             key, self->system().render(reason), lost);
   auto held = st.held.extract(key);
   if (st.shutting_down && entry.passivating) {
+    if (!held.empty()) give_up(self, key, held.mapped().size(), "its actor failed at stop");
     st.after_revive.erase(key);  // dropped with the entry, as ever
     --st.passivating;
     st.groups.erase(it);
@@ -513,16 +556,156 @@ void sweep(Supervisor* self) {
   }
 }
 
+void release_kids(Supervisor* self, const std::vector<std::string>& kids);
+
+/// Asks a stalled group's actor whether it is there. Mailboxes are FIFO, so
+/// an answer means it applied what it had been sent (the watch sees it move);
+/// "receiver down" means it ended without a word and took its mailbox with
+/// it: it restarts from its last persisted state with the reports the
+/// supervisor still holds for it, and the ones it took are counted lost
+/// (on_failed). No answer in time: it is still stuck (a blocked handler);
+/// nothing can be done without losing what it holds, so it stays reported.
+void probe(Supervisor* self, const std::string& key,
+           std::unordered_map<std::string, SupervisorState::Watched>& table) {
+  auto it = self->state.groups.find(key);
+  if (it == self->state.groups.end()) return;
+  table[key].probing = true;
+  const auto actor = it->second.actor;
+  const bool transit = &table == &self->state.in_transit;
+  self->request(actor, std::chrono::seconds(2), ping_atom::value)
+      .then([=](ok_atom) { mark_probed(self, key, transit); },
+            [=](const caf::error& error) {
+              mark_probed(self, key, transit);
+              if (error != caf::sec::request_timeout) on_failed(self, key, actor.id(), error);
+            });
+}
+
+/// The stall watch, run with every sweep. A group stalls when it holds
+/// accepted reports and applies none of them for stall_after_s: sent to its
+/// actor and not applied, or held by the supervisor while it is in transit
+/// (passivating, or waiting for its parent's state after a regroup). A stall
+/// is logged with the group and the wait, counted (stalls), and shown by
+/// /readyz (503) while it lasts; the node recovers by itself where it can
+/// without losing a report: a group waiting for a parent's state that has
+/// not come starts from the parent's persisted state with its held reports,
+/// an actor that is gone is restarted (probe). Also stamps the supervisor's
+/// heartbeat, so a node whose supervisor stops sweeping is not ready either.
+void watch_stalls(Supervisor* self) {
+  auto& st = self->state;
+  auto& shared = *st.args.shared;
+  const double now = monotonic_seconds();
+  const double bound = st.args.stall_after_s;
+  shared.supervisor_beat.store(now, std::memory_order_relaxed);
+  std::size_t stalled = 0;
+  std::string reason;
+  auto report = [&](const std::string& key, SupervisorState::Watched& w, std::uint64_t holds,
+                    const char* where) {
+    ++stalled;
+    if (reason.empty())
+      reason = fmt::format("group {} has applied none of its {} {} report(s) for {:.1f} s", key,
+                           holds, where, now - w.since);
+    if (w.stalled) return false;
+    w.stalled = true;
+    shared.stalls.fetch_add(1, std::memory_order_relaxed);
+    log_event(spdlog::level::err, LogFields{.group = key},
+              "group {}: stalled: applied none of its {} {} report(s) for {:.0f} s", key, holds,
+              where, now - w.since);
+    return true;
+  };
+  auto recovered = [&](const std::string& key, const SupervisorState::Watched& w) {
+    if (w.stalled)
+      log_event(spdlog::level::warn, LogFields{.group = key},
+                "group {}: applies reports again after {:.1f} s", key, now - w.since);
+  };
+  // Groups sent reports: stalled when neither the applied nor the pending
+  // count moves.
+  for (auto it = st.watched.begin(); it != st.watched.end();) {
+    auto& [key, w] = *it;
+    auto entry = st.groups.find(key);
+    const bool gone = entry == st.groups.end();
+    const auto pending = gone ? 0 : entry->second.slot->pending.load(std::memory_order_relaxed);
+    if (gone || pending == 0) {
+      if (!gone) entry->second.watched = false;
+      recovered(key, w);
+      it = st.watched.erase(it);
+      continue;
+    }
+    const auto applied = entry->second.slot->reports.load(std::memory_order_relaxed);
+    if (applied != w.applied || pending < w.pending) {
+      recovered(key, w);
+      w = SupervisorState::Watched{applied, pending, now};
+    } else if (now - w.since >= bound) {
+      report(key, w, pending, "sent");
+      if (!w.probing) probe(self, key, st.watched);
+    }
+    w.pending = std::min(w.pending, pending);
+    ++it;
+  }
+  // Groups in transit with reports held for them: stalled when that lasts.
+  for (auto it = st.in_transit.begin(); it != st.in_transit.end();) {
+    const auto& key = it->first;
+    const bool held = st.held.count(key) != 0;
+    auto waiting = st.awaiting_parent.find(key);
+    const bool awaited = waiting != st.awaiting_parent.end() &&
+                         (waiting->second.wanted || !waiting->second.reports.empty());
+    if (!held && !awaited) {
+      recovered(key, it->second);
+      it = st.in_transit.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& [key, reports] : st.held)
+    st.in_transit.try_emplace(key, SupervisorState::Watched{0, 0, now});
+  for (const auto& [key, waiting] : st.awaiting_parent)
+    if (waiting.wanted || !waiting.reports.empty())
+      st.in_transit.try_emplace(key, SupervisorState::Watched{0, 0, now});
+  std::vector<std::string> orphans;  // waited too long for a parent's state
+  for (auto& [key, w] : st.in_transit) {
+    if (now - w.since < bound) continue;
+    if (auto held = st.held.find(key); held != st.held.end()) {
+      report(key, w, held->second.size(), "held (passivating)");
+      if (!w.probing) probe(self, key, st.in_transit);
+    } else {
+      report(key, w, st.awaiting_parent[key].reports.size(),
+             "held (waiting for its parent's state)");
+      orphans.push_back(key);
+    }
+  }
+  if (!orphans.empty()) {
+    spdlog::error(
+        "grouping: {} new group(s) waited {:.0f} s for their parent's state; they start "
+        "from its persisted state (or fresh) with their held reports",
+        orphans.size(), bound);
+    release_kids(self, orphans);
+  }
+  if (stalled != shared.stalled_groups.load(std::memory_order_relaxed) || stalled) {
+    shared.stall_reason.store(
+        stalled ? std::make_shared<const std::string>(
+                      stalled > 1 ? fmt::format("{} (and {} more)", reason, stalled - 1) : reason)
+                : nullptr);
+    shared.stalled_groups.store(stalled, std::memory_order_relaxed);
+  }
+}
+
 /// The parent's state of `kids` is here (or will not come): those already
 /// in use start, from it, with the reports they were sent meanwhile.
 void release_kids(Supervisor* self, const std::vector<std::string>& kids) {
   auto& st = self->state;
   for (const auto& kid : kids) {
     auto waiting = st.awaiting_parent.extract(kid);
-    if (waiting.empty() || st.groups.count(kid)) continue;
-    if (!waiting.mapped().wanted && waiting.mapped().reports.empty()) continue;  // not used yet
+    if (waiting.empty()) continue;
+    auto& reports = waiting.mapped().reports;
+    if (st.groups.count(kid)) {  // started meanwhile (a reload, a settle): its reports follow
+      for (auto& item : reports) {
+        std::string key = kid;
+        on_report(self, key, std::move(item));
+      }
+      continue;
+    }
+    if (!waiting.mapped().wanted && reports.empty()) continue;  // not used yet
     auto& entry = activate(self, kid);
-    entry.batch = std::move(waiting.mapped().reports);
+    entry.batch = std::move(reports);
     flush(self, entry);
   }
 }
@@ -602,7 +785,7 @@ void reload(Supervisor* self, LabelConfigPtr config) {
   // A learning config produces any key; what it starts from is its `by`.
   const bool regrouped = !st.args.config->same_grouping(*config);
   st.args.config = std::move(config);
-  st.args.shared->queue_capacity.store(st.args.config->report_queue_capacity);
+  st.args.shared->queue.set_capacity(st.args.config->report_queue_capacity);
   std::vector<std::string> retire;
   for (auto& [key, entry] : st.groups) {
     if (entry.passivating) continue;
@@ -783,9 +966,10 @@ std::size_t restore_all(Supervisor* self) {
 }
 
 caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
+  tolerate_strays(self);
   auto& st = self->state;
   st.args = std::move(args);
-  st.args.shared->queue_capacity.store(st.args.config->report_queue_capacity);
+  st.args.shared->queue.set_capacity(st.args.config->report_queue_capacity);
   if (!st.args.state_dir.empty()) {
     st.reader = std::make_unique<StateStore>(st.args.state_dir);
     st.store = spawn_store_actor(self->system(), st.args.state_dir, st.args.on_saved);
@@ -825,6 +1009,7 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
       [=](sweep_atom) {
         flush_all(self);
         if (self->state.shutting_down) return;
+        watch_stalls(self);
         sweep(self);
         self->delayed_send(self, sweep_every, sweep_atom::value);
       },
@@ -861,6 +1046,12 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
       },
       [=](group_failed_atom, const std::string& key, caf::actor_id id, const caf::error& reason) {
         on_failed(self, key, id, reason);
+      },
+      [=](stall_atom, const std::string& key, double seconds) {
+        flush_all(self);
+        auto it = self->state.groups.find(key);
+        if (it != self->state.groups.end())
+          self->send(it->second.actor, stall_atom::value, seconds);
       },
       [=](crash_atom, const std::string& key) {
         flush_all(self);

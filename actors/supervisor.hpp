@@ -3,7 +3,7 @@
 //  * Routing: ingress sends (report_atom, key, decision, score, accepted_at);
 //    the supervisor batches reports per group and hands each batch to the
 //    group's actor when its own mailbox drains (so batches grow with load).
-//    The bounded queue is NodeShared::queued, enforced at ingress (admit()).
+//    The bounded queue is NodeShared::queue (actors/report_queue.hpp).
 //  * Lifecycle: spawns a group actor on first use (restoring persisted state
 //    if any), passivates groups idle longer than passivate_after_s and the
 //    least recently used beyond max_active_groups (state to the store), and
@@ -24,6 +24,7 @@
 //   (count_atom) -> size_t            active groups
 //   (passivate_atom, key)             passivate now (admin and tests)
 //   (crash_atom, key)                 make the group throw (tests)
+//   (stall_atom, key, seconds)        block the group's handler that long (tests)
 // Reports in the write-ahead log carry their sequence as a sixth element:
 // (report_atom, key, decision, score, accepted_at, wal_seq); a cluster
 // member's federation sends (report_atom, key, ReportItem) with a stamp.
@@ -54,7 +55,10 @@ struct SupervisorArgs {
   LabelConfigPtr config;
   std::string state_dir;        ///< empty: passivated state stays in memory
   std::uint64_t seed = 1;       ///< policies get seed ^ hash(key)
-  double sweep_interval_s = 1;  ///< how often idle groups are looked for
+  double sweep_interval_s = 1;  ///< how often idle groups (and stalls) are looked for
+  /// A group that holds accepted reports and applies none of them for this
+  /// long is stalled (logged, counted, /readyz 503: see watch_stalls).
+  double stall_after_s = 10;
   /// Called (on the store's thread) after records are durably written; the
   /// write-ahead log uses it to drop segments the state now covers, and a
   /// cluster member's federation to confirm reports. Set without a state dir

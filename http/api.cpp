@@ -287,8 +287,9 @@ class ApiHandler final : public Handler {
     if (path == "/readyz") {
       route = Route::readyz;
       if (method != bhttp::verb::get) return method_not_allowed(request, "GET");
-      if (service_.ready()) return text_response(request, 200, "ready\n");
-      return error(request, 503, "not_ready", "restoring state");
+      auto why = service_.unready_reason();
+      if (why.empty()) return text_response(request, 200, "ready\n");
+      return error(request, 503, "not_ready", why);
     }
     if (path == "/v1/stats") {
       route = Route::stats;

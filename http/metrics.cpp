@@ -152,10 +152,22 @@ void Metrics::write(const NodeStats& stats, std::string& out) const {
       "# HELP pytheas_events_evicted_total Event ids dropped before their window ended "
       "(journal cap).\n"
       "# TYPE pytheas_events_evicted_total counter\n"
-      "pytheas_events_evicted_total {}\n",
+      "pytheas_events_evicted_total {}\n"
+      "# HELP pytheas_group_stalls_total Groups found holding accepted reports they applied "
+      "none of for the stall bound (logged; /readyz 503 while it lasts).\n"
+      "# TYPE pytheas_group_stalls_total counter\n"
+      "pytheas_group_stalls_total {}\n"
+      "# HELP pytheas_stalled_groups Groups stalled now.\n"
+      "# TYPE pytheas_stalled_groups gauge\n"
+      "pytheas_stalled_groups {}\n"
+      "# HELP pytheas_report_queue_over_released_total Queue slots freed that were not "
+      "taken (a bug; expected 0).\n"
+      "# TYPE pytheas_report_queue_over_released_total counter\n"
+      "pytheas_report_queue_over_released_total {}\n",
       open_connections(), refused_connections_.load(std::memory_order_relaxed), stats.active_groups,
       stats.passivations, stats.restarts, stats.queue_depth, stats.queue_capacity,
-      stats.reports_applied, stats.reports_lost, stats.reports_duplicate, stats.events_evicted);
+      stats.reports_applied, stats.reports_lost, stats.reports_duplicate, stats.events_evicted,
+      stats.stalls, stats.stalled_groups, stats.queue_over_released);
   // Snapshot age as a report sees it: accepted -> visible in its group's snapshot.
   if (stats.freshness)
     write_histogram(out, "pytheas_snapshot_age_seconds",

@@ -227,3 +227,29 @@ TEST_CASE("a decision without an event id leaves the journal alone", "[node]") {
   CHECK(node.report({s.features(), kCandidates[d.index], 1.0}) == ReportStatus::accepted);
   REQUIRE(eventually([&] { return node.stats().reports_applied == 1; }));
 }
+
+// A stalled group makes the node unready, with the reason, until it moves
+// again (/readyz answers 503 with this reason): a load balancer routes players
+// away from a node that accepts reports it does not apply.
+TEST_CASE("a stalled group makes the node unready until it applies again", "[node][stall]") {
+  NodeOptions options;
+  options.stall_after_s = 0.5;
+  Node node(options);
+  node.start();
+  Session s("5");
+  REQUIRE(node.report({s.features(), "cdn-a", 1.0}) == ReportStatus::accepted);
+  REQUIRE(eventually([&] { return node.stats().queue_depth == 0; }));
+  CHECK(node.ready());
+  node.stall_group_for_test("Asn=5", 3);
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(node.report({s.features(), "cdn-b", 2.0}) == ReportStatus::accepted);
+  REQUIRE(eventually([&] { return !node.ready(); }, std::chrono::seconds(5)));
+  const auto why = node.unready_reason();
+  CHECK(why.find("stalled: group Asn=5") != std::string::npos);
+  CHECK(node.stats().stalled_groups == 1);
+  REQUIRE(eventually([&] { return node.ready(); }, std::chrono::seconds(10)));
+  CHECK(node.stats().queue_depth == 0);
+  CHECK(node.stats().reports_applied == 6);
+  CHECK(node.stats().reports_lost == 0);
+  CHECK(node.stats().stalls == 1);
+}

@@ -29,7 +29,7 @@ struct Fixture {
   std::shared_ptr<NodeShared> shared = std::make_shared<NodeShared>();
   caf::actor supervisor;
 
-  explicit Fixture(LabelConfig config, std::string state_dir = "") {
+  explicit Fixture(LabelConfig config, std::string state_dir = "", double stall_after_s = 10) {
     cfg.set("scheduler.max-threads", size_t{2});
     cfg.set("logger.verbosity", caf::atom("quiet"));
     system = std::make_unique<caf::actor_system>(cfg);
@@ -38,6 +38,7 @@ struct Fixture {
     args.config = std::make_shared<const LabelConfig>(std::move(config));
     args.state_dir = std::move(state_dir);
     args.sweep_interval_s = 0.05;
+    args.stall_after_s = stall_after_s;
     supervisor = spawn_supervisor(*system, std::move(args));
     caf::scoped_actor self{*system};
     self->request(supervisor, std::chrono::seconds(30), restore_atom::value)
@@ -55,7 +56,7 @@ struct Fixture {
   }
 
   void report(const std::string& key, const std::string& decision, double score) {
-    REQUIRE(shared->admit());
+    REQUIRE(shared->queue.admit());
     caf::anon_send(supervisor, report_atom::value, key, decision, score, wall_seconds());
   }
 
@@ -67,7 +68,7 @@ struct Fixture {
     return n;
   }
 
-  bool drained() { return shared->queued.load() == 0; }
+  bool drained() { return shared->queue.depth() == 0; }
 
   SnapshotPtr snapshot(const std::string& key) {
     SnapshotPtr out;
@@ -473,4 +474,43 @@ TEST_CASE(
   REQUIRE(eventually([&] { return f.drained(); }));
   CHECK(state_of(f, "Asn=1;City=a").reports == 1);
   CHECK_FALSE(f.snapshot("Asn=1"));
+}
+
+// The stall watch (issue #31): a group that holds reports and applies none
+// of them for the bound is reported (counted, named, /readyz 503) while it
+// lasts, and once it moves again every report is applied: none is lost.
+TEST_CASE("a stalled group is reported while it lasts and loses no report", "[supervisor][stall]") {
+  Fixture f(fast_config(), "", 0.3);
+  for (int i = 0; i < 10; ++i) f.report("Asn=1", "a", 1);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  CHECK(f.shared->stalled_groups == 0);
+  caf::anon_send(f.supervisor, stall_atom::value, std::string("Asn=1"), 1.5);
+  for (int i = 0; i < 20; ++i) f.report("Asn=1", "b", 2);
+  f.report("Asn=2", "a", 1);  // other groups go on meanwhile
+  REQUIRE(eventually([&] { return f.shared->stalled_groups == 1; }, std::chrono::seconds(5)));
+  auto reason = f.shared->stall_reason.load();
+  REQUIRE(reason);
+  CHECK(reason->find("group Asn=1 has applied none of its 20 sent report(s)") != std::string::npos);
+  CHECK(f.shared->stalls == 1);
+  CHECK(f.shared->queue.depth() == 20);
+  // It wakes up: applied, not restarted, nothing lost, the stall is over.
+  REQUIRE(eventually([&] { return f.drained() && f.shared->stalled_groups == 0; },
+                     std::chrono::seconds(10)));
+  CHECK(f.shared->stall_reason.load() == nullptr);
+  CHECK(f.shared->reports_applied == 31);
+  CHECK(f.shared->reports_lost == 0);
+  CHECK(f.shared->restarts == 0);
+  CHECK(f.shared->stalls == 1);
+}
+
+TEST_CASE("a group that applies slowly but surely is not stalled", "[supervisor][stall]") {
+  Fixture f(fast_config(), "", 0.3);
+  // Blocks shorter than the bound, with reports behind each: it keeps moving.
+  for (int round = 0; round < 6; ++round) {
+    caf::anon_send(f.supervisor, stall_atom::value, std::string("Asn=1"), 0.1);
+    for (int i = 0; i < 5; ++i) f.report("Asn=1", "a", 1);
+  }
+  REQUIRE(eventually([&] { return f.drained(); }, std::chrono::seconds(10)));
+  CHECK(f.shared->stalls == 0);
+  CHECK(f.shared->reports_applied == 30);
 }
