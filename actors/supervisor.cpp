@@ -1058,6 +1058,15 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
         auto it = self->state.groups.find(key);
         if (it != self->state.groups.end()) self->send(it->second.actor, crash_atom::value);
       },
+      [=](crash_atom, const std::string& key, bool silently) {
+        flush_all(self);
+        auto it = self->state.groups.find(key);
+        if (it == self->state.groups.end()) return;
+        if (!silently) return self->send(it->second.actor, crash_atom::value);
+        // An actor that ends without a word (its failure report lost): only
+        // the stall watch or a passivation can notice.
+        self->send_exit(it->second.actor, caf::exit_reason::kill);
+      },
       // Federation (actors/federation.hpp).
       [=](export_atom, const std::string& key) -> caf::result<caf::message> {
         flush_all(self);

@@ -24,6 +24,7 @@
 //   (count_atom) -> size_t            active groups
 //   (passivate_atom, key)             passivate now (admin and tests)
 //   (crash_atom, key)                 make the group throw (tests)
+//   (crash_atom, key, true)           end the group's actor without a word (tests)
 //   (stall_atom, key, seconds)        block the group's handler that long (tests)
 // Reports in the write-ahead log carry their sequence as a sixth element:
 // (report_atom, key, decision, score, accepted_at, wal_seq); a cluster

@@ -514,3 +514,41 @@ TEST_CASE("a group that applies slowly but surely is not stalled", "[supervisor]
   CHECK(f.shared->stalls == 0);
   CHECK(f.shared->reports_applied == 30);
 }
+
+TEST_CASE("a group whose actor ended without a word is found by the stall watch and restarted",
+          "[supervisor][stall]") {
+  TempDir dir;
+  Fixture f(fast_config(), dir.path().string(), 0.3);
+  for (int i = 0; i < 10; ++i) f.report("Asn=1", "a", 1);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  caf::anon_send(f.supervisor, crash_atom::value, std::string("Asn=1"), true);
+  // Sent to the dead actor: only the watch can tell (its probe finds it gone).
+  for (int i = 0; i < 7; ++i) f.report("Asn=1", "b", 2);
+  REQUIRE(eventually([&] { return f.shared->restarts == 1; }, std::chrono::seconds(10)));
+  CHECK(f.shared->stalls == 1);
+  CHECK(f.shared->reports_lost == 7);  // counted and logged, as in a crash
+  CHECK(f.drained());
+  // It learns on from its last persisted state.
+  f.report("Asn=1", "a", 1);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  REQUIRE(eventually([&] { return f.shared->stalled_groups == 0; }));
+  CHECK(f.shared->reports_applied == 11);
+}
+
+TEST_CASE("a passivation whose actor is gone restarts the group with its held reports",
+          "[supervisor][stall]") {
+  TempDir dir;
+  Fixture f(fast_config(), dir.path().string());
+  for (int i = 0; i < 10; ++i) f.report("Asn=1", "a", 1);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  caf::anon_send(f.supervisor, crash_atom::value, std::string("Asn=1"), true);
+  caf::anon_send(f.supervisor, passivate_atom::value, std::string("Asn=1"));
+  // Held while it passivates; its passivation fails at once (no actor), and
+  // it comes back with them: none lost, no stall to wait for.
+  for (int i = 0; i < 5; ++i) f.report("Asn=1", "b", 2);
+  REQUIRE(eventually([&] { return f.drained(); }, std::chrono::seconds(5)));
+  CHECK(f.shared->reports_lost == 0);
+  CHECK(f.shared->reports_applied == 15);
+  CHECK(f.shared->restarts == 1);
+  CHECK(f.active() == 1);
+}
