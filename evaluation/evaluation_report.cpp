@@ -1,4 +1,5 @@
 #include "evaluation/evaluation_report.hpp"
+#include "core/csv.hpp"
 
 #include <cmath>
 #include <cstdio>
@@ -24,8 +25,8 @@ std::string format_evaluation_csv(const std::vector<TargetResult>& results, std:
   std::string out = "policy,kind,estimator,estimate,ci_low,ci_high,n_effective,agree,samples\n";
   for (const auto& result : results)
     for (const auto& e : result.estimates)
-      out += result.policy + "," + kind_of(result) + "," + e.estimator + "," + number(e.value) +
-             "," + number(e.ci_low) + "," + number(e.ci_high) + "," +
+      out += csv_field(result.policy) + "," + kind_of(result) + "," + csv_field(e.estimator) + "," +
+             number(e.value) + "," + number(e.ci_low) + "," + number(e.ci_high) + "," +
              number(e.n_effective, "%.1f") + "," + std::to_string(e.agree) + "," +
              std::to_string(samples) + "\n";
   return out;

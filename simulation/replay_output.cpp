@@ -1,4 +1,5 @@
 #include "simulation/replay_output.hpp"
+#include "core/csv.hpp"
 #include "simulation/output_file.hpp"
 
 #include <fmt/format.h>
@@ -105,9 +106,7 @@ void write_replay_outputs(const std::string& dir, const ReplayStats& stats,
   if (!stats.groups().empty()) {
     std::string groups = "group,accepted,in_doubt,refused\n";
     for (const auto& [group, counts] : stats.groups()) {
-      std::string quoted;  // CSV: a group key may hold commas or quotes
-      for (char c : group) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-      groups += fmt::format("\"{}\",{},{},{}\n", quoted, counts.accepted, counts.in_doubt,
+      groups += fmt::format("{},{},{},{}\n", csv_field(group), counts.accepted, counts.in_doubt,
                             counts.refused);
     }
     write_output_file(root / "groups.csv", groups);

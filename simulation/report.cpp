@@ -1,4 +1,5 @@
 #include "simulation/report.hpp"
+#include "core/csv.hpp"
 #include "simulation/output_file.hpp"
 
 #include <fmt/format.h>
@@ -92,7 +93,7 @@ void write_simulation_outputs(const std::string& dir, const SimulationResult& re
   }
 
   std::string header;
-  for (const auto& lane : result.lanes) header += "," + lane.name;
+  for (const auto& lane : result.lanes) header += "," + csv_field(lane.name);
   {
     std::string text = "interval_start_s" + header + "\n";
     const std::size_t rows = result.lanes.empty() ? 0 : result.lanes[0].intervals.size();
@@ -134,9 +135,9 @@ void write_simulation_outputs(const std::string& dir, const SimulationResult& re
         "mean_vs_cfa_pct,p90_vs_cfa_pct,sessions_per_s\n";
     for (const auto& lane : result.lanes) {
       const auto c = compare(lane, result);
-      text += fmt::format("{},{},{},{},{:.4f},{:.4f},{},{},{},{},{:.0f}\n", lane.name,
-                          lane.grouping, lane.groups, lane.sessions, lane.mean_cost, lane.p90_cost,
-                          csv_number(c.mean_vs_random), csv_number(c.p90_vs_random),
+      text += fmt::format("{},{},{},{},{:.4f},{:.4f},{},{},{},{},{:.0f}\n", csv_field(lane.name),
+                          csv_field(lane.grouping), lane.groups, lane.sessions, lane.mean_cost,
+                          lane.p90_cost, csv_number(c.mean_vs_random), csv_number(c.p90_vs_random),
                           csv_number(c.mean_vs_cfa), csv_number(c.p90_vs_cfa), c.sessions_per_s);
     }
     write_output_file(root / "summary.csv", text);
@@ -146,14 +147,15 @@ void write_simulation_outputs(const std::string& dir, const SimulationResult& re
     std::string text = "time_s,samples,groups,split_features,learn_seconds,changed,inherited\n";
     for (const auto& regroup : result.regroups)
       text += fmt::format("{:.0f},{},{},{},{:.4f},{},{}\n", regroup.time_s, regroup.samples,
-                          regroup.groups, fmt::join(regroup.split_features, "+"), regroup.seconds,
-                          regroup.changed ? 1 : 0, regroup.inherited);
+                          regroup.groups,
+                          csv_field(fmt::format("{}", fmt::join(regroup.split_features, "+"))),
+                          regroup.seconds, regroup.changed ? 1 : 0, regroup.inherited);
     write_output_file(root / "regroups.csv", text);
     write_output_file(root / "learned_rules.txt", result.regroups.back().rules);
     text = "policy,time_s,sessions_before,mean_before,sessions_after,mean_after\n";
     for (const auto& lane : result.lanes)
       for (const auto& cost : lane.regroup_costs)
-        text += fmt::format("{},{:.0f},{},{:.4f},{},{:.4f}\n", lane.name, cost.time_s,
+        text += fmt::format("{},{:.0f},{},{:.4f},{},{:.4f}\n", csv_field(lane.name), cost.time_s,
                             cost.sessions_before, cost.mean_before, cost.sessions_after,
                             cost.mean_after);
     write_output_file(root / "regroup_costs.csv", text);
