@@ -46,13 +46,14 @@ Rng& thread_rng() {
 /// `cell`'s value as of `version`, cached per thread: io threads pay one
 /// atomic load per request instead of shared reference-count traffic, and
 /// reload only after a writer bumped `version`. One cache per value type and
-/// thread, keyed by `owner` (the node), so two nodes in a process (tests) do
-/// not see each other's values.
+/// thread, keyed by `owner`, the node's random instance id (not its address:
+/// a node made after another one ended can get the same address and the same
+/// version numbers, and was then served the old node's label config).
 template <class T>
-std::shared_ptr<const T> cached(const void* owner, const SnapshotCell<T>& cell,
+std::shared_ptr<const T> cached(std::uint64_t owner, const SnapshotCell<T>& cell,
                                 const std::atomic<std::uint64_t>& version) {
   struct Cache {
-    const void* owner = nullptr;
+    std::uint64_t owner = 0;
     std::uint64_t version = ~0ull;
     std::shared_ptr<const T> value;
   };
@@ -73,6 +74,10 @@ void check_score(double score) {
 }  // namespace
 
 struct Node::Impl {
+  /// Keys this node's entries in the per-thread caches (see cached()).
+  const std::uint64_t instance =
+      ((std::uint64_t{std::random_device{}()} << 32) ^ std::random_device{}()) |
+      1;  // never 0 (an empty cache)
   NodeOptions options;
   LabelConfigPtr initial_config;
   std::shared_ptr<NodeShared> shared = std::make_shared<NodeShared>();
@@ -108,13 +113,14 @@ struct Node::Impl {
 
   /// The current ownership, cached per thread like the routing.
   std::shared_ptr<const Ownership> current_ownership() {
-    return cached(this, federation_shared->ownership, federation_shared->ownership_version);
+    return cached(instance, federation_shared->ownership, federation_shared->ownership_version);
   }
 
   /// The group key of a session: by the learned rules (learned here, or
   /// pushed by a cluster's backend), else by the label config's grouping.
   std::string group_key(const Routing& routing, FeatureView features) {
-    if (auto learned = cached(this, grouping_shared->grouping, grouping_shared->grouping_version))
+    if (auto learned =
+            cached(instance, grouping_shared->grouping, grouping_shared->grouping_version))
       return learned->key(features);
     return routing.grouping->key(features);
   }
@@ -125,7 +131,7 @@ struct Node::Impl {
   /// The current routing, cached per thread and refreshed only when a reload
   /// bumped the version: no shared refcount traffic per request.
   std::shared_ptr<const Routing> current_routing() {
-    return cached(this, routing, routing_version);
+    return cached(instance, routing, routing_version);
   }
 
   void install(LabelConfigPtr config) {
