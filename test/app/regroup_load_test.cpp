@@ -13,7 +13,6 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,12 +28,10 @@ using pytheas::test::eventually;
 
 namespace {
 
-/// One sample of a Prometheus text line `name value` (0 if absent).
+/// The value of the Prometheus text line `name value` (0 if absent).
 double metric(const std::string& text, const std::string& name) {
-  std::smatch match;
-  const std::regex line("(^|\n)" + std::regex_replace(name, std::regex(R"([{}"])"), R"(\$&)") +
-                        R"( ([0-9.e+]+))");
-  return std::regex_search(text, match, line) ? std::stod(match[2]) : 0;
+  const auto at = text.find("\n" + name + " ");
+  return at == std::string::npos ? 0 : std::stod(text.substr(at + name.size() + 2));
 }
 
 struct Counts {
