@@ -264,8 +264,9 @@ void enforce_cap(Supervisor* self) {
   }
 }
 
-/// A new group's first state after a regroup: its parent's policy, with
-/// counts and marks of its own (they start at zero).
+/// A new group's first state after a regroup: its parent's policy as a
+/// prior (inherited_policy_state: a few observations per arm), with counts
+/// and marks of its own (they start at zero).
 std::optional<GroupRecord> inherited_state(SupervisorState& st, const std::string& key) {
   std::optional<GroupRecord> parent;
   if (auto it = st.inherit.find(key); it != st.inherit.end()) {
@@ -278,7 +279,13 @@ std::optional<GroupRecord> inherited_state(SupervisorState& st, const std::strin
   if (!parent) return std::nullopt;
   GroupRecord record;
   record.key = key;
-  record.policy_state = std::move(parent->policy_state);
+  try {  // the parent's estimates as a prior, not as data
+    record.policy_state = inherited_policy_state(parent->policy_state);
+  } catch (const CorruptState& e) {
+    spdlog::error("group {}: parent {} state unusable, starting fresh: {}", key, parent->key,
+                  e.what());
+    return std::nullopt;
+  }
   ++st.inherited;
   return record;
 }

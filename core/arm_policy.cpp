@@ -150,6 +150,21 @@ double ArmPolicy::score_range(double now) const {
   return std::max(range, 1e-9 * magnitude);
 }
 
+void ArmPolicy::limit_evidence(double max_count) {
+  if (!(max_count > 0)) throw InvalidInput("limit_evidence: max_count must be positive");
+  const std::size_t n = names_->size();
+  if (n == 0 || !started_) return;
+  std::vector<ArmView> views(n);
+  current_stats(last_time_, growth_at(last_time_), views);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (views[i].count <= max_count) continue;
+    const double factor = max_count / views[i].count;  // sum and count alike: the mean stays
+    arms_[i].sum *= factor;
+    arms_[i].count *= factor;
+    on_scale(i, factor);
+  }
+}
+
 void ArmPolicy::current_stats(double /*now*/, double growth, std::span<ArmView> out) const {
   for (std::size_t i = 0; i < out.size(); ++i) {
     const auto& arm = arms_[i];

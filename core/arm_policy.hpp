@@ -32,6 +32,7 @@ class ArmPolicy : public Policy {
   SnapshotPtr snapshot(double now) final;
   std::string serialize() const final;
   const PolicyConfig& config() const final { return *config_; }
+  void limit_evidence(double max_count) final;
   std::size_t arm_count() const final { return names_->size(); }
   void share_arm_names(ArmNamesPool& pool) final { names_ = names_->in(pool); }
 
@@ -60,6 +61,9 @@ class ArmPolicy : public Policy {
   virtual void current_stats(double now, double growth, std::span<ArmView> out) const;
   /// Called after an observation was added to arm `arm` (already validated).
   virtual void on_observe(std::size_t /*arm*/, double /*score*/, double /*time*/) {}
+  /// Called after arm `arm`'s evidence was scaled by `factor` (< 1) in
+  /// limit_evidence: scale what else the policy keeps of it the same way.
+  virtual void on_scale(std::size_t /*arm*/, double /*factor*/) {}
   /// Called after a new arm was appended to arms().
   virtual void on_arm_added() {}
   /// Called after forgetting kept exactly the arms with keep[i] != 0.

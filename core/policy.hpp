@@ -105,6 +105,14 @@ class Policy {
   /// policy using it that has the same arms (a node's groups usually do).
   virtual void share_arm_names(ArmNamesPool& pool) = 0;
 
+  /// Makes this state a prior for a new group (a regroup's child starts from
+  /// its parent's): every arm keeps its mean but counts for at most
+  /// `max_count` observations, so the group's own reports outweigh it after a
+  /// few per arm. A parent's counts (hundreds to thousands of observations of
+  /// a *mixture* of groups) would otherwise keep the child on the parent's
+  /// choice for minutes.
+  virtual void limit_evidence(double max_count) = 0;
+
   /// Convenience for single-threaded callers (tests, simulator):
   /// snapshot(now)->pick(candidates, rng).
   PickResult pick(Candidates candidates, double now, Rng& rng) {
@@ -127,6 +135,16 @@ void validate_policy_config(const PolicyConfig& config);
 /// Restores a policy from serialize() output. Throws CorruptState naming the
 /// failed check (magic, version, checksum, truncation, bad field).
 std::unique_ptr<Policy> restore_policy(std::string_view bytes);
+
+/// How many observations per arm a new group's inherited state counts for
+/// (Policy::limit_evidence): a few, so a child starts from its parent's
+/// estimates yet follows its own reports within seconds (docs/POLICIES.md).
+inline constexpr double kInheritedEvidence = 5;
+
+/// The state a new group starts from when it inherits `parent` (serialize()
+/// output): the same policy, its evidence limited to kInheritedEvidence per
+/// arm. Throws CorruptState like restore_policy().
+std::string inherited_policy_state(std::string_view parent);
 
 /// Same; when the stored config equals `*shared`, the policy uses `shared`
 /// instead of a copy of its own (a restored group shares its settings).

@@ -81,6 +81,12 @@ std::unique_ptr<Policy> restore_policy(std::string_view bytes) {
   return restore_policy(bytes, nullptr);
 }
 
+std::string inherited_policy_state(std::string_view parent) {
+  auto policy = restore_policy(parent);
+  policy->limit_evidence(kInheritedEvidence);
+  return policy->serialize();
+}
+
 std::unique_ptr<Policy> restore_policy(std::string_view bytes,
                                        std::shared_ptr<const PolicyConfig> shared) {
   StateReader reader = StateReader::open(bytes);

@@ -60,6 +60,10 @@ class SlidingWindowUcbPolicy final : public ArmPolicy {
 
   void on_arm_added() override { buckets_.resize(buckets_.size() + kPerArm, 0.0); }
 
+  void on_scale(std::size_t arm, double factor) override {
+    for (std::size_t i = 0; i < kPerArm; ++i) buckets_[arm * kPerArm + i] *= factor;
+  }
+
   void on_compact(std::span<const std::uint8_t> keep) override {
     std::size_t kept = 0;
     for (std::size_t arm = 0; arm < keep.size(); ++arm) {

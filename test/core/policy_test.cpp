@@ -322,3 +322,59 @@ TEST_CASE("policies sharing a pool share their arm names", "[policy]") {
   CHECK(restored->snapshot(1)->names() == a->snapshot(1)->names());
   CHECK(restored->serialize() == a->serialize());
 }
+
+// Inheritance as a prior (issue #25): a regroup's child starts from its
+// parent's estimates worth at most kInheritedEvidence observations per arm,
+// so its own reports outweigh them after a few.
+TEST_CASE("an inherited state keeps the parent's means with a bounded weight",
+          "[policy][inherit]") {
+  for (const char* kind : {"ducb", "swucb", "ucb", "thompson", "egreedy"}) {
+    INFO(kind);
+    auto parent = make_policy(config_of(kind), 1);
+    for (int i = 0; i < 1000; ++i) {
+      parent->update({"a", 1.0, i * 0.01});
+      parent->update({"b", 0.0, i * 0.01});
+    }
+    parent->update({"c", 0.5, 10});  // one observation: already under the cap
+    auto child = restore_policy(inherited_policy_state(parent->serialize()));
+    auto before = parent->snapshot(10);
+    auto after = child->snapshot(10);
+    REQUIRE(after->arms().size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+      const auto& was = before->arms()[i];
+      const auto& now = after->arms()[i];
+      CHECK(now.name == was.name);
+      CHECK(now.mean == Approx(was.mean));
+      CHECK(now.count <= kInheritedEvidence + 1e-9);
+      CHECK(now.count == Approx(std::min(was.count, kInheritedEvidence)));
+    }
+  }
+}
+
+TEST_CASE("a child's own reports outweigh its inherited prior within a few", "[policy][inherit]") {
+  // The parent saw a thousand sessions say a is better; this child's own
+  // sessions say b is: after 20 reports per arm its estimates are its own.
+  auto parent = make_policy(config_of("ducb"), 1);
+  for (int i = 0; i < 1000; ++i) {
+    parent->update({"a", 1.0, i * 0.01});
+    parent->update({"b", 0.0, i * 0.01});
+  }
+  auto child = restore_policy(inherited_policy_state(parent->serialize()));
+  auto unlimited = restore_policy(parent->serialize());  // the old way: the parent's data
+  for (int i = 0; i < 20; ++i)
+    for (auto* policy : {child.get(), unlimited.get()}) {
+      policy->update({"a", 0.0, 10 + i * 0.1});
+      policy->update({"b", 1.0, 10 + i * 0.1});
+    }
+  auto mine = child->snapshot(12);
+  auto old = unlimited->snapshot(12);
+  auto mean = [](const SnapshotPtr& snapshot, std::string_view arm) {
+    for (const auto& a : snapshot->arms())
+      if (a.name == arm) return a.mean;
+    return -1.0;
+  };
+  CHECK(mean(mine, "b") > 0.75);
+  CHECK(mean(mine, "a") < 0.25);
+  CHECK(mean(old, "b") < 0.1);  // still the parent's view after 20 of its own
+  CHECK(mean(old, "a") > 0.9);
+}
