@@ -409,10 +409,6 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
 }
 
 void sweep(Supervisor* self);
-void mark_probed(Supervisor* self, const std::string& key, bool transit) {
-  auto& table = transit ? self->state.in_transit : self->state.watched;
-  if (auto it = table.find(key); it != table.end()) it->second.probing = false;
-}
 void on_failed(Supervisor* self, const std::string& key, caf::actor_id failed_id,
                const caf::error& reason);
 
@@ -578,11 +574,14 @@ void probe(Supervisor* self, const std::string& key,
   if (it == self->state.groups.end()) return;
   table[key].probing = true;
   const auto actor = it->second.actor;
-  const bool transit = &table == &self->state.in_transit;
+  // `table` is a member of the actor's state: it outlives the request.
+  auto probed = [&table, key] {
+    if (auto watched = table.find(key); watched != table.end()) watched->second.probing = false;
+  };
   self->request(actor, std::chrono::seconds(2), ping_atom::value)
-      .then([=](ok_atom) { mark_probed(self, key, transit); },
+      .then([=](ok_atom) { probed(); },
             [=](const caf::error& error) {
-              mark_probed(self, key, transit);
+              probed();
               if (error != caf::sec::request_timeout) on_failed(self, key, actor.id(), error);
             });
 }
@@ -611,13 +610,12 @@ void watch_stalls(Supervisor* self) {
     if (reason.empty())
       reason = fmt::format("group {} has applied none of its {} {} report(s) for {:.1f} s", key,
                            holds, where, now - w.since);
-    if (w.stalled) return false;
+    if (w.stalled) return;
     w.stalled = true;
     shared.stalls.fetch_add(1, std::memory_order_relaxed);
     log_event(spdlog::level::err, LogFields{.group = key},
-              "group {}: stalled: applied none of its {} {} report(s) for {:.0f} s", key, holds,
+              "group {}: stalled: applied none of its {} {} report(s) for {:.1f} s", key, holds,
               where, now - w.since);
-    return true;
   };
   auto recovered = [&](const std::string& key, const SupervisorState::Watched& w) {
     if (w.stalled)
@@ -645,7 +643,6 @@ void watch_stalls(Supervisor* self) {
       report(key, w, pending, "sent");
       if (!w.probing) probe(self, key, st.watched);
     }
-    w.pending = std::min(w.pending, pending);
     ++it;
   }
   // Groups in transit with reports held for them: stalled when that lasts.
@@ -972,6 +969,14 @@ std::size_t restore_all(Supervisor* self) {
   return restored;
 }
 
+/// The actor of group `key` for a test hook, its batch sent first; null if
+/// the group is not active.
+const caf::actor* hook_target(Supervisor* self, const std::string& key) {
+  flush_all(self);
+  auto it = self->state.groups.find(key);
+  return it == self->state.groups.end() ? nullptr : &it->second.actor;
+}
+
 caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
   tolerate_strays(self);
   auto& st = self->state;
@@ -1055,24 +1060,18 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
         on_failed(self, key, id, reason);
       },
       [=](stall_atom, const std::string& key, double seconds) {
-        flush_all(self);
-        auto it = self->state.groups.find(key);
-        if (it != self->state.groups.end())
-          self->send(it->second.actor, stall_atom::value, seconds);
+        if (auto* actor = hook_target(self, key)) self->send(*actor, stall_atom::value, seconds);
       },
       [=](crash_atom, const std::string& key) {
-        flush_all(self);
-        auto it = self->state.groups.find(key);
-        if (it != self->state.groups.end()) self->send(it->second.actor, crash_atom::value);
+        if (auto* actor = hook_target(self, key)) self->send(*actor, crash_atom::value);
       },
       [=](crash_atom, const std::string& key, bool silently) {
-        flush_all(self);
-        auto it = self->state.groups.find(key);
-        if (it == self->state.groups.end()) return;
-        if (!silently) return self->send(it->second.actor, crash_atom::value);
+        auto* actor = hook_target(self, key);
+        if (!actor) return;
+        if (!silently) return self->send(*actor, crash_atom::value);
         // An actor that ends without a word (its failure report lost): only
         // the stall watch or a passivation can notice.
-        self->send_exit(it->second.actor, caf::exit_reason::kill);
+        self->send_exit(*actor, caf::exit_reason::kill);
       },
       // Federation (actors/federation.hpp).
       [=](export_atom, const std::string& key) -> caf::result<caf::message> {
