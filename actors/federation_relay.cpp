@@ -137,6 +137,11 @@ std::vector<std::string> on_forward(Federation* self, Peer& from, std::vector<st
     const auto own = ownership_of(st, report.group, from.node->cluster);
     if (!own.owner || *own.owner != st.me->name) {
       refused.insert(report.group);
+      // The origin sends this group's reports again from its oldest, with a
+      // restart mark; until then its later batches (already on their way,
+      // perhaps after our view changed) are dropped, or a later report would
+      // be applied before the refused ones and the watermark would pass them.
+      st.resyncing[report.group].insert(from.origin);
       continue;
     }
     if (auto waiting = st.resyncing.find(report.group);
@@ -154,6 +159,9 @@ std::vector<std::string> on_forward(Federation* self, Peer& from, std::vector<st
     deliver_local(self, report.group, std::move(item));
   }
   st.args.federation->forwarded_in.fetch_add(taken, std::memory_order_relaxed);
+  if (dropped > 0)
+    spdlog::debug("federation: dropped {} report(s) from {}: sent before its restart mark",
+                  dropped, from.node->name);
   if (!refused.empty()) {
     st.args.federation->forward_refused.fetch_add(batch.size() - taken - dropped,
                                                   std::memory_order_relaxed);
@@ -192,6 +200,8 @@ void on_resend(Federation* self, const std::string& group, const ReportMarks& ma
   auto& st = self->state;
   (void)marks;  // the owner skips what its marks cover; we simply start over
   auto it = st.outgoing.find(group);
+  spdlog::debug("federation: sending the {} kept report(s) of {} again to its owner",
+                it == st.outgoing.end() ? 0 : it->second.unconfirmed.size(), group);
   if (it != st.outgoing.end()) {
     it->second.destination.clear();
     it->second.refused = false;

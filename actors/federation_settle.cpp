@@ -90,6 +90,10 @@ void finish_settle(Federation* self, const std::string& group) {
             auto it = st.settling.find(group);
             if (it == st.settling.end()) return;  // moved on meanwhile (recompute re-routed)
             auto pending = std::move(it->second.pending);
+            spdlog::debug(
+                "federation: settled {}: home {}, confirming {}, took state {}, rebased {}, "
+                "{} pending report(s)",
+                group, home, result.confirming, result.took_state, result.rebased, pending.size());
             st.settling.erase(it);
             st.args.federation->settles.fetch_add(1, std::memory_order_relaxed);
             st.settled[group] = FederationState::SettledGroup{home, result.confirming};
@@ -255,6 +259,8 @@ caf::result<fetch_atom, std::vector<GroupRecord>, std::vector<std::string>> on_f
         gather->records.push_back(mirror->second);
     }
   }
+  spdlog::debug("federation: {} fetches {} group(s): giving {}, lending {}, busy {}",
+                from.node->name, items.size(), give.size(), lend.size(), gather->busy.size());
   if (!give.empty()) {
     ++gather->outstanding;
     self->request(st.args.supervisor, 30s, surrender_atom::value, std::move(give))

@@ -105,6 +105,8 @@ SettleResult settle(GroupActor* self, const std::vector<GroupRecord>& candidates
       best_floor = &candidate.floor;
     }
   }
+  spdlog::debug("group {}: settling from {} candidate(s), own state {} report(s){}", st.key(),
+                candidates.size(), st.args.slot->reports.load(), own_fresh ? " (fresh)" : "");
   SettleResult result;
   if (best) {
     result.took_state = take_state(self, *best, false);
@@ -168,6 +170,7 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
     }
   }
   st.dirty = st.dirty || applied > 0;
+  if (duplicates) spdlog::debug("group {}: skipped {} duplicate report(s)", st.key(), duplicates);
   if (duplicates)
     st.args.context->shared->reports_duplicate.fetch_add(duplicates, std::memory_order_relaxed);
   auto& slot = *st.args.slot;
