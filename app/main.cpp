@@ -164,15 +164,22 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::ExistingFile);
   simulate_cmd
-      ->add_option("--policy", sim.policies,
-                   "Policies, comma-separated: ducb ducb-original swucb ucb egreedy thompson "
-                   "random fixed:DECISION cfa oracle; POLICY@GROUPING overrides --grouping "
-                   "(e.g. ucb@global, ducb@Asn+City, ducb@learned)")
-      ->capture_default_str();
+      ->add_option("--labels", sim.labels,
+                   "Label config (YAML) whose policies, per-group overrides and grouping "
+                   "(learning included) the simulator runs as a node would; without it, the "
+                   "default label config's")
+      ->check(CLI::ExistingFile);
   simulate_cmd
-      ->add_option("--grouping", sim.grouping,
-                   "global | learned | FEATURE[,FEATURE...] (e.g. Asn,City)")
+      ->add_option("--policy", sim.policies,
+                   "Policies, comma-separated: labels (the label config's, per group) ducb "
+                   "ducb-original swucb ucb egreedy thompson random fixed:DECISION cfa oracle; "
+                   "POLICY@GROUPING overrides --grouping (e.g. ucb@global, ducb@Asn+City, "
+                   "ducb@learned)")
       ->capture_default_str();
+  simulate_cmd->add_option(
+      "--grouping", sim.grouping,
+      "global | learned | rules | FEATURE[,FEATURE...] (e.g. Asn,City); default: the label "
+      "config's (learned, starting from its `by:`, unless it pins the grouping)");
   simulate_cmd->add_option("--out", sim.out, "Output directory")->required();
   simulate_cmd->add_option("--seed", sim.seed, "Random seed")->capture_default_str();
   simulate_cmd->add_option("--delay", sim.delay_s, "Report delay after a session (s)")
@@ -186,17 +193,21 @@ int main(int argc, char** argv) {
                    "Min time between a group's snapshots (s; 0: after every update)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 86400.0));
-  simulate_cmd->add_option("--half-life", sim.half_life_s, "D-UCB discount half-life (s)")
-      ->capture_default_str()
+  // Policy and learning knobs: unset, they are the label config's.
+  simulate_cmd
+      ->add_option("--half-life", sim.half_life_s,
+                   "D-UCB discount half-life (s; default: the label config's)")
       ->check(CLI::Range(1e-6, 1e9));
-  simulate_cmd->add_option("--exploration", sim.exploration, "UCB exploration factor")
-      ->capture_default_str()
+  simulate_cmd
+      ->add_option("--exploration", sim.exploration,
+                   "UCB exploration factor (default: the label config's)")
       ->check(CLI::Range(0.0, 1e9));
-  simulate_cmd->add_option("--epsilon", sim.epsilon, "egreedy exploration share")
-      ->capture_default_str()
+  simulate_cmd
+      ->add_option("--epsilon", sim.epsilon,
+                   "egreedy exploration share (default: the label config's)")
       ->check(CLI::Range(0.0, 1.0));
-  simulate_cmd->add_option("--window", sim.window_s, "swucb window (s)")
-      ->capture_default_str()
+  simulate_cmd
+      ->add_option("--window", sim.window_s, "swucb window (s; default: the label config's)")
       ->check(CLI::Range(1e-6, 1e9));
   simulate_cmd->add_option("--cfa-refresh", sim.cfa_refresh_s, "cfa: prediction refresh (s)")
       ->capture_default_str()
@@ -209,24 +220,27 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   simulate_cmd
       ->add_option("--regroup-warmup", sim.regroup_warmup_s,
-                   "learned: first regrouping this long after the trace start (s)")
-      ->capture_default_str()
+                   "learned: first regrouping this long after the trace start (s; default: the "
+                   "label config's regroup interval, as a node's first learn)")
       ->check(CLI::Range(0.0, 1e9));
   simulate_cmd
       ->add_option("--regroup-interval", sim.regroup_interval_s,
-                   "learned: time between regroupings (s)")
-      ->capture_default_str()
+                   "learned: time between regroupings (s; default: the label config's)")
       ->check(CLI::Range(1.0, 1e9));
   simulate_cmd
       ->add_option("--learn-window", sim.learn_window,
-                   "learned: samples kept for regrouping (the most recent)")
-      ->capture_default_str()
+                   "learned: samples kept for regrouping (the most recent; default: the label "
+                   "config's)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
   simulate_cmd
       ->add_option("--learn-sample-rate", sim.learn_sample_rate,
-                   "learned: share of sessions sampled for the learner")
-      ->capture_default_str()
+                   "learned: share of sessions sampled for the learner (default: the label "
+                   "config's)")
       ->check(CLI::Range(1e-9, 1.0));
+  simulate_cmd
+      ->add_option("--learn-min-samples", sim.learn_min_samples,
+                   "learned: fewest samples before a learn (default: the label config's)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
   simulate_cmd
       ->add_option("--learn-from", sim.learn_from,
                    "learned: samples from the first learned lane's decisions (lane, as a node "
@@ -235,8 +249,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"lane", "explore"}));
   simulate_cmd
       ->add_option("--min-group-size", sim.min_group_size,
-                   "learned: fewest samples a learned group may hold")
-      ->capture_default_str()
+                   "learned: fewest samples a learned group may hold (default: the label "
+                   "config's)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100000000}));
   bool sim_no_plot = false;
   simulate_cmd->add_flag("--no-plot", sim_no_plot, "Do not draw the PNG plots (gnuplot)");

@@ -5,6 +5,7 @@
 // (one line on stderr), 2 usage error.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,26 +13,29 @@ namespace pytheas::app {
 
 struct SimulateCommand {
   std::string trace;
-  std::string policies = "ducb";
-  std::string grouping = "Asn";
+  std::string labels;  ///< a label config file; empty: the default label config
+  std::string policies = "labels";
+  std::string grouping;  ///< empty: the label config's
   std::string out;
   std::uint64_t seed = 1;
   double delay_s = 2;
   double interval_s = 60;
   double snapshot_interval_s = 0;
-  double half_life_s = 60;
-  double exploration = 0.1;  // the node's default (core/policy.hpp)
-  double epsilon = 0.1;
-  double window_s = 120;
+  // Unset: the label config's (its default policy, its learning settings).
+  std::optional<double> half_life_s;
+  std::optional<double> exploration;
+  std::optional<double> epsilon;
+  std::optional<double> window_s;
   double cfa_refresh_s = 60;
   double cfa_window_s = 300;
   double cfa_explore = 0.1;
   // The learned grouping (sim::LearnedGroupingConfig).
-  double regroup_warmup_s = 120;
-  double regroup_interval_s = 600;
-  std::size_t learn_window = 200000;
-  double learn_sample_rate = 1;
-  std::size_t min_group_size = 100;
+  std::optional<double> regroup_warmup_s;
+  std::optional<double> regroup_interval_s;
+  std::optional<std::size_t> learn_window;
+  std::optional<double> learn_sample_rate;
+  std::optional<std::size_t> learn_min_samples;
+  std::optional<std::size_t> min_group_size;
   std::string learn_from = "lane";  // lane | explore (sim::LearnedSamples)
   bool plot = true;
   bool quiet = false;

@@ -13,6 +13,7 @@
 #include "app/progress_bar.hpp"
 #include "app/run_manifest.hpp"
 #include "app/sim_commands.hpp"
+#include "config/label_config.hpp"
 #include "core/errors.hpp"
 #include "core/trace_source.hpp"
 #include "simulation/report.hpp"
@@ -52,29 +53,87 @@ class ProgressSource final : public TraceSource {
   std::size_t sessions_ = 0;
 };
 
-RunManifest simulate_manifest(const SimulateCommand& command) {
+/// The grouping a node with `labels` runs: learned (starting from its
+/// `by:`), its rule tree, or its fixed feature list.
+std::string grouping_of(const LabelConfig& labels) {
+  if (labels.learning.enabled) return "learned";
+  if (labels.rules) return "rules";
+  std::string out;
+  for (const auto& feature : labels.group_by) out += (out.empty() ? "" : ",") + feature;
+  return out.empty() ? "global" : out;
+}
+
+/// The simulator's options: the label config's (what a node with it runs),
+/// then whatever the command line sets explicitly.
+sim::SimulatorOptions options_of(const SimulateCommand& command, const LabelConfig& labels) {
+  sim::SimulatorOptions options;
+  options.lanes = split_commas(command.policies);
+  options.grouping = command.grouping.empty() ? grouping_of(labels) : command.grouping;
+  options.report_delay_s = command.delay_s;
+  options.snapshot_interval_s = command.snapshot_interval_s;
+  options.interval_s = command.interval_s;
+  options.seed = command.seed;
+  options.schema = labels.schema;
+  options.rules = labels.rules;
+  options.policy = labels.default_policy;
+  if (command.half_life_s) options.policy.half_life_s = *command.half_life_s;
+  if (command.exploration) options.policy.exploration = *command.exploration;
+  if (command.epsilon) options.policy.epsilon = *command.epsilon;
+  if (command.window_s) options.policy.window_s = *command.window_s;
+  // A knob given on the command line holds for every group, as --half-life
+  // always did; the per-group overrides apply otherwise.
+  const bool overridden =
+      command.half_life_s || command.exploration || command.epsilon || command.window_s;
+  if (!labels.group_policies.empty() && !overridden) {
+    auto shared = std::make_shared<const LabelConfig>(labels);
+    options.policy_for = [shared](std::string_view key) { return shared->policy_for(key); };
+  }
+  options.cfa.refresh_s = command.cfa_refresh_s;
+  options.cfa.window_s = command.cfa_window_s;
+  options.cfa.explore = command.cfa_explore;
+  const auto& learning = labels.learning;
+  options.learned.start_by = labels.group_by;
+  options.learned.regrouper = learning.regrouper;
+  options.learned.regroup_interval_s =
+      command.regroup_interval_s.value_or(learning.regroup_interval_s);
+  // A node learns first one interval after it starts.
+  options.learned.warmup_s = command.regroup_warmup_s.value_or(options.learned.regroup_interval_s);
+  options.learned.sample_rate = command.learn_sample_rate.value_or(learning.sample_rate);
+  if (command.learn_window) options.learned.regrouper.window = *command.learn_window;
+  if (command.learn_min_samples) options.learned.regrouper.min_samples = *command.learn_min_samples;
+  if (command.min_group_size)
+    options.learned.regrouper.learner.min_group_size = *command.min_group_size;
+  options.learned.samples =
+      command.learn_from == "explore" ? sim::LearnedSamples::kExplore : sim::LearnedSamples::kLane;
+  return options;
+}
+
+RunManifest simulate_manifest(const SimulateCommand& command,
+                              const sim::SimulatorOptions& options) {
   RunManifest manifest;
   manifest.command = "simulate";
   manifest.arguments = command.arguments;
   manifest.seed = command.seed;
   manifest.settings.text("trace", command.trace)
+      .text("labels", command.labels.empty() ? "<defaults>" : command.labels)
       .text("policies", command.policies)
-      .text("grouping", command.grouping)
-      .number("delay_s", command.delay_s)
-      .number("interval_s", command.interval_s)
-      .number("snapshot_interval_s", command.snapshot_interval_s)
-      .number("half_life_s", command.half_life_s)
-      .number("exploration", command.exploration)
-      .number("epsilon", command.epsilon)
-      .number("window_s", command.window_s)
-      .number("cfa_refresh_s", command.cfa_refresh_s)
-      .number("cfa_window_s", command.cfa_window_s)
-      .number("cfa_explore", command.cfa_explore)
-      .number("regroup_warmup_s", command.regroup_warmup_s)
-      .number("regroup_interval_s", command.regroup_interval_s)
-      .integer("learn_window", command.learn_window)
-      .number("learn_sample_rate", command.learn_sample_rate)
-      .integer("min_group_size", command.min_group_size);
+      .text("grouping", options.grouping)
+      .number("delay_s", options.report_delay_s)
+      .number("interval_s", options.interval_s)
+      .number("snapshot_interval_s", options.snapshot_interval_s)
+      .number("half_life_s", options.policy.half_life_s)
+      .number("exploration", options.policy.exploration)
+      .number("epsilon", options.policy.epsilon)
+      .number("window_s", options.policy.window_s)
+      .number("cfa_refresh_s", options.cfa.refresh_s)
+      .number("cfa_window_s", options.cfa.window_s)
+      .number("cfa_explore", options.cfa.explore)
+      .number("regroup_warmup_s", options.learned.warmup_s)
+      .number("regroup_interval_s", options.learned.regroup_interval_s)
+      .integer("learn_window", options.learned.regrouper.window)
+      .number("learn_sample_rate", options.learned.sample_rate)
+      .integer("learn_min_samples", options.learned.regrouper.min_samples)
+      .integer("min_group_size", options.learned.regrouper.learner.min_group_size);
   return manifest;
 }
 
@@ -82,28 +141,18 @@ RunManifest simulate_manifest(const SimulateCommand& command) {
 
 int run_simulate(const SimulateCommand& command) {
   sim::SimulatorOptions options;
-  options.lanes = split_commas(command.policies);
-  options.grouping = command.grouping;
-  options.report_delay_s = command.delay_s;
-  options.snapshot_interval_s = command.snapshot_interval_s;
-  options.interval_s = command.interval_s;
-  options.seed = command.seed;
-  options.policy.half_life_s = command.half_life_s;
-  options.policy.exploration = command.exploration;
-  options.policy.epsilon = command.epsilon;
-  options.policy.window_s = command.window_s;
-  options.cfa.refresh_s = command.cfa_refresh_s;
-  options.cfa.window_s = command.cfa_window_s;
-  options.cfa.explore = command.cfa_explore;
-  options.learned.warmup_s = command.regroup_warmup_s;
-  options.learned.regroup_interval_s = command.regroup_interval_s;
-  options.learned.regrouper.window = command.learn_window;
-  options.learned.sample_rate = command.learn_sample_rate;
-  options.learned.regrouper.learner.min_group_size = command.min_group_size;
-  options.learned.samples =
-      command.learn_from == "explore" ? sim::LearnedSamples::kExplore : sim::LearnedSamples::kLane;
   try {
+    const LabelConfig labels =
+        command.labels.empty() ? LabelConfig{} : load_label_config(command.labels);
+    if (!(labels.schema == FeatureSchema::original()))
+      throw InvalidInput(labels.source +
+                         ": the simulator's traces carry the original features; a label config "
+                         "with its own `features:` cannot be simulated");
+    options = options_of(command, labels);
     options.validate();
+  } catch (const ConfigError& e) {
+    std::fprintf(stderr, "pytheas: error: %s\n", e.what());
+    return 2;
   } catch (const InvalidInput& e) {
     std::fprintf(stderr, "pytheas: error: %s\n", e.what());
     return 2;
@@ -119,7 +168,7 @@ int run_simulate(const SimulateCommand& command) {
       bar.update(1, double(counted.sessions()));
     }
     sim::write_simulation_outputs(command.out, result);
-    auto manifest = simulate_manifest(command);
+    auto manifest = simulate_manifest(command, options);
     for (const auto& lane : result.lanes)
       manifest.results.object(lane.name, JsonFields()
                                              .integer("sessions", lane.sessions)

@@ -18,8 +18,8 @@ namespace {
 enum class LaneKind { kCore, kCfa, kOracle };
 
 const std::vector<std::string>& core_policies() {
-  static const std::vector<std::string> names = {"ducb",    "ducb-original", "swucb", "ucb",
-                                                 "egreedy", "thompson",      "random"};
+  static const std::vector<std::string> names = {"labels", "ducb",    "ducb-original", "swucb",
+                                                 "ucb",    "egreedy", "thompson",      "random"};
   return names;
 }
 
@@ -39,8 +39,8 @@ LaneSpec parse_lane(const std::string& text, const std::string& default_grouping
   if (spec.policy != "cfa" && spec.policy != "oracle" && !spec.policy.starts_with("fixed:") &&
       std::find(core.begin(), core.end(), spec.policy) == core.end())
     throw InvalidInput("unknown policy '" + spec.policy +
-                       "' (expected ducb, ducb-original, swucb, ucb, egreedy, thompson, random, "
-                       "fixed:DECISION, cfa or oracle)");
+                       "' (expected labels, ducb, ducb-original, swucb, ucb, egreedy, thompson, "
+                       "random, fixed:DECISION, cfa or oracle)");
   return spec;
 }
 
@@ -72,6 +72,9 @@ class Lane {
       kind_ = LaneKind::kCore;
       if (spec_.policy == "ducb-original") {
         policy_config_ = PolicyConfig::original_ducb();
+      } else if (spec_.policy == "labels") {
+        policy_config_ = options.policy;  // the default; each group asks policy_for
+        policy_for_ = options.policy_for;
       } else if (spec_.policy.starts_with("fixed:")) {
         policy_config_ = options.policy;
         policy_config_.kind = "fixed";
@@ -186,7 +189,7 @@ class Lane {
       if (kind_ == LaneKind::kCfa) {
         cfa_->report(report.group, report.decision, report.score, report.due_s);
       } else {
-        auto& group = core_group(report.group);
+        auto& group = core_group(report.group, loader);
         group.policy->update(
             Outcome{loader.decision_name(report.decision), report.score, report.due_s, {}});
         group.dirty = true;
@@ -195,10 +198,15 @@ class Lane {
     }
   }
 
-  CoreGroup& core_group(std::uint32_t id) {
+  CoreGroup& core_group(std::uint32_t id, const TraceLoader& loader) {
     if (id >= groups_.size()) groups_.resize(id + 1);
     auto& group = groups_[id];
-    if (!group.policy) group.policy = make_policy(policy_config_, group_policy_seed(seed_, id));
+    if (!group.policy) {
+      const auto seed = group_policy_seed(seed_, id);
+      group.policy = policy_for_
+                         ? make_policy(policy_for_(loader.group_keys(grouping_index_)[id]), seed)
+                         : make_policy(policy_config_, seed);
+    }
     return group;
   }
 
@@ -225,7 +233,7 @@ class Lane {
         return cfa_->choose(group_id, candidate_ids_, session.time_s);
       }
       case LaneKind::kCore: {
-        auto& group = core_group(group_id);
+        auto& group = core_group(group_id, loader);
         if (!group.snapshot ||
             (group.dirty && session.time_s - group.snapshot_time >= snapshot_interval_s_)) {
           group.snapshot = group.policy->snapshot(session.time_s);
@@ -249,6 +257,7 @@ class Lane {
   Rng rng_;
   LaneKind kind_ = LaneKind::kCore;
   PolicyConfig policy_config_;
+  std::function<PolicyConfig(std::string_view)> policy_for_;  // "labels" lanes
   std::optional<CfaController> cfa_;
   std::vector<CoreGroup> groups_;
   std::deque<Pending> pending_;
@@ -311,10 +320,13 @@ SimulationResult simulate(TraceSource& source, const SimulatorOptions& options) 
     if (index == groupings.size()) groupings.push_back(grouping);
     grouping_of_lane.push_back(index);
   }
-  for (const auto& grouping : groupings)
-    for (const auto& feature : grouping.features)
+  for (const auto& grouping : groupings) {
+    for (const auto& feature : grouping.learned ? options.learned.start_by : grouping.features)
       if (!options.schema.index_of(feature))
         throw InvalidInput("grouping: unknown feature '" + feature + "'");
+    if (grouping.rules && !options.rules)
+      throw InvalidInput("grouping 'rules' needs a label config with rules (--labels)");
+  }
 
   std::vector<std::unique_ptr<Lane>> lanes;
   for (std::size_t i = 0; i < specs.size(); ++i)
@@ -333,7 +345,8 @@ SimulationResult simulate(TraceSource& source, const SimulatorOptions& options) 
     else
       learned_config.samples = LearnedSamples::kExplore;
   }
-  TraceLoader loader(source, options.schema, groupings, learned_config, options.seed);
+  TraceLoader loader(source, options.schema, groupings, learned_config, options.seed,
+                     options.rules);
   std::vector<double> session_times;  // from the trace's first minute, for regroup_costs
 
   // Interval boundaries (session index, start time) shared by every lane.

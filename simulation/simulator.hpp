@@ -36,11 +36,17 @@ namespace pytheas::sim {
 
 struct SimulatorOptions {
   /// Lane specs: POLICY or POLICY@GROUPING, e.g. "ducb", "ucb@global",
-  /// "ducb@Asn+City", "ducb@learned". Policies: ducb, ducb-original, swucb,
-  /// ucb, egreedy, thompson, random, fixed:DECISION (the core `fixed`: that
-  /// decision when offered), cfa, oracle.
+  /// "ducb@Asn+City", "ducb@learned". Policies: labels (each group runs
+  /// `policy_for(its key)`, as a node with that label config does), ducb,
+  /// ducb-original, swucb, ucb, egreedy, thompson, random, fixed:DECISION
+  /// (the core `fixed`: that decision when offered), cfa, oracle.
   std::vector<std::string> lanes = {"ducb"};
   std::string grouping = "Asn";  ///< lanes without @GROUPING use this
+  /// The "labels" lanes' policy per group key (a label config's default
+  /// policy and per-group overrides: LabelConfig::policy_for). Null: `policy`.
+  std::function<PolicyConfig(std::string_view group_key)> policy_for;
+  /// The tree of the "rules" grouping (a label config's `rules:`).
+  std::shared_ptr<const RuleNode> rules;
   /// How "learned" is learned (all lanes using it share one learned grouping).
   LearnedGroupingConfig learned;
   double report_delay_s = 2;

@@ -17,6 +17,10 @@ GroupingSpec GroupingSpec::parse(std::string_view text) {
     return spec;
   }
   if (text == "global") return spec;
+  if (text == "rules") {
+    spec.rules = true;
+    return spec;
+  }
   std::size_t start = 0;
   while (start <= text.size()) {
     auto end = text.find_first_of(",+", start);
@@ -27,6 +31,22 @@ GroupingSpec GroupingSpec::parse(std::string_view text) {
     start = end + 1;
   }
   return spec;
+}
+
+namespace {
+void collect_rule_features(const RuleNode& node, std::vector<std::string>& out) {
+  const auto* split = std::get_if<RuleNode::Split>(&node.node);
+  if (!split) return;
+  if (std::find(out.begin(), out.end(), split->feature) == out.end()) out.push_back(split->feature);
+  for (const auto& [value, child] : split->table) collect_rule_features(child, out);
+  if (split->otherwise) collect_rule_features(*split->otherwise, out);
+}
+}  // namespace
+
+std::vector<std::string> rule_features(const RuleNode& root) {
+  std::vector<std::string> out;
+  collect_rule_features(root, out);
+  return out;
 }
 
 void LearnedGroupingConfig::validate() const {
@@ -41,13 +61,23 @@ void LearnedGroupingConfig::validate() const {
 
 TraceLoader::TraceLoader(TraceSource& source, FeatureSchema schema,
                          const std::vector<GroupingSpec>& groupings,
-                         const LearnedGroupingConfig& learned, std::uint64_t seed)
+                         const LearnedGroupingConfig& learned, std::uint64_t seed,
+                         std::shared_ptr<const RuleNode> rules)
     : source_(source), schema_(std::move(schema)) {
   for (const auto& spec : groupings) {
     groupings_.emplace_back();
-    // A learned grouping starts as one global group.
-    std::shared_ptr<const Grouping> grouping = make_feature_grouping(schema_, spec.features);
-    use_grouping(groupings_.back(), grouping, spec.features);
+    std::shared_ptr<const Grouping> grouping;
+    std::vector<std::string> features = spec.features;
+    if (spec.rules) {
+      if (!rules) throw InvalidInput("grouping 'rules' needs a rule tree (a label config's rules)");
+      grouping = make_rule_tree_grouping(schema_, rules);
+      features = rule_features(*rules);
+    } else {
+      // A learned grouping starts as its start_by features (none: global).
+      if (spec.learned) features = learned.start_by;
+      grouping = make_feature_grouping(schema_, features);
+    }
+    use_grouping(groupings_.back(), grouping, features);
     if (spec.learned && !learning_) {
       learned.validate();
       Regrouper regrouper(schema_, learned.regrouper, grouping);

@@ -78,18 +78,23 @@ struct MinuteBatch {
   }
 };
 
-/// A grouping spec as the CLI takes it: "global", "learned", or feature names
-/// joined by ',' or '+' (e.g. "Asn", "Asn,City", "Asn+City").
+/// A grouping spec as the CLI takes it: "global", "learned", "rules" (a label
+/// config's rule tree, SimulatorOptions::rules), or feature names joined by
+/// ',' or '+' (e.g. "Asn", "Asn,City", "Asn+City").
 struct GroupingSpec {
   std::string text;
   std::vector<std::string> features;
   bool learned = false;  ///< "learned": rules from the GroupingLearner
+  bool rules = false;    ///< "rules": a fixed rule tree
   /// Throws InvalidInput on an empty spec or an empty feature name.
   static GroupingSpec parse(std::string_view text);
   bool same_as(const GroupingSpec& other) const {
-    return learned == other.learned && features == other.features;
+    return learned == other.learned && rules == other.rules && features == other.features;
   }
 };
+
+/// The features a rule tree splits on (each once, in order of first use).
+std::vector<std::string> rule_features(const RuleNode& root);
 
 /// Where the learned grouping's samples come from.
 enum class LearnedSamples {
@@ -112,6 +117,9 @@ enum class LearnedSamples {
 /// parent's policy state (GroupTransition); a group that keeps its name keeps
 /// its id and state.
 struct LearnedGroupingConfig {
+  /// The grouping before the first learn that changed it (a node's `by:`,
+  /// e.g. {"Asn"}); empty: one global group.
+  std::vector<std::string> start_by;
   /// Learner options, window (samples kept) and min_samples (fewest samples
   /// before a learn; 1 here: `warmup_s` decides when the first one comes).
   RegrouperOptions regrouper = [] {
@@ -143,8 +151,10 @@ class TraceLoader {
  public:
   /// `schema` must match the trace's feature count (checked on the first
   /// session). Throws InvalidInput on a grouping naming an unknown feature.
+  /// `rules` is the tree of a "rules" grouping (required when one is used).
   TraceLoader(TraceSource& source, FeatureSchema schema, const std::vector<GroupingSpec>& groupings,
-              const LearnedGroupingConfig& learned = {}, std::uint64_t seed = 1);
+              const LearnedGroupingConfig& learned = {}, std::uint64_t seed = 1,
+              std::shared_ptr<const RuleNode> rules = nullptr);
 
   /// Fills `batch` with the next minute; false at the end of the trace.
   /// Throws what the source throws, or InvalidInput on a feature-count mismatch.

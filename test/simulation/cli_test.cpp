@@ -153,7 +153,7 @@ TEST_CASE("simulate --grouping learned regroups and writes the learned rules", "
   auto sim = run_to_completion(
       {PYTHEAS_BINARY, "simulate", "--trace", dir / "t.trace", "--policy", "ducb,ducb@Asn",
        "--grouping", "learned", "--regroup-warmup", "60", "--regroup-interval", "300",
-       "--min-group-size", "50", "--out", dir / "out", "--no-plot"},
+       "--learn-min-samples", "1", "--min-group-size", "50", "--out", dir / "out", "--no-plot"},
       60s);
   INFO(sim.err);
   REQUIRE(sim.exit_code == 0);
