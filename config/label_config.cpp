@@ -17,10 +17,10 @@ namespace {
 
 void read_policy(const Context& ctx, const YAML::Node& node, const std::string& field,
                  PolicyConfig& policy) {
-  ctx.only_keys(
-      node, field,
-      {"kind", "half_life_s", "batch_s", "batch_discount", "exploration", "normalize", "pick_list",
-       "window_s", "epsilon", "thompson_draws", "fixed_decision", "forget_after_s", "preset"});
+  ctx.only_keys(node, field,
+                {"kind", "half_life_s", "batch_s", "batch_discount", "exploration", "normalize",
+                 "pick_list", "window_s", "epsilon", "thompson_draws", "fixed_decision",
+                 "forget_after_s", "change_threshold", "preset"});
   if (auto preset = node["preset"]) {
     auto name = ctx.scalar<std::string>(preset, field + ".preset", "a string");
     if (name != "original")
@@ -54,6 +54,8 @@ void read_policy(const Context& ctx, const YAML::Node& node, const std::string& 
     policy.fixed_decision = ctx.scalar<std::string>(n, f("fixed_decision"), "a string");
   if (auto n = node["forget_after_s"])
     policy.forget_after_s = ctx.number(n, f("forget_after_s"), 0, 1e12);
+  if (auto n = node["change_threshold"])
+    policy.change_threshold = ctx.number(n, f("change_threshold"), 0, 1e6);
   if (policy.kind == "fixed" && policy.fixed_decision.empty())
     ctx.fail(node, field, "kind 'fixed' needs fixed_decision");
   try {

@@ -17,6 +17,22 @@ constexpr double kFlushBelow = 1e-250;
 // Upper bound on arms read back from serialized state (sanity, not policy).
 constexpr std::uint32_t kMaxRestoredArms = 1u << 20;
 
+// Change detection (see the header). The new level of an arm after an alarm
+// is worth the observations that raised it, at most this many.
+constexpr double kLevelEvidence = 20;
+// After an arm's scores dropped, every other arm counts for at most this many
+// observations: what they showed may be as stale, and they are where the
+// group's sessions go now.
+constexpr double kAfterDropEvidence = 5;
+// The deviation the detector standardizes by is at least this share of the
+// observed score range: on near-constant scores a tiny wobble is not a change.
+constexpr double kSigmaFloor = 0.05;
+
+bool detects_changes(const PolicyConfig& config) {
+  return config.change_threshold > 0 && config.kind != "swucb" && config.kind != "random" &&
+         config.kind != "fixed";
+}
+
 void require_finite(const char* field, double value) {
   if (!std::isfinite(value)) StateReader::fail(field, "not a finite number");
 }
@@ -29,7 +45,8 @@ ArmPolicy::ArmPolicy(std::shared_ptr<const PolicyConfig> config, std::uint64_t s
       rng_(seed),
       clock_(clock),
       names_(ArmNames::make(std::span<const std::string_view>{})),
-      decay_stats_(decay_stats) {}
+      decay_stats_(decay_stats),
+      detects_(detects_changes(*config_)) {}
 
 void ArmPolicy::update(const Outcome& outcome) {
   // Validate everything first: a throw must leave the policy unchanged.
@@ -56,6 +73,11 @@ void ArmPolicy::update(const Outcome& outcome) {
     auto grown = std::make_unique<ArmStats[]>(n + 1);
     std::copy_n(arms_.get(), n, grown.get());
     grown[n] = ArmStats{0, 0, time};
+    if (detects_) {
+      auto detectors = std::make_unique<ChangeDetector[]>(n + 1);
+      std::copy_n(detectors_.get(), n, detectors.get());
+      detectors_ = std::move(detectors);
+    }
     names_ = names_->with(outcome.decision);
     arms_ = std::move(grown);
     on_arm_added();
@@ -63,6 +85,10 @@ void ArmPolicy::update(const Outcome& outcome) {
   }
 
   const double growth = growth_at(time);
+  if (detects_) {
+    detect_change(arm, outcome.score, time, growth);
+    detectors_[arm].sum_squares += outcome.score * outcome.score * growth;
+  }
   ArmStats& stats = arms_[arm];
   stats.sum += outcome.score * growth;
   stats.count += growth;
@@ -71,6 +97,35 @@ void ArmPolicy::update(const Outcome& outcome) {
   on_observe(arm, outcome.score, time);
   last_time_ = time;
   started_ = true;
+}
+
+void ArmPolicy::detect_change(std::size_t arm, double score, double time, double growth) {
+  ArmStats& stats = arms_[arm];
+  ChangeDetector& detector = detectors_[arm];
+  if (stats.count / growth < ChangeDetector::kWarmup) return;
+  const double mean = stats.sum / stats.count;
+  const double variance = std::max(detector.sum_squares / stats.count - mean * mean, 0.0);
+  const double sigma = std::max(std::sqrt(variance), kSigmaFloor * score_range(time));
+  const auto alarm = detector.step((score - mean) / sigma, score, config_->change_threshold);
+  if (alarm.direction == 0) return;
+  ++changes_detected_;
+  const double level = alarm.level;
+  const double weight = std::clamp(alarm.run, 1.0, kLevelEvidence) * growth;
+  stats.sum = level * weight;
+  stats.count = weight;
+  detector.sum_squares = weight * (level * level + variance);
+  if (alarm.direction > 0) return;
+  for (std::size_t i = 0; i < names_->size(); ++i)
+    if (i != arm) cap_evidence(i, arms_[i].count / growth, kAfterDropEvidence);
+}
+
+void ArmPolicy::cap_evidence(std::size_t arm, double count, double max_count) {
+  if (count <= max_count) return;
+  const double factor = max_count / count;  // sum and count alike: the mean stays
+  arms_[arm].sum *= factor;
+  arms_[arm].count *= factor;
+  if (detectors_) detectors_[arm].sum_squares *= factor;
+  on_scale(arm, factor);
 }
 
 double ArmPolicy::growth_at(double time) {
@@ -87,10 +142,15 @@ void ArmPolicy::rebase(double exponent) {
   // Multiplying by a power of two is exact, so rebasing never changes a value
   // beyond flushing the negligible ones.
   const double factor = std::exp2(reference_exponent_ - exponent);
-  for (auto& arm : std::span<ArmStats>(arms_.get(), names_->size())) {
+  for (std::size_t i = 0; i < names_->size(); ++i) {
+    auto& arm = arms_[i];
     arm.sum *= factor;
     arm.count *= factor;
-    if (arm.count < kFlushBelow) arm.sum = arm.count = 0;
+    if (detectors_) detectors_[i].sum_squares *= factor;
+    if (arm.count < kFlushBelow) {
+      arm.sum = arm.count = 0;
+      if (detectors_) detectors_[i] = ChangeDetector{};
+    }
   }
   reference_exponent_ = exponent;
 }
@@ -110,6 +170,12 @@ void ArmPolicy::forget(double now) {
   auto remaining = std::make_unique<ArmStats[]>(kept);
   std::copy_if(all.begin(), all.end(), remaining.get(),
                [&](const ArmStats& arm) { return !stale(arm); });
+  if (detectors_) {
+    auto detectors = std::make_unique<ChangeDetector[]>(kept);
+    for (std::size_t i = 0, j = 0; i < all.size(); ++i)
+      if (keep[i]) detectors[j++] = detectors_[i];
+    detectors_ = std::move(detectors);
+  }
   names_ = names_->keep(keep);
   arms_ = std::move(remaining);
   on_compact(keep);
@@ -156,13 +222,7 @@ void ArmPolicy::limit_evidence(double max_count) {
   if (n == 0 || !started_) return;
   std::vector<ArmView> views(n);
   current_stats(last_time_, growth_at(last_time_), views);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (views[i].count <= max_count) continue;
-    const double factor = max_count / views[i].count;  // sum and count alike: the mean stays
-    arms_[i].sum *= factor;
-    arms_[i].count *= factor;
-    on_scale(i, factor);
-  }
+  for (std::size_t i = 0; i < n; ++i) cap_evidence(i, views[i].count, max_count);
 }
 
 void ArmPolicy::current_stats(double /*now*/, double growth, std::span<ArmView> out) const {
@@ -183,8 +243,20 @@ SnapshotPtr ArmPolicy::snapshot(double now) {
   std::vector<double> weights(n, 0.0);
   std::vector<double> ranks(n, 0.0);
   const PolicyConfig& config = *config_;
-  const double scale =
-      config.normalize ? config.exploration * score_range(now) : config.exploration;
+  // The exploration scale: the observed score range, but never below the
+  // spread of the arms' means. The range forgets as it ages, and while one
+  // arm is played it shrinks to that arm's own noise: a bonus that small
+  // would never send a session to an arm whose mean is known to be a little
+  // worse, so a change that made it better would go unseen.
+  double lowest = std::numeric_limits<double>::infinity(), highest = -lowest;
+  for (const auto& arm : stats)
+    if (arm.count > 0) {
+      lowest = std::min(lowest, arm.mean);
+      highest = std::max(highest, arm.mean);
+    }
+  const double spread = highest > lowest ? highest - lowest : 0.0;
+  const double scale = config.normalize ? config.exploration * std::max(score_range(now), spread)
+                                        : config.exploration;
   assign(stats, scale, weights, ranks);
 
   std::vector<ArmValues> values(n);
@@ -218,6 +290,19 @@ std::string ArmPolicy::serialize() const {
     writer.f64(arm.last_seen);
   }
   write_extra(writer);
+  // Format 2: the detectors (after everything format 1 held).
+  writer.u8(detectors_ ? 1 : 0);
+  if (detectors_)
+    for (std::size_t i = 0; i < names_->size(); ++i) {
+      const auto& detector = detectors_[i];
+      writer.f64(detector.sum_squares);
+      writer.f64(detector.up);
+      writer.f64(detector.down);
+      writer.f64(detector.up_run);
+      writer.f64(detector.down_run);
+      writer.f64(detector.up_sum);
+      writer.f64(detector.down_sum);
+    }
   return writer.seal();
 }
 
@@ -266,6 +351,40 @@ void ArmPolicy::restore(StateReader& reader) {
   names_ = ArmNames::make(names);
   arms_ = std::move(arms);
   read_extra(reader);
+  detectors_.reset();
+  if (reader.version() >= 2 && reader.boolean("has detectors")) {
+    if (reader.remaining() / 56 < count) StateReader::fail("detectors", "truncated");
+    auto detectors = std::make_unique<ChangeDetector[]>(count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      auto& detector = detectors[i];
+      detector.sum_squares = reader.f64("detector sum of squares");
+      const double up = reader.f64("detector up"), down = reader.f64("detector down");
+      const double up_run = reader.f64("detector up run");
+      const double down_run = reader.f64("detector down run");
+      const double up_sum = reader.f64("detector up sum");
+      const double down_sum = reader.f64("detector down sum");
+      for (double value : {detector.sum_squares, up, down, up_run, down_run})
+        if (!std::isfinite(value) || value < 0)
+          StateReader::fail("detector", "not a finite number >= 0");
+      if (!std::isfinite(up_sum) || !std::isfinite(down_sum))
+        StateReader::fail("detector", "run sum not finite");
+      detector.up_sum = static_cast<float>(up_sum);
+      detector.down_sum = static_cast<float>(down_sum);
+      detector.up = static_cast<float>(up);
+      detector.down = static_cast<float>(down);
+      detector.up_run = static_cast<float>(up_run);
+      detector.down_run = static_cast<float>(down_run);
+    }
+    if (detects_) detectors_ = std::move(detectors);
+  }
+  // Detection on but no detectors stored (format 1, or a config that had it
+  // off): they start from scratch, their sums of squares from the means.
+  if (detects_ && !detectors_) {
+    detectors_ = std::make_unique<ChangeDetector[]>(count);
+    for (std::uint32_t i = 0; i < count; ++i)
+      if (arms_[i].count > 0)
+        detectors_[i].sum_squares = arms_[i].sum * arms_[i].sum / arms_[i].count;
+  }
 }
 
 void write_policy_config(StateWriter& writer, const PolicyConfig& config) {
@@ -281,6 +400,7 @@ void write_policy_config(StateWriter& writer, const PolicyConfig& config) {
   writer.u32(static_cast<std::uint32_t>(config.thompson_draws));
   writer.str(config.fixed_decision);
   writer.f64(config.forget_after_s);
+  writer.f64(config.change_threshold);  // format 2
 }
 
 PolicyConfig read_policy_config(StateReader& reader) {
@@ -297,6 +417,8 @@ PolicyConfig read_policy_config(StateReader& reader) {
   config.thompson_draws = static_cast<int>(reader.u32("thompson_draws"));
   config.fixed_decision = reader.str("fixed_decision", 1 << 16);
   config.forget_after_s = reader.f64("forget_after_s");
+  // Format 1 had no change detection: such a state takes today's default.
+  if (reader.version() >= 2) config.change_threshold = reader.f64("change_threshold");
   return config;
 }
 

@@ -12,6 +12,14 @@
 // every arm is rescaled by a power of two (exact in floating point) and the
 // reference moves. Snapshots divide by the factor at `now`.
 //
+// Change detection (config().change_threshold > 0; ducb, ucb, egreedy and
+// thompson): each arm has a ChangeDetector fed with its scores before they
+// join its statistics. An alarm replaces the arm's statistics by the level
+// the detector estimates (worth the observations that raised it, at most
+// kLevelEvidence), and after a drop the other arms keep at most
+// kAfterDropEvidence observations' weight, so the group tries them again
+// instead of trusting what they showed before the change.
+//
 // Not thread-safe (one owner); snapshots it returns are immutable and shared.
 
 #include <limits>
@@ -20,6 +28,7 @@
 #include <vector>
 
 #include "core/arm_stats.hpp"
+#include "core/change_detector.hpp"
 #include "core/decay_clock.hpp"
 #include "core/policy.hpp"
 #include "core/state_codec.hpp"
@@ -34,6 +43,7 @@ class ArmPolicy : public Policy {
   const PolicyConfig& config() const final { return *config_; }
   void limit_evidence(double max_count) final;
   std::size_t arm_count() const final { return names_->size(); }
+  std::uint64_t changes_detected() const final { return changes_detected_; }
   void share_arm_names(ArmNamesPool& pool) final { names_ = names_->in(pool); }
 
   /// Reads the state serialize() wrote after the config. Throws CorruptState.
@@ -85,14 +95,20 @@ class ArmPolicy : public Policy {
   void forget(double now);
   double score_range(double now) const;
   void observe_range(double score, double time);
+  /// Feeds `score` to arm `arm`'s detector (before the score joins the
+  /// arm's statistics); on an alarm resets the arm to its new level.
+  void detect_change(std::size_t arm, double score, double time, double growth);
+  /// Scales arm `arm`'s evidence down to at most `max_count` observations.
+  void cap_evidence(std::size_t arm, double count, double max_count);
 
   // One of these per group: fields ordered to leave no padding.
   std::shared_ptr<const PolicyConfig> config_;
   Rng rng_;
   DecayClock clock_;
-  ArmNames::Ptr names_;               // shared with snapshots; replaced when arms change
-  std::unique_ptr<ArmStats[]> arms_;  // one per name, same order
-  double last_time_ = 0;              // latest update time
+  ArmNames::Ptr names_;                          // shared with snapshots; replaced when arms change
+  std::unique_ptr<ArmStats[]> arms_;             // one per name, same order
+  std::unique_ptr<ChangeDetector[]> detectors_;  // same order; null: detection off
+  double last_time_ = 0;                         // latest update time
   double reference_exponent_ = 0;
   double cached_exponent_ =
       std::numeric_limits<double>::quiet_NaN();  // growth_at() memo, derived data
@@ -101,7 +117,9 @@ class ArmPolicy : public Policy {
   double range_high_ = 0;
   double range_exponent_ = 0;  // clock_ exponent when the range was last updated
   std::uint64_t snapshot_version_ = 0;
+  std::uint64_t changes_detected_ = 0;  // since this object was made (not persisted)
   bool decay_stats_;
+  bool detects_;          // change detection on: detectors_ follows arms_
   bool started_ = false;  // any update yet
   bool has_range_ = false;
 };

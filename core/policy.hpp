@@ -63,12 +63,25 @@ struct PolicyConfig {
   /// decision that stops being offered does not occupy state forever.
   double forget_after_s = 3600;
 
+  /// Change detection (core/change_detector.hpp): per arm, a two-sided CUSUM
+  /// on the arm's standardized scores; past this threshold (in standard
+  /// deviations) the arm's statistics are replaced by its new level and the
+  /// other arms keep at most a few observations' weight, so they are tried
+  /// again. 0 = off, the default for now: on traces whose costs depend on
+  /// load it raised costs (docs/POLICIES.md, "Change detection"). 10 is the
+  /// measured setting (kTestedChangeThreshold). ducb, ucb, egreedy, thompson.
+  double change_threshold = 0;
+
   /// The original Pytheas decision maker: ducb, 0.8 per 2 s batch, B = 1000 on
   /// raw scores, 10-pick lists.
   static PolicyConfig original_ducb();
 
   bool operator==(const PolicyConfig&) const = default;
 };
+
+/// The change_threshold whose false-alarm rate and detection delays
+/// docs/POLICIES.md states.
+inline constexpr double kTestedChangeThreshold = 10;
 
 /// One observed outcome.
 struct Outcome {
@@ -100,6 +113,10 @@ class Policy {
 
   /// Number of arms currently held.
   virtual std::size_t arm_count() const = 0;
+
+  /// Shifts found by change detection since this object was made (restores
+  /// start at 0): for metrics and tests.
+  virtual std::uint64_t changes_detected() const { return 0; }
 
   /// From now on keeps its arm names in `pool`, shared with every other
   /// policy using it that has the same arms (a node's groups usually do).

@@ -64,6 +64,8 @@ void validate_policy_config(const PolicyConfig& c) {
           "fixed_decision must be set for kind 'fixed'");
   require(std::isfinite(c.forget_after_s) && c.forget_after_s >= 0,
           "forget_after_s must be >= 0, got " + show(c.forget_after_s));
+  require(std::isfinite(c.change_threshold) && c.change_threshold >= 0,
+          "change_threshold must be >= 0, got " + show(c.change_threshold));
 }
 
 std::unique_ptr<Policy> make_policy(const PolicyConfig& config, std::uint64_t seed) {

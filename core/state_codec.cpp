@@ -61,8 +61,9 @@ StateReader StateReader::open(std::string_view bytes) {
   if (std::memcmp(bytes.data(), kStateMagic, sizeof kStateMagic) != 0)
     fail("magic", "not a Pytheas policy state");
   const auto version = load_le(bytes, 4, 2);
-  if (version != kStateFormatVersion)
+  if (version < kOldestStateFormatVersion || version > kStateFormatVersion)
     fail("version", "unsupported format version " + std::to_string(version) + " (expected " +
+                        std::to_string(kOldestStateFormatVersion) + " to " +
                         std::to_string(kStateFormatVersion) + ")");
   const auto length = load_le(bytes, 6, 4);
   if (length != bytes.size() - kHeaderSize - kTrailerSize)
@@ -72,7 +73,7 @@ StateReader StateReader::open(std::string_view bytes) {
   const auto stored = static_cast<std::uint32_t>(load_le(bytes, bytes.size() - kTrailerSize, 4));
   if (crc32(bytes.substr(0, bytes.size() - kTrailerSize)) != stored)
     fail("checksum", "CRC-32 mismatch");
-  return StateReader(bytes.substr(kHeaderSize, length));
+  return StateReader(bytes.substr(kHeaderSize, length), static_cast<std::uint16_t>(version));
 }
 
 std::uint64_t StateReader::get(const char* field, int bytes) {

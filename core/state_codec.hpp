@@ -17,7 +17,10 @@
 namespace pytheas {
 
 inline constexpr char kStateMagic[4] = {'P', 'Y', 'P', 'S'};
-inline constexpr std::uint16_t kStateFormatVersion = 1;
+/// 2: change detection (the config's change_threshold, per-arm detectors).
+/// Readers accept 1 (detection then starts from scratch).
+inline constexpr std::uint16_t kStateFormatVersion = 2;
+inline constexpr std::uint16_t kOldestStateFormatVersion = 1;
 
 class StateWriter {
  public:
@@ -57,13 +60,17 @@ class StateReader {
   [[noreturn]] static void fail(const char* field, std::string_view problem);
 
   std::size_t remaining() const { return payload_.size() - offset_; }
+  /// The envelope's format version.
+  std::uint16_t version() const { return version_; }
 
  private:
-  explicit StateReader(std::string_view payload) : payload_(payload) {}
+  StateReader(std::string_view payload, std::uint16_t version)
+      : payload_(payload), version_(version) {}
   std::uint64_t get(const char* field, int bytes);
 
   std::string_view payload_;
   std::size_t offset_ = 0;
+  std::uint16_t version_;
 };
 
 }  // namespace pytheas

@@ -132,13 +132,14 @@ void write_simulation_outputs(const std::string& dir, const SimulationResult& re
   {
     std::string text =
         "policy,grouping,groups,sessions,mean_cost,p90_cost,mean_vs_random_pct,p90_vs_random_pct,"
-        "mean_vs_cfa_pct,p90_vs_cfa_pct,sessions_per_s\n";
+        "mean_vs_cfa_pct,p90_vs_cfa_pct,sessions_per_s,changes_detected\n";
     for (const auto& lane : result.lanes) {
       const auto c = compare(lane, result);
-      text += fmt::format("{},{},{},{},{:.4f},{:.4f},{},{},{},{},{:.0f}\n", csv_field(lane.name),
+      text += fmt::format("{},{},{},{},{:.4f},{:.4f},{},{},{},{},{:.0f},{}\n", csv_field(lane.name),
                           csv_field(lane.grouping), lane.groups, lane.sessions, lane.mean_cost,
                           lane.p90_cost, csv_number(c.mean_vs_random), csv_number(c.p90_vs_random),
-                          csv_number(c.mean_vs_cfa), csv_number(c.p90_vs_cfa), c.sessions_per_s);
+                          csv_number(c.mean_vs_cfa), csv_number(c.p90_vs_cfa), c.sessions_per_s,
+                          lane.changes_detected);
     }
     write_output_file(root / "summary.csv", text);
   }

@@ -125,6 +125,9 @@ class Lane {
 
   LaneResult finish(std::size_t groups) {
     LaneResult result;
+    result.changes_detected = retired_changes_;
+    for (const auto& group : groups_)
+      if (group.policy) result.changes_detected += group.policy->changes_detected();
     result.name = spec_.name;
     result.policy = spec_.policy;
     result.grouping = spec_.grouping;
@@ -170,6 +173,7 @@ class Lane {
     for (const auto& [child, parent] : transition.copies) {
       if (child >= groups_.size()) groups_.resize(child + 1);
       auto& group = groups_[child];
+      if (group.policy) retired_changes_ += group.policy->changes_detected();
       group = CoreGroup{};
       auto state = states.find(parent);
       if (state == states.end()) continue;  // the parent never served this lane: cold
@@ -266,6 +270,7 @@ class Lane {
   std::vector<std::string_view> candidate_names_;
   std::vector<std::uint32_t> candidate_ids_;
   double seconds_ = 0;
+  std::uint64_t retired_changes_ = 0;  // of groups a regroup replaced
   bool sampler_ = false;
   std::vector<std::tuple<std::size_t, std::uint32_t, double>> samples_;
 };

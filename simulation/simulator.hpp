@@ -105,6 +105,9 @@ struct LaneResult {
   /// regroup_window_s before vs after.
   std::vector<RegroupCost> regroup_costs;
   double seconds = 0;  ///< CPU time this lane took (thread CPU clock)
+  /// Shifts its groups' change detection found (Policy::changes_detected;
+  /// groups retired by a regroup included).
+  std::uint64_t changes_detected = 0;
 };
 
 struct SimulationResult {

@@ -6,6 +6,8 @@
 #include <limits>
 
 #include "bandit_harness.hpp"
+#include "core/arm_policy.hpp"
+#include "core/crc32.hpp"
 #include "core/errors.hpp"
 #include "core/policy.hpp"
 
@@ -140,16 +142,24 @@ TEST_CASE("restore rejects corrupt state with a precise error", "[codec]") {
     bad_epsilon.u32(64);
     bad_epsilon.str("");
     bad_epsilon.f64(0);
+    bad_epsilon.f64(config.change_threshold);
     CHECK_THROWS_WITH(restore_policy(bad_epsilon.seal()), Catch::Contains("epsilon"));
   }
   SECTION("a checksummed payload with a non-finite field") {
-    // ducb has no extra state: the payload ends with the last arm's last-seen time.
-    auto reader = StateReader::open(good);
+    // ducb without change detection has no extra state: the payload ends with
+    // the last arm's last-seen time and the "no detectors" byte.
+    PolicyConfig config;
+    config.change_threshold = 0;
+    auto policy = make_policy(config, 1);
+    policy->update({"a", 1.0, 1});
+    const auto plain = policy->serialize();
+    auto reader = StateReader::open(plain);
     std::string payload;
-    while (reader.remaining() > 8) payload.push_back(static_cast<char>(reader.u8("byte")));
+    while (reader.remaining() > 9) payload.push_back(static_cast<char>(reader.u8("byte")));
     StateWriter writer;
     for (char byte : payload) writer.u8(static_cast<std::uint8_t>(byte));
     writer.f64(std::numeric_limits<double>::quiet_NaN());
+    writer.u8(0);
     CHECK_THROWS_WITH(restore_policy(writer.seal()), Catch::Contains("arm last seen"));
   }
   SECTION("a valid config followed by a truncated body") {
@@ -162,4 +172,46 @@ TEST_CASE("restore rejects corrupt state with a precise error", "[codec]") {
     for (std::size_t i = 0; i < keep; ++i) writer.u8(reader.u8("byte"));
     CHECK_THROWS_WITH(restore_policy(writer.seal()), Catch::Contains("truncated"));
   }
+}
+
+// Format 1 (before change detection) had no change_threshold in the config
+// and no detectors after the arms: such a state still restores, keeping its
+// statistics, and takes today's default change detection.
+TEST_CASE("a format-1 state restores with today's default change detection", "[codec]") {
+  PolicyConfig config;
+  config.change_threshold = 0;
+  auto policy = make_policy(config, 1);
+  policy->update({"a", 1.0, 1});
+  policy->update({"b", 0.5, 2});
+  // Format 2 without detectors, taken apart: the config ends with
+  // forget_after_s then change_threshold; the payload with the u8 flag.
+  const std::string v2 = policy->serialize();  // the readers below view it
+  auto reader = StateReader::open(v2);
+  read_policy_config(reader);
+  const std::size_t config_end =
+      StateReader::open(v2).remaining() - reader.remaining();  // just after change_threshold
+  auto all = StateReader::open(v2);
+  std::string payload;
+  while (all.remaining() > 0) payload.push_back(static_cast<char>(all.u8("byte")));
+  std::string v1 = payload.substr(0, config_end - 8) +
+                   payload.substr(config_end, payload.size() - config_end - 1);
+  // The format-1 envelope: magic, version 1, length, payload, CRC-32.
+  std::string bytes(kStateMagic, 4);
+  bytes += std::string("\x01\x00", 2);
+  for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>((v1.size() >> (8 * i)) & 0xFF));
+  bytes += v1;
+  const std::uint32_t crc = crc32(bytes);
+  for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>((crc >> (8 * i)) & 0xFF));
+
+  auto restored = restore_policy(bytes);
+  CHECK(restored->config().change_threshold == PolicyConfig{}.change_threshold);
+  auto a = restored->snapshot(3);
+  auto b = policy->snapshot(3);
+  REQUIRE(a->arms().size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(a->arms()[i].name == b->arms()[i].name);
+    CHECK(a->arms()[i].mean == b->arms()[i].mean);
+    CHECK(a->arms()[i].count == b->arms()[i].count);
+  }
+  CHECK(restored->serialize() == policy->serialize());  // now format 2: the same state
 }
