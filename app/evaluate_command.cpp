@@ -92,6 +92,7 @@ int run_evaluate(const EvaluateCommand& command) {
   options.bootstrap.resamples = command.bootstrap;
   options.bootstrap.seed = command.seed;
   options.snapshot_interval_s = command.snapshot_interval_s;
+  options.compress_time = command.replay_time == "compressed";
   std::vector<TargetResult> results;
   {
     ProgressBar bar("evaluating", "policies", !command.quiet);
@@ -136,7 +137,8 @@ int run_evaluate(const EvaluateCommand& command) {
         .number("exploration", command.exploration)
         .number("epsilon", command.epsilon)
         .number("window_s", command.window_s)
-        .number("snapshot_interval_s", command.snapshot_interval_s);
+        .number("snapshot_interval_s", command.snapshot_interval_s)
+        .text("replay_time", command.replay_time);
     manifest.results.object("log", log_fields(log, set));
     write_run_manifest(command.out, manifest);
   } catch (const std::exception& e) {

@@ -301,6 +301,12 @@ int main(int argc, char** argv) {
                    "Replay: min time between a group's snapshots (s; 0: after every update)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 86400.0));
+  evaluate_cmd
+      ->add_option("--replay-time", evaluate.replay_time,
+                   "Replay: the target's clock: compressed (runs at the kept share of the log's, "
+                   "so a discount sees the live density) or log (the log's own)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"compressed", "log"}));
   bool evaluate_no_plot = false;
   evaluate_cmd->add_flag("--no-plot", evaluate_no_plot, "Do not draw estimates.png (gnuplot)");
   evaluate_cmd->add_flag("--quiet", evaluate.quiet, "Print only errors (no progress bar)");

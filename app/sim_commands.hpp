@@ -57,6 +57,7 @@ struct EvaluateCommand {
   double epsilon = 0.1;
   double window_s = 120;
   double snapshot_interval_s = 0;
+  std::string replay_time = "compressed";  // compressed | log
   bool plot = true;
   bool quiet = false;
   std::vector<std::string> arguments;

@@ -21,6 +21,9 @@ namespace pytheas::evaluation {
 struct EvaluatorOptions {
   BootstrapOptions bootstrap;
   double snapshot_interval_s = 0;  ///< replay: least time between a group's snapshots
+  /// replay: the target's clock runs at the kept share of the log's
+  /// (replay_estimator.hpp), so a discount sees the live density.
+  bool compress_time = true;
   /// Called after each target with (targets done, targets).
   std::function<void(std::size_t, std::size_t)> progress;
 };

@@ -31,7 +31,7 @@ struct PendingReward {
 }  // namespace
 
 ReplayRun replay_run(const SampleSet& set, const PolicyConfig& config, std::uint64_t seed,
-                     double snapshot_interval_s) {
+                     double snapshot_interval_s, bool compress_time) {
   validate_policy_config(config);
   auto shared_config = std::make_shared<const PolicyConfig>(config);
   ReplayRun run;
@@ -39,6 +39,7 @@ ReplayRun replay_run(const SampleSet& set, const PolicyConfig& config, std::uint
   double floor = 1;
   for (const auto& sample : set.samples) floor = std::min(floor, sample.propensity);
   run.acceptance = floor;
+  const double pace = compress_time ? floor : 1.0;  // the target's seconds per log second
 
   std::vector<GroupState> groups(set.groups.size());
   std::priority_queue<PendingReward, std::vector<PendingReward>, std::greater<>> pending;
@@ -47,7 +48,8 @@ ReplayRun replay_run(const SampleSet& set, const PolicyConfig& config, std::uint
   Rng accept_rng(mix_seed(seed, 1));
   std::vector<std::string_view> names;
   for (const auto& sample : set.samples) {
-    while (!pending.empty() && pending.top().due <= sample.time) {
+    const double now = sample.time * pace;
+    while (!pending.empty() && pending.top().due <= now) {
       const auto& reward = pending.top();
       auto& group = groups[reward.group];
       group.policy->update(Outcome{set.decisions[reward.decision], reward.reward, reward.due, {}});
@@ -56,10 +58,9 @@ ReplayRun replay_run(const SampleSet& set, const PolicyConfig& config, std::uint
     }
     auto& group = groups[sample.group];
     if (!group.policy) group.policy = make_policy(shared_config, mix_seed(seed, sample.group + 2));
-    if (!group.snapshot ||
-        (group.dirty && sample.time - group.snapshot_time >= snapshot_interval_s)) {
-      group.snapshot = group.policy->snapshot(sample.time);
-      group.snapshot_time = sample.time;
+    if (!group.snapshot || (group.dirty && now - group.snapshot_time >= snapshot_interval_s)) {
+      group.snapshot = group.policy->snapshot(now);
+      group.snapshot_time = now;
       group.dirty = false;
     }
     const auto candidates = set.candidates_of(sample);
@@ -70,15 +71,16 @@ ReplayRun replay_run(const SampleSet& set, const PolicyConfig& config, std::uint
     ++run.agree;
     if (sample.propensity > floor && accept_rng.uniform() >= floor / sample.propensity) continue;
     run.rewards.push_back(sample.reward);
-    pending.push(PendingReward{sample.report_time, sample.group, set.chosen_id(sample),
-                               sample.reward, kept_order++});
+    pending.push(PendingReward{now + (sample.report_time - sample.time), sample.group,
+                               set.chosen_id(sample), sample.reward, kept_order++});
   }
   return run;
 }
 
 Estimate replay_estimate(const SampleSet& set, const PolicyConfig& config,
-                         const BootstrapOptions& options, double snapshot_interval_s) {
-  const auto run = replay_run(set, config, options.seed, snapshot_interval_s);
+                         const BootstrapOptions& options, double snapshot_interval_s,
+                         bool compress_time) {
+  const auto run = replay_run(set, config, options.seed, snapshot_interval_s, compress_time);
   Estimate estimate;
   estimate.estimator = "replay";
   estimate.agree = run.agree;

@@ -12,7 +12,15 @@
 // session that agrees is kept with probability p_min / p (rejection
 // sampling; p its propensity, p_min the smallest propensity in the log), so
 // every kept session is as if logged uniformly at rate p_min and the kept
-// stream stays an unbiased sample of sessions. The estimate is the mean
+// stream stays an unbiased sample of sessions.
+// The kept stream is a p_min share of the sessions: a target that learns by
+// time (a discount, a window) would see a group's sessions p_min times as
+// sparse as it would live, so it would hold fewer observations and explore
+// longer. With `compress_time` (the default) the target's clock runs at
+// p_min times the log's (a session at log time t is at p_min * t for the
+// target) and each reward reaches it the logged delay after its session:
+// its discount then sees the live density, and reports lag by as many
+// sessions as they did live. The estimate is the mean
 // reward of the kept sessions; its interval a moving-block bootstrap over
 // them (blocks of about n^(1/3): a learning policy's rewards are dependent).
 // Deterministic for a given seed. Pure functions.
@@ -34,15 +42,16 @@ struct ReplayRun {
 };
 
 /// Runs `config` (one policy per group of `set`) over the sessions.
-/// `snapshot_interval_s`: least time between a group's snapshots (0: after
-/// every update, as `pytheas simulate` by default). Throws InvalidInput on a
-/// bad config.
+/// `snapshot_interval_s`: least time between a group's snapshots in the
+/// target's time (0: after every update, as `pytheas simulate` by default).
+/// Throws InvalidInput on a bad config.
 ReplayRun replay_run(const SampleSet& set, const PolicyConfig& config, std::uint64_t seed,
-                     double snapshot_interval_s = 0);
+                     double snapshot_interval_s = 0, bool compress_time = true);
 
 /// replay_run's mean with its interval, estimator "replay"; NaN values when
 /// no session was kept.
 Estimate replay_estimate(const SampleSet& set, const PolicyConfig& config,
-                         const BootstrapOptions& options, double snapshot_interval_s = 0);
+                         const BootstrapOptions& options, double snapshot_interval_s = 0,
+                         bool compress_time = true);
 
 }  // namespace pytheas::evaluation

@@ -302,3 +302,53 @@ TEST_CASE("make_samples: grouping by features, time scale, reported decisions on
   CHECK(global.groups == std::vector<std::string>{"global"});
   CHECK_THROWS_WITH(make_samples(log, "Asn,Os", 1), Catch::Contains("Os"));
 }
+
+// A learning policy that discounts by time sees, in a replay, only the kept
+// p_min share of a group's sessions. On the log's own clock they are K times
+// sparser than live, so the discounted policy holds fewer observations and
+// explores more; with the target's clock compressed to the kept share
+// (replay_estimator.hpp) it sees the live density. Here D-UCB with a short
+// half-life (5 sessions' time) in a world whose best arm swaps halfway: the
+// compressed replay of T uniformly logged sessions matches D-UCB run online
+// over T/K sessions at one session per second; the log-clock replay does not.
+TEST_CASE("replay with the target's clock compressed matches a discounted policy run live",
+          "[evaluation][replay][statistical]") {
+  constexpr std::size_t kSessions = 30000;
+  constexpr int kSeeds = 4;
+  PolicyConfig ducb;
+  ducb.kind = "ducb";
+  ducb.half_life_s = 5;
+  auto world = [](std::size_t t, std::size_t horizon, std::uint32_t arm) {
+    const double before[3] = {1.0, 0.6, 0.2};
+    const double after[3] = {0.2, 0.6, 1.0};
+    return t < horizon / 2 ? before[arm] : after[arm];
+  };
+  double compressed = 0, log_clock = 0, online = 0;
+  for (int seed = 1; seed <= kSeeds; ++seed) {
+    auto set = synthetic_log(kSessions, true, 300 + seed);
+    for (std::size_t i = 0; i < set.samples.size(); ++i) {  // the swapping world
+      auto& sample = set.samples[i];
+      sample.reward += world(i, kSessions, sample.chosen) - (1.0 - 0.4 * sample.chosen);
+    }
+    compressed += replay_estimate(set, ducb, BootstrapOptions{}, 0, true).value / kSeeds;
+    log_clock += replay_estimate(set, ducb, BootstrapOptions{}, 0, false).value / kSeeds;
+    auto policy = pytheas::make_policy(ducb, static_cast<std::uint64_t>(seed));
+    pytheas::Rng rng(700 + seed);
+    const std::vector<std::string_view> arms = {"a", "b", "c"};
+    double sum = 0;
+    constexpr std::size_t kLive = kSessions / 3;
+    for (std::size_t t = 0; t < kLive; ++t) {
+      const auto pick = policy->pick(arms, static_cast<double>(t), rng);
+      const double noise =
+          std::sqrt(-2 * std::log(1 - rng.uniform())) * std::cos(2 * M_PI * rng.uniform()) * 0.5;
+      const double reward = world(t, kLive, static_cast<std::uint32_t>(pick.index)) + noise;
+      sum += reward;
+      policy->update({arms[pick.index], reward, static_cast<double>(t), {}});
+    }
+    online += sum / kLive / kSeeds;
+  }
+  INFO("online " << online << ", replay compressed " << compressed << ", on the log's clock "
+                 << log_clock);
+  CHECK(std::abs(compressed - online) < 0.02);
+  CHECK(std::abs(compressed - online) < 0.5 * std::abs(log_clock - online));
+}
