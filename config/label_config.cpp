@@ -20,7 +20,7 @@ void read_policy(const Context& ctx, const YAML::Node& node, const std::string& 
   ctx.only_keys(node, field,
                 {"kind", "half_life_s", "batch_s", "batch_discount", "exploration", "normalize",
                  "pick_list", "window_s", "epsilon", "thompson_draws", "fixed_decision",
-                 "forget_after_s", "change_threshold", "preset"});
+                 "forget_after_s", "change_threshold", "max_observations", "preset"});
   if (auto preset = node["preset"]) {
     auto name = ctx.scalar<std::string>(preset, field + ".preset", "a string");
     if (name != "original")
@@ -56,6 +56,8 @@ void read_policy(const Context& ctx, const YAML::Node& node, const std::string& 
     policy.forget_after_s = ctx.number(n, f("forget_after_s"), 0, 1e12);
   if (auto n = node["change_threshold"])
     policy.change_threshold = ctx.number(n, f("change_threshold"), 0, 1e6);
+  if (auto n = node["max_observations"])
+    policy.max_observations = ctx.number(n, f("max_observations"), 0, 1e12);
   if (policy.kind == "fixed" && policy.fixed_decision.empty())
     ctx.fail(node, field, "kind 'fixed' needs fixed_decision");
   try {

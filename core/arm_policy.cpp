@@ -46,7 +46,10 @@ ArmPolicy::ArmPolicy(std::shared_ptr<const PolicyConfig> config, std::uint64_t s
       clock_(clock),
       names_(ArmNames::make(std::span<const std::string_view>{})),
       decay_stats_(decay_stats),
-      detects_(detects_changes(*config_)) {}
+      detects_(detects_changes(*config_)),
+      // ucb is the textbook baseline that never forgets; swucb forgets by its window.
+      caps_observations_(config_->max_observations > 0 && config_->kind != "ucb" &&
+                         config_->kind != "swucb") {}
 
 void ArmPolicy::update(const Outcome& outcome) {
   // Validate everything first: a throw must leave the policy unchanged.
@@ -93,6 +96,11 @@ void ArmPolicy::update(const Outcome& outcome) {
   stats.sum += outcome.score * growth;
   stats.count += growth;
   stats.last_seen = time;
+  // Memory in observations as well as in time: a busy group's arm counts for
+  // at most this many (each new score then weighs 1/max: an average over the
+  // last ~max observations), so its estimate follows a change as fast in a
+  // group at 1,000 sessions/s as the half-life lets a quiet one.
+  if (caps_observations_) cap_evidence(arm, stats.count / growth, config_->max_observations);
   observe_range(outcome.score, time);
   on_observe(arm, outcome.score, time);
   last_time_ = time;
@@ -401,6 +409,7 @@ void write_policy_config(StateWriter& writer, const PolicyConfig& config) {
   writer.str(config.fixed_decision);
   writer.f64(config.forget_after_s);
   writer.f64(config.change_threshold);  // format 2
+  writer.f64(config.max_observations);  // format 2
 }
 
 PolicyConfig read_policy_config(StateReader& reader) {
@@ -418,7 +427,10 @@ PolicyConfig read_policy_config(StateReader& reader) {
   config.fixed_decision = reader.str("fixed_decision", 1 << 16);
   config.forget_after_s = reader.f64("forget_after_s");
   // Format 1 had no change detection: such a state takes today's default.
-  if (reader.version() >= 2) config.change_threshold = reader.f64("change_threshold");
+  if (reader.version() >= 2) {
+    config.change_threshold = reader.f64("change_threshold");
+    config.max_observations = reader.f64("max_observations");
+  }
   return config;
 }
 

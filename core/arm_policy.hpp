@@ -119,8 +119,9 @@ class ArmPolicy : public Policy {
   std::uint64_t snapshot_version_ = 0;
   std::uint64_t changes_detected_ = 0;  // since this object was made (not persisted)
   bool decay_stats_;
-  bool detects_;          // change detection on: detectors_ follows arms_
-  bool started_ = false;  // any update yet
+  bool detects_;            // change detection on: detectors_ follows arms_
+  bool caps_observations_;  // config().max_observations applies (not ucb, swucb)
+  bool started_ = false;    // any update yet
   bool has_range_ = false;
 };
 

@@ -72,6 +72,14 @@ struct PolicyConfig {
   /// measured setting (kTestedChangeThreshold). ducb, ucb, egreedy, thompson.
   double change_threshold = 0;
 
+  /// Memory in observations as well as in time: each arm counts for at most
+  /// this many observations (0 = no limit), so a busy group forgets a change
+  /// as fast, in observations, as a quiet one does by its half-life. 200:
+  /// chosen by scripts/bench-adaptivity (docs/POLICIES.md); it binds only
+  /// above ~2.3 reports/s per arm with the 60 s half-life. ducb, egreedy,
+  /// thompson (ucb never forgets, swucb forgets by its window).
+  double max_observations = 200;
+
   /// The original Pytheas decision maker: ducb, 0.8 per 2 s batch, B = 1000 on
   /// raw scores, 10-pick lists.
   static PolicyConfig original_ducb();

@@ -35,6 +35,7 @@ PolicyConfig PolicyConfig::original_ducb() {
   config.exploration = 1000;
   config.normalize = false;
   config.pick_list = 10;
+  config.max_observations = 0;  // the original forgot by time only
   return config;
 }
 
@@ -66,6 +67,8 @@ void validate_policy_config(const PolicyConfig& c) {
           "forget_after_s must be >= 0, got " + show(c.forget_after_s));
   require(std::isfinite(c.change_threshold) && c.change_threshold >= 0,
           "change_threshold must be >= 0, got " + show(c.change_threshold));
+  require(std::isfinite(c.max_observations) && c.max_observations >= 0,
+          "max_observations must be >= 0, got " + show(c.max_observations));
 }
 
 std::unique_ptr<Policy> make_policy(const PolicyConfig& config, std::uint64_t seed) {

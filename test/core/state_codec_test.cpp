@@ -143,6 +143,7 @@ TEST_CASE("restore rejects corrupt state with a precise error", "[codec]") {
     bad_epsilon.str("");
     bad_epsilon.f64(0);
     bad_epsilon.f64(config.change_threshold);
+    bad_epsilon.f64(config.max_observations);
     CHECK_THROWS_WITH(restore_policy(bad_epsilon.seal()), Catch::Contains("epsilon"));
   }
   SECTION("a checksummed payload with a non-finite field") {
@@ -184,16 +185,17 @@ TEST_CASE("a format-1 state restores with today's default change detection", "[c
   policy->update({"a", 1.0, 1});
   policy->update({"b", 0.5, 2});
   // Format 2 without detectors, taken apart: the config ends with
-  // forget_after_s then change_threshold; the payload with the u8 flag.
+  // forget_after_s, change_threshold and max_observations; the payload with
+  // the u8 flag.
   const std::string v2 = policy->serialize();  // the readers below view it
   auto reader = StateReader::open(v2);
   read_policy_config(reader);
   const std::size_t config_end =
-      StateReader::open(v2).remaining() - reader.remaining();  // just after change_threshold
+      StateReader::open(v2).remaining() - reader.remaining();  // just after max_observations
   auto all = StateReader::open(v2);
   std::string payload;
   while (all.remaining() > 0) payload.push_back(static_cast<char>(all.u8("byte")));
-  std::string v1 = payload.substr(0, config_end - 8) +
+  std::string v1 = payload.substr(0, config_end - 16) +
                    payload.substr(config_end, payload.size() - config_end - 1);
   // The format-1 envelope: magic, version 1, length, payload, CRC-32.
   std::string bytes(kStateMagic, 4);

@@ -50,6 +50,7 @@ PolicyConfig paper_config(std::string kind) {
   config.half_life_s = std::log(2.0) / -std::log(gamma);
   config.window_s = 4 * std::sqrt(kHorizon * std::log(double(kHorizon)));
   config.change_threshold = 0;  // the paper's algorithms (detection: its own test below)
+  config.max_observations = 0;  // the paper's D-UCB forgets by its discount only
   return config;
 }
 
