@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
-#include "actors/node_shared.hpp"  // wall_seconds
+#include "actors/clock.hpp"
 #include "actors/stray_messages.hpp"
 #include "core/grouping_learner.hpp"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/state_store.hpp"
+#include "actors/group_record.hpp"
 #include "config/label_config.hpp"
 
 namespace pytheas {

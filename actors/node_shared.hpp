@@ -5,10 +5,10 @@
 // and by every actor, so it outlives whichever stops last.
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <string>
 
+#include "actors/clock.hpp"
 #include "actors/group_table.hpp"
 #include "actors/report_queue.hpp"
 #include "actors/snapshot_cell.hpp"
@@ -43,16 +43,5 @@ struct NodeShared {
   /// Accepted-report -> visible-in-snapshot latency, per report.
   LatencyHistogram freshness;
 };
-
-/// Monotonic seconds: for durations measured inside this process.
-inline double monotonic_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-/// Wall-clock seconds: the time base of live policies (persisted state must
-/// decay correctly across restarts, so a monotonic clock would not do).
-inline double wall_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 }  // namespace pytheas
