@@ -13,6 +13,7 @@
 #include <caf/all.hpp>
 
 #include "actors/federation/federation_state.hpp"
+#include "actors/learning/grouping_status.hpp"
 #include "config/label_config.hpp"
 #include "core/grouping_learner.hpp"
 
@@ -112,12 +113,12 @@ void recompute(Federation* self) {
 
 void publish_received_grouping(Federation* self, const RuleNode* rules) {
   auto& st = self->state;
-  auto status = std::make_shared<GroupingStatus>();
-  status->mode = rules ? "learned" : "labels";
-  if (st.args.labels) status->by = st.args.labels->make_grouping()->describe();
-  status->table_version = st.table.version;
-  if (rules) status->rules = format_rules(*rules);
-  st.args.grouping->status.store(std::move(status));
+  GroupingFacts facts;
+  facts.learned = rules != nullptr;
+  facts.labels = st.args.labels.get();
+  facts.table_version = st.table.version;
+  facts.rules = rules;
+  st.args.grouping->status.store(make_grouping_status(facts));
 }
 
 void install_rules(Federation* self) {

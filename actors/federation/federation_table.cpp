@@ -21,6 +21,7 @@
 #include <fstream>
 
 #include "actors/federation/federation_state.hpp"
+#include "actors/learning/grouping_status.hpp"
 #include "config/label_config.hpp"
 
 namespace pytheas {
@@ -91,14 +92,13 @@ void load_table(FederationState& st) {
 void publish_grouping_status(Federation* self, double seconds) {
   auto& st = self->state;
   if (st.learner) return;  // the learner publishes its own (rules, sizes, owners)
-  auto status = std::make_shared<GroupingStatus>();
-  status->mode = "labels";
-  if (st.args.labels) status->by = st.args.labels->make_grouping()->describe();
-  status->table_version = st.table.version;
-  status->owners = st.table.owners;
-  status->learned_at = wall_seconds();
-  status->learn_seconds = seconds;
-  st.args.grouping->status.store(std::move(status));
+  GroupingFacts facts;
+  facts.labels = st.args.labels.get();
+  facts.table_version = st.table.version;
+  facts.owners = &st.table.owners;
+  facts.learned_at = wall_seconds();
+  facts.learn_seconds = seconds;
+  st.args.grouping->status.store(make_grouping_status(facts));
 }
 
 /// Sends a new table version to every frontend and installs it here.

@@ -7,6 +7,7 @@
 
 #include "actors/common/clock.hpp"
 #include "actors/common/stray_messages.hpp"
+#include "actors/learning/grouping_status.hpp"
 #include "core/grouping_learner.hpp"
 
 namespace pytheas {
@@ -38,20 +39,15 @@ double interval_of(const GroupingActorState& st) {
 
 void publish_status(GroupingActor* self) {
   auto& st = self->state;
-  auto status = std::make_shared<GroupingStatus>();
-  status->mode = "learned";
-  status->by = st.args.config->make_grouping()->describe();
-  status->samples = st.regrouper->samples();
-  status->regroups = st.regroups;
-  status->learned_at = st.learned_at;
-  status->learn_seconds = st.regrouper->last_learn_seconds();
-  if (const auto* learned = st.regrouper->learned()) {
-    status->rules = format_rules(*learned->rules);
-    status->split_features = learned->split_features;
-    status->sizes = learned->sizes;
-    status->owners = learned->owner;
-  }
-  st.args.shared->status.store(std::move(status));
+  GroupingFacts facts;
+  facts.learned = true;
+  facts.labels = st.args.config.get();
+  facts.learning = st.regrouper->learned();
+  facts.samples = st.regrouper->samples();
+  facts.regroups = st.regroups;
+  facts.learned_at = st.learned_at;
+  facts.learn_seconds = st.regrouper->last_learn_seconds();
+  st.args.shared->status.store(make_grouping_status(facts));
 }
 
 void restart(GroupingActor* self) {

@@ -18,6 +18,7 @@
 #include "actors/group/node_shared.hpp"
 #include "actors/group/supervisor.hpp"
 #include "actors/learning/grouping_actor.hpp"
+#include "actors/learning/grouping_status.hpp"
 #include "actors/node/event_journal.hpp"
 #include "actors/node/node_decision_log.hpp"
 #include "actors/storage/state_store.hpp"
@@ -352,10 +353,10 @@ void Node::start() {
   if (!cluster) {
     // Published before the HTTP listener opens, so GET /v1/grouping answers
     // from the first request; a learning node's actor replaces it as it learns.
-    auto status = std::make_shared<GroupingStatus>();
-    status->mode = labels.learning.enabled ? "learned" : "labels";
-    status->by = labels.make_grouping()->describe();
-    im.grouping_shared->status.store(std::move(status));
+    GroupingFacts facts;
+    facts.learned = labels.learning.enabled;
+    facts.labels = &labels;
+    im.grouping_shared->status.store(make_grouping_status(facts));
   }
   if (!cluster && labels.learning.enabled) {
     // An all-in-one node learns its groups from its own reports.
