@@ -4,48 +4,17 @@ namespace pytheas {
 
 std::pair<const GroupSlotPtr&, bool> GroupTable::Index::insert(GroupSlotPtr slot,
                                                                std::uint64_t hash) {
-  if (4 * (used_ + 1) > 3 * buckets_.size()) grow();
-  std::size_t i = home(hash);
-  for (;; i = (i + 1) & mask()) {
-    Bucket& bucket = buckets_[i];
-    if (bucket.hash == 0) break;
-    if (bucket.hash == hash && bucket.slot->key == slot->key) return {bucket.slot, false};
-  }
-  buckets_[i] = Bucket{hash, std::move(slot)};
-  ++used_;
-  return {buckets_[i].slot, true};
+  const std::string& key = slot->key;  // the slot object outlives the move below
+  auto [at, inserted] = buckets_.insert(
+      Bucket{hash, std::move(slot)}, [&](const Bucket& bucket) { return bucket.slot->key == key; });
+  return {buckets_.at(at).slot, inserted};
 }
 
 GroupSlotPtr GroupTable::Index::erase(std::string_view key, std::uint64_t hash) {
-  if (buckets_.empty()) return nullptr;
-  std::size_t hole = home(hash);
-  for (;; hole = (hole + 1) & mask()) {
-    const Bucket& bucket = buckets_[hole];
-    if (bucket.hash == 0) return nullptr;
-    if (bucket.hash == hash && bucket.slot->key == key) break;
-  }
-  GroupSlotPtr removed = std::move(buckets_[hole].slot);
-  // Backward shift: move later buckets of the run into the hole when their
-  // home position does not lie cyclically in (hole, at].
-  for (std::size_t at = (hole + 1) & mask(); buckets_[at].hash != 0; at = (at + 1) & mask()) {
-    const std::size_t want = home(buckets_[at].hash);
-    const bool stays = hole <= at ? (hole < want && want <= at) : (hole < want || want <= at);
-    if (stays) continue;
-    buckets_[hole] = std::move(buckets_[at]);
-    hole = at;
-  }
-  buckets_[hole] = Bucket{};
-  --used_;
-  return removed;
-}
-
-void GroupTable::Index::grow() {
-  std::vector<Bucket> old;
-  old.swap(buckets_);
-  buckets_.resize(old.empty() ? 8 : old.size() * 2);
-  used_ = 0;
-  for (auto& bucket : old)
-    if (bucket.hash != 0) insert(std::move(bucket.slot), bucket.hash);
+  const std::size_t at =
+      buckets_.find(hash, [&](const Bucket& bucket) { return bucket.slot->key == key; });
+  if (at == Buckets::npos) return nullptr;
+  return buckets_.remove_at(at).slot;
 }
 
 GroupSlotPtr GroupTable::find(std::string_view key) const {

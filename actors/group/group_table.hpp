@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "actors/common/snapshot_cell.hpp"
+#include "actors/group/open_addressing.hpp"
 #include "core/decision_snapshot.hpp"
 
 namespace pytheas {
@@ -88,18 +89,15 @@ class GroupTable {
   std::vector<GroupSlotPtr> all() const;
 
  private:
-  // One shard's slots: linear probing over (hash, slot) buckets, hash 0
-  // meaning empty; erase shifts later buckets back (no tombstones).
+  // One shard's slots: (hash, slot) buckets in an OpenAddressing index
+  // (linear probing, hash 0 meaning empty, backward-shift erase).
   class Index {
    public:
     /// The slot under `key` (null if absent); inline: every decide looks.
     const GroupSlotPtr* find(std::string_view key, std::uint64_t hash) const {
-      if (buckets_.empty()) return nullptr;
-      for (std::size_t i = home(hash);; i = (i + 1) & mask()) {
-        const Bucket& bucket = buckets_[i];
-        if (bucket.hash == 0) return nullptr;
-        if (bucket.hash == hash && bucket.slot->key == key) return &bucket.slot;
-      }
+      const std::size_t at =
+          buckets_.find(hash, [&](const Bucket& bucket) { return bucket.slot->key == key; });
+      return at == Buckets::npos ? nullptr : &buckets_.at(at).slot;
     }
     /// Inserts unless present; returns the slot under the key and whether
     /// it was inserted.
@@ -107,8 +105,7 @@ class GroupTable {
     GroupSlotPtr erase(std::string_view key, std::uint64_t hash);
     template <class F>
     void for_each(F&& f) const {
-      for (const auto& bucket : buckets_)
-        if (bucket.hash != 0) f(bucket.slot);
+      buckets_.for_each([&](const Bucket& bucket) { f(bucket.slot); });
     }
 
    private:
@@ -116,13 +113,13 @@ class GroupTable {
       std::uint64_t hash = 0;
       GroupSlotPtr slot;
     };
-    std::size_t mask() const { return buckets_.size() - 1; }
-    // Shards take the hash's low bits; positions use the rest.
-    std::size_t home(std::uint64_t hash) const { return (hash >> 6) & mask(); }
-    void grow();
-
-    std::vector<Bucket> buckets_;  // size 0 or a power of two
-    std::size_t used_ = 0;
+    struct Traits {
+      // Shards take the hash's low bits; positions use the rest.
+      static std::size_t home(std::uint64_t hash) { return static_cast<std::size_t>(hash >> 6); }
+      static constexpr std::size_t kInitial = 8;
+    };
+    using Buckets = OpenAddressing<Bucket, Traits>;
+    Buckets buckets_;
   };
   struct Shard {
     mutable std::shared_mutex mutex;

@@ -128,12 +128,8 @@ std::byte* PassivatedStore::blob_at(std::uint32_t location) {
 }
 
 std::size_t PassivatedStore::find(std::string_view key, std::uint32_t hash) const {
-  if (buckets_.empty()) return std::string::npos;
-  for (std::size_t i = hash & mask();; i = (i + 1) & mask()) {
-    const Bucket& bucket = buckets_[i];
-    if (bucket.hash == 0) return std::string::npos;
-    if (bucket.hash == hash && key_of(blob_at(bucket.location)) == key) return i;
-  }
+  return index_.find(hash,
+                     [&](const Bucket& bucket) { return key_of(blob_at(bucket.location)) == key; });
 }
 
 std::uint32_t PassivatedStore::append(const std::byte* blob, std::uint32_t size) {
@@ -192,12 +188,11 @@ void PassivatedStore::compact(std::uint32_t index) {
       const std::string_view key = key_of(blob);
       // The bucket still holds the old location: find it by that, not by key
       // (the key's bytes live in `data`, which no longer backs the segment).
-      for (std::size_t i = hash_of(key) & mask(); buckets_[i].hash != 0; i = (i + 1) & mask()) {
-        if (buckets_[i].location == location) {
-          buckets_[i].location = append(blob, size);
-          break;
-        }
-      }
+      index_.for_run(hash_of(key), [&](Bucket& bucket) {
+        if (bucket.location != location) return false;
+        bucket.location = append(blob, size);
+        return true;
+      });
     }
     offset += size;
   }
@@ -222,11 +217,11 @@ std::uint32_t PassivatedStore::put(const GroupRecord& record) {
   const std::uint32_t hash = hash_of(record.key);
   const std::size_t at = find(record.key, hash);
   const std::uint32_t location = append(blob.data(), size);
-  if (at == std::string::npos) {
-    insert(hash, location);
+  if (at == Index::npos) {
+    index_.insert(Bucket{hash, location}, [](const Bucket&) { return false; });  // absent
   } else {
-    const std::uint32_t old = buckets_[at].location;
-    buckets_[at].location = location;
+    const std::uint32_t old = index_.at(at).location;
+    index_.at(at).location = location;
     kill(old);
   }
   return stamp;
@@ -240,65 +235,36 @@ GroupRecord PassivatedStore::unpack(const std::byte* blob) const {
 
 std::optional<GroupRecord> PassivatedStore::get(std::string_view key) const {
   const std::size_t at = find(key, hash_of(key));
-  if (at == std::string::npos) return std::nullopt;
-  return unpack(blob_at(buckets_[at].location));
+  if (at == Index::npos) return std::nullopt;
+  return unpack(blob_at(index_.at(at).location));
 }
 
 bool PassivatedStore::contains(std::string_view key) const {
-  return find(key, hash_of(key)) != std::string::npos;
+  return find(key, hash_of(key)) != Index::npos;
 }
 
 bool PassivatedStore::erase(std::string_view key) {
   const std::size_t at = find(key, hash_of(key));
-  if (at == std::string::npos) return false;
+  if (at == Index::npos) return false;
   remove_at(at);
   return true;
 }
 
 bool PassivatedStore::erase_if_stamp(std::string_view key, std::uint32_t stamp) {
   const std::size_t at = find(key, hash_of(key));
-  if (at == std::string::npos || field(blob_at(buckets_[at].location), 2) != stamp) return false;
+  if (at == Index::npos || field(blob_at(index_.at(at).location), 2) != stamp) return false;
   remove_at(at);
   return true;
 }
 
 std::size_t PassivatedStore::bytes() const {
-  std::size_t total = buckets_.size() * sizeof(Bucket) + codec_->dictionary_bytes();
+  std::size_t total = index_.bytes() + codec_->dictionary_bytes();
   for (const auto& segment : segments_) total += segment.capacity;
   return total;
 }
 
-void PassivatedStore::insert(std::uint32_t hash, std::uint32_t location) {
-  if (4 * (used_ + 1) > 3 * buckets_.size()) grow();
-  std::size_t i = hash & mask();
-  while (buckets_[i].hash != 0) i = (i + 1) & mask();
-  buckets_[i] = Bucket{hash, location};
-  ++used_;
-}
-
-void PassivatedStore::remove_at(std::size_t hole) {
-  const std::uint32_t location = buckets_[hole].location;
-  --used_;
-  // Backward shift: pull later buckets of the run into the hole when their
-  // home position does not lie cyclically in (hole, at].
-  for (std::size_t at = (hole + 1) & mask(); buckets_[at].hash != 0; at = (at + 1) & mask()) {
-    const std::size_t want = buckets_[at].hash & mask();
-    const bool stays = hole <= at ? (hole < want && want <= at) : (hole < want || want <= at);
-    if (stays) continue;
-    buckets_[hole] = buckets_[at];
-    hole = at;
-  }
-  buckets_[hole] = Bucket{};
-  kill(location);  // last: a compaction it starts updates the index
-}
-
-void PassivatedStore::grow() {
-  std::vector<Bucket> old;
-  old.swap(buckets_);
-  buckets_.resize(old.empty() ? 64 : old.size() * 2);
-  used_ = 0;
-  for (const auto& bucket : old)
-    if (bucket.hash != 0) insert(bucket.hash, bucket.location);
+void PassivatedStore::remove_at(std::size_t position) {
+  kill(index_.remove_at(position).location);  // last: a compaction it starts updates the index
 }
 
 }  // namespace pytheas

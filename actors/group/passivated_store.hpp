@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/group/open_addressing.hpp"
 #include "actors/storage/state_store.hpp"
 
 namespace pytheas {
@@ -51,15 +52,14 @@ class PassivatedStore {
   /// Erases `key` only if its record is the one put() stamped `stamp`.
   bool erase_if_stamp(std::string_view key, std::uint32_t stamp);
 
-  std::size_t size() const { return used_; }
+  std::size_t size() const { return index_.size(); }
   /// Heap bytes held: segments, index and dictionary.
   std::size_t bytes() const;
 
   /// Calls f(GroupRecord&&) for every record (shutdown), in no order.
   template <class F>
   void for_each(F&& f) const {
-    for (const auto& bucket : buckets_)
-      if (bucket.hash != 0) f(unpack(blob_at(bucket.location)));
+    index_.for_each([&](const Bucket& bucket) { f(unpack(blob_at(bucket.location))); });
   }
 
  private:
@@ -67,6 +67,11 @@ class PassivatedStore {
     std::uint32_t hash = 0;  // 32 bits of the key's hash, never 0; 0: empty
     std::uint32_t location = 0;
   };
+  struct IndexTraits {
+    static std::size_t home(std::uint32_t hash) { return hash; }
+    static constexpr std::size_t kInitial = 64;
+  };
+  using Index = OpenAddressing<Bucket, IndexTraits>;
   struct Segment {
     std::unique_ptr<std::byte[]> data;
     std::uint32_t capacity = 0;
@@ -78,19 +83,15 @@ class PassivatedStore {
   static std::uint32_t hash_of(std::string_view key);
   const std::byte* blob_at(std::uint32_t location) const;
   std::byte* blob_at(std::uint32_t location);
-  std::size_t mask() const { return buckets_.size() - 1; }
-  std::size_t find(std::string_view key, std::uint32_t hash) const;  // bucket or npos
+  std::size_t find(std::string_view key, std::uint32_t hash) const;  // position or Index::npos
   std::uint32_t append(const std::byte* blob, std::uint32_t size);   // returns a location
-  void insert(std::uint32_t hash, std::uint32_t location);
-  void remove_at(std::size_t index);
+  void remove_at(std::size_t position);
   void kill(std::uint32_t location);
   void compact(std::uint32_t segment);
-  void grow();
   GroupRecord unpack(const std::byte* blob) const;
 
   std::unique_ptr<Codec> codec_;
-  std::vector<Bucket> buckets_;  // size 0 or a power of two, at most 3/4 used
-  std::size_t used_ = 0;
+  Index index_;  // key -> location of its record
   std::vector<Segment> segments_;
   std::vector<std::uint32_t> free_segments_;  // emptied, ready for reuse
   std::uint32_t tail_ = 0;                    // the segment appended to
