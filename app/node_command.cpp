@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "actors/node.hpp"
+#include "actors/node/node.hpp"
 #include "app/commands.hpp"
 #include "config/cluster_config.hpp"
 #include "http/api.hpp"

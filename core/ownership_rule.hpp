@@ -7,7 +7,7 @@
 //  2. its *home*: among all configured members of that cluster, the one with
 //     the highest rendezvous score of (group, member); the home is where the
 //     group's state lives in steady state and the only member that confirms
-//     reports as durably applied (actors/federation_relay.cpp);
+//     reports as durably applied (actors/federation/federation_relay.cpp);
 //  3. its *owner*: the same rendezvous among the members of that cluster that
 //     are alive; when none is, among every living frontend (any cluster), so
 //     a group whose cluster is down still has exactly one owner;

@@ -9,7 +9,7 @@
 // and seq grows with every report the origin accepts in that epoch. An origin
 // sends one group's reports to one place at a time, in stamp order, and when
 // the place changes it sends again every report not yet confirmed, oldest
-// first (actors/federation_relay.cpp). So a group state's watermark for an
+// first (actors/federation/federation_relay.cpp). So a group state's watermark for an
 // origin (the highest stamp it applied) says exactly which of that origin's
 // reports it includes: a report at or below it is a duplicate.
 //

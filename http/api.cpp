@@ -6,7 +6,7 @@
 #include <chrono>
 #include <optional>
 
-#include "actors/decision_service.hpp"
+#include "actors/node/decision_service.hpp"
 #include "core/errors.hpp"
 #include "http/dashboard_assets.hpp"
 #include "http/errors.hpp"

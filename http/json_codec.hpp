@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "actors/decision_service.hpp"
+#include "actors/node/decision_service.hpp"
 #include "core/features.hpp"
 #include "http/json_writer.hpp"
 

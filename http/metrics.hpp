@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "actors/decision_service.hpp"
+#include "actors/node/decision_service.hpp"
 
 namespace pytheas::http {
 

@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <string>
 
-#include "actors/decision_service.hpp"
+#include "actors/node/decision_service.hpp"
 
 namespace pytheas::http {
 

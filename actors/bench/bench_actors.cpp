@@ -29,7 +29,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/node.hpp"
+#include "actors/node/node.hpp"
 
 using namespace pytheas;
 using Clock = std::chrono::steady_clock;

@@ -1,4 +1,4 @@
-#include "actors/event_journal.hpp"
+#include "actors/node/event_journal.hpp"
 
 #include <catch2/catch.hpp>
 #include <set>

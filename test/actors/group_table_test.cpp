@@ -1,4 +1,4 @@
-#include "actors/group_table.hpp"
+#include "actors/group/group_table.hpp"
 
 #include <catch2/catch.hpp>
 #include <map>

@@ -2,7 +2,7 @@
 // features, persistence across a whole-node restart, overload, and many
 // threads deciding while reports flow (this test is also run under TSan).
 
-#include "actors/node.hpp"
+#include "actors/node/node.hpp"
 
 #include <catch2/catch.hpp>
 #include <filesystem>

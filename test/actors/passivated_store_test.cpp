@@ -1,4 +1,4 @@
-#include "actors/passivated_store.hpp"
+#include "actors/group/passivated_store.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "actors/peer_auth.hpp"
+#include "actors/federation/peer_auth.hpp"
 
 #include <catch2/catch.hpp>
 

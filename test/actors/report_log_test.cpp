@@ -1,4 +1,4 @@
-#include "actors/report_log.hpp"
+#include "actors/storage/report_log.hpp"
 
 #include <catch2/catch.hpp>
 #include <fstream>

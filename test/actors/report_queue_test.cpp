@@ -1,6 +1,6 @@
 // ReportQueue: the node's bound on accepted, unapplied reports.
 
-#include "actors/report_queue.hpp"
+#include "actors/group/report_queue.hpp"
 
 #include <catch2/catch.hpp>
 #include <thread>

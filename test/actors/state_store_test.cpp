@@ -1,4 +1,4 @@
-#include "actors/state_store.hpp"
+#include "actors/storage/state_store.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstring>

@@ -1,9 +1,9 @@
 // The supervisor on a real actor_system: spawn on first use, routing, passivation
 // and restore, restart after a crash, the active-group cap, reload.
 
-#include "actors/supervisor.hpp"
+#include "actors/group/supervisor.hpp"
 
-#include "actors/grouping_actor.hpp"
+#include "actors/learning/grouping_actor.hpp"
 
 #include <caf/all.hpp>
 #include <catch2/catch.hpp>
@@ -11,7 +11,7 @@
 #include <random>
 #include <tuple>
 
-#include "actors/state_store.hpp"
+#include "actors/storage/state_store.hpp"
 #include "core/policy.hpp"
 #include "test/actors/eventually.hpp"
 #include "test/support/temp_dir.hpp"

@@ -258,7 +258,7 @@ TEST_CASE("with TLS, members link with certificates of the cluster's CA and refu
   CHECK_FALSE(cluster.sees_healthy("backend", "fe-b"));
   CHECK_FALSE(cluster.sees_healthy("fe-a", "fe-b"));
   CHECK(report(cluster, "fe-a", "x", 1) == 202);  // players are served throughout
-  // The failed handshakes leave the other links alone (actors/openssl_error_queue.cpp).
+  // The failed handshakes leave the other links alone (actors/node/openssl_error_queue.cpp).
   CHECK(cluster.sees_healthy("fe-a", "backend"));
   CHECK(cluster.process("fe-a").stderr_text().find("link to backend down") == std::string::npos);
 }
@@ -266,7 +266,7 @@ TEST_CASE("with TLS, members link with certificates of the cluster's CA and refu
 TEST_CASE("with TLS, a member's death drops only the links to it", "[cluster][process][tls]") {
   // A dead peer leaves an error in OpenSSL's per-thread queue; CAF 0.17 does
   // not clear it, and every other TLS link of the node used to be closed with
-  // it (actors/openssl_error_queue.cpp).
+  // it (actors/node/openssl_error_queue.cpp).
   pytheas::test::TempDir certs("pytheas-certs");
   const auto dir = certs.path().string();
   REQUIRE(make_ca_and_cert(dir, "member"));

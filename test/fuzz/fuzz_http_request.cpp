@@ -17,7 +17,7 @@
 #include <memory>
 #include <optional>
 
-#include "actors/node.hpp"
+#include "actors/node/node.hpp"
 #include "http/api.hpp"
 
 namespace bhttp = boost::beast::http;

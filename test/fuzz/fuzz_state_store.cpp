@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "actors/state_store.hpp"
+#include "actors/storage/state_store.hpp"
 #include "core/crc32.hpp"
 #include "core/errors.hpp"
 #include "core/policy.hpp"

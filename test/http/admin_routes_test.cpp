@@ -6,7 +6,7 @@
 #include <boost/asio/ip/address.hpp>
 #include <catch2/catch.hpp>
 
-#include "actors/node.hpp"
+#include "actors/node/node.hpp"
 #include "http/api.hpp"
 #include "http/session.hpp"
 #include "test/http/http_test_util.hpp"

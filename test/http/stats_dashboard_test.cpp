@@ -7,7 +7,7 @@
 #include <cmath>
 #include <string>
 
-#include "actors/node.hpp"
+#include "actors/node/node.hpp"
 #include "http/api.hpp"
 #include "test/http/http_test_util.hpp"
 
