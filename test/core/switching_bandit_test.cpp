@@ -25,17 +25,6 @@ double switching(int t, int arm) {
   return (t >= 3000 && t < 5000) ? 0.9 : 0.4;
 }
 
-// Mean regret over kSeeds runs.
-double mean_regret(const PolicyConfig& config) {
-  double total = 0;
-  for (int seed = 1; seed <= kSeeds; ++seed) {
-    auto policy = make_policy(config, static_cast<std::uint64_t>(seed));
-    total +=
-        run_bandit(*policy, 3, kHorizon, switching, static_cast<std::uint64_t>(seed) * 101).regret;
-  }
-  return total / kSeeds;
-}
-
 PolicyConfig paper_config(std::string kind) {
   PolicyConfig config;
   config.kind = std::move(kind);
@@ -58,12 +47,12 @@ double stationary(int /*t*/, int arm) {
   return arm == 0 ? 0.5 : arm == 1 ? 0.3 : 0.4;
 }
 
-double mean_stationary_regret(const PolicyConfig& config) {
+// Mean regret over kSeeds runs in `world` (arm means by time and arm).
+double mean_regret(const PolicyConfig& config, double (*world)(int, int) = switching) {
   double total = 0;
   for (int seed = 1; seed <= kSeeds; ++seed) {
     auto policy = make_policy(config, static_cast<std::uint64_t>(seed));
-    total +=
-        run_bandit(*policy, 3, kHorizon, stationary, static_cast<std::uint64_t>(seed) * 101).regret;
+    total += run_bandit(*policy, 3, kHorizon, world, static_cast<std::uint64_t>(seed) * 101).regret;
   }
   return total / kSeeds;
 }
@@ -115,8 +104,8 @@ TEST_CASE("change detection lowers D-UCB's regret on the switching bandit", "[sw
     detecting.change_threshold = kTestedChangeThreshold;
     const double without = mean_regret(plain);
     const double with = mean_regret(detecting);
-    const double stationary_without = mean_stationary_regret(plain);
-    const double stationary_with = mean_stationary_regret(detecting);
+    const double stationary_without = mean_regret(plain, stationary);
+    const double stationary_with = mean_regret(detecting, stationary);
     INFO("pick list " << pick_list << ": switching regret " << without << " -> " << with
                       << ", stationary " << stationary_without << " -> " << stationary_with);
     if (pick_list == 1)
