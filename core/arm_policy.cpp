@@ -376,8 +376,8 @@ void ArmPolicy::restore(StateReader& reader) {
           StateReader::fail("detector", "not a finite number >= 0");
       if (!std::isfinite(up_sum) || !std::isfinite(down_sum))
         StateReader::fail("detector", "run sum not finite");
-      detector.up_sum = static_cast<float>(up_sum);
-      detector.down_sum = static_cast<float>(down_sum);
+      detector.up_sum = up_sum;
+      detector.down_sum = down_sum;
       detector.up = static_cast<float>(up);
       detector.down = static_cast<float>(down);
       detector.up_run = static_cast<float>(up_run);

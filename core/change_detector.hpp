@@ -21,7 +21,7 @@
 // run that raised it (those since its statistic last was 0), worth `run`
 // observations.
 //
-// A plain value (32 bytes per arm); not thread-safe.
+// A plain value (40 bytes per arm); not thread-safe.
 
 #include <algorithm>
 #include <cstdint>
@@ -43,10 +43,10 @@ struct ChangeDetector {
     double run = 0;
   };
 
-  double sum_squares = 0;          ///< scaled discounted sum of squared scores (as ArmStats::sum)
-  float up = 0, down = 0;          ///< CUSUM statistics, in standard deviations
-  float up_run = 0, down_run = 0;  ///< observations since each statistic was 0
-  float up_sum = 0, down_sum = 0;  ///< their scores' sum
+  double sum_squares = 0;           ///< scaled discounted sum of squared scores (as ArmStats::sum)
+  float up = 0, down = 0;           ///< CUSUM statistics, in standard deviations
+  float up_run = 0, down_run = 0;   ///< observations since each statistic was 0
+  double up_sum = 0, down_sum = 0;  ///< their scores' sum (double: any finite score fits)
 
   /// Feeds one score as its standardized residual `z`; on an alarm resets
   /// both statistics.
@@ -65,13 +65,16 @@ struct ChangeDetector {
     return alarm;
   }
 
-  void reset() { up = down = up_run = down_run = up_sum = down_sum = 0; }
+  void reset() {
+    up = down = up_run = down_run = 0;
+    up_sum = down_sum = 0;
+  }
 
  private:
-  static void extend(double statistic, float& run, float& sum, double score) {
+  static void extend(double statistic, float& run, double& sum, double score) {
     if (statistic > 0) {
       run += 1;
-      sum += static_cast<float>(score);
+      sum += score;
     } else {
       run = sum = 0;
     }
