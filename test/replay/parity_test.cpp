@@ -3,13 +3,14 @@
 // through a live `pytheas node --labels` gives the same mean cost within a
 // stated tolerance; with the default label config (no --labels at all) too.
 //
-// Tolerance: 3% of the mean cost. Both sides run the same policy code on the
+// Tolerance: 5% of the mean cost. Both sides run the same policy code on the
 // same sessions; they differ in their random streams (each pick draws from a
 // snapshot's weights) and in timing (the node applies reports in batches as
-// they arrive). On this trace, runs of either side vary by under 1%, while
-// the policies a wrong config would run differ by more: the test also checks
-// that uniform random and the other config's policy are farther than 3% away,
-// so agreement is not an accident of a flat trace.
+// they arrive). Measured gaps over five runs: 1.0-2.7% with the default
+// config (the live node a little cheaper every time), 0.0-0.7% with the far
+// one. The policies a wrong config would run differ by more: the test also
+// checks that uniform random (+18%) and the other config's policy (+7%) are
+// farther than 5% away, so agreement is not an accident of a flat trace.
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -28,7 +29,7 @@ using pytheas::test::TempDir;
 
 namespace {
 
-constexpr double kTolerance = 0.03;
+constexpr double kTolerance = 0.05;
 
 // 40 s at 75 sessions/s: 4 ASNs x 2 cities whose best CDN differs by ASN and
 // City; at 20 s cdn-a degrades in half of the ASNs.
