@@ -33,6 +33,11 @@ bool detects_changes(const PolicyConfig& config) {
          config.kind != "fixed";
 }
 
+// ucb is the textbook baseline that never forgets; swucb forgets by its window.
+bool caps_observations(const PolicyConfig& config) {
+  return config.max_observations > 0 && config.kind != "ucb" && config.kind != "swucb";
+}
+
 void require_finite(const char* field, double value) {
   if (!std::isfinite(value)) StateReader::fail(field, "not a finite number");
 }
@@ -47,9 +52,7 @@ ArmPolicy::ArmPolicy(std::shared_ptr<const PolicyConfig> config, std::uint64_t s
       names_(ArmNames::make(std::span<const std::string_view>{})),
       decay_stats_(decay_stats),
       detects_(detects_changes(*config_)),
-      // ucb is the textbook baseline that never forgets; swucb forgets by its window.
-      caps_observations_(config_->max_observations > 0 && config_->kind != "ucb" &&
-                         config_->kind != "swucb") {}
+      caps_observations_(caps_observations(*config_)) {}
 
 void ArmPolicy::update(const Outcome& outcome) {
   // Validate everything first: a throw must leave the policy unchanged.

@@ -166,9 +166,12 @@ std::unique_ptr<Policy> restore_policy(std::string_view bytes);
 /// estimates yet follows its own reports within seconds (docs/POLICIES.md).
 inline constexpr double kInheritedEvidence = 5;
 
-/// The state a new group starts from when it inherits `parent` (serialize()
+/// The policy a new group starts from when it inherits `parent` (serialize()
 /// output): the same policy, its evidence limited to kInheritedEvidence per
 /// arm. Throws CorruptState like restore_policy().
+std::unique_ptr<Policy> inherit_policy(std::string_view parent);
+
+/// inherit_policy(parent), serialized.
 std::string inherited_policy_state(std::string_view parent);
 
 /// Same; when the stored config equals `*shared`, the policy uses `shared`

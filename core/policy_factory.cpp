@@ -86,10 +86,14 @@ std::unique_ptr<Policy> restore_policy(std::string_view bytes) {
   return restore_policy(bytes, nullptr);
 }
 
-std::string inherited_policy_state(std::string_view parent) {
+std::unique_ptr<Policy> inherit_policy(std::string_view parent) {
   auto policy = restore_policy(parent);
   policy->limit_evidence(kInheritedEvidence);
-  return policy->serialize();
+  return policy;
+}
+
+std::string inherited_policy_state(std::string_view parent) {
+  return inherit_policy(parent)->serialize();
 }
 
 std::unique_ptr<Policy> restore_policy(std::string_view bytes,

@@ -176,9 +176,8 @@ class Lane {
       if (group.policy) retired_changes_ += group.policy->changes_detected();
       group = CoreGroup{};
       auto state = states.find(parent);
-      if (state == states.end()) continue;  // the parent never served this lane: cold
-      group.policy = restore_policy(state->second);
-      group.policy->limit_evidence(kInheritedEvidence);  // a prior, as a node does
+      if (state == states.end()) continue;           // the parent never served this lane: cold
+      group.policy = inherit_policy(state->second);  // a prior, as a node does
       if (options.on_regroup) {
         const auto& keys = loader.group_keys(grouping_index_);
         inherited.push_back({keys[child], keys[parent], state->second, group.policy->serialize()});

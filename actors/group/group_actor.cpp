@@ -62,9 +62,9 @@ bool fresh(const GroupState& st) {
 bool take_state(GroupActor* self, const GroupRecord& record, bool inherit_only) {
   auto& st = self->state;
   try {
-    st.args.policy = restore_policy(record.policy_state);
-    // Another group's state (a parent's): a prior, not data of this group.
-    if (inherit_only) st.args.policy->limit_evidence(kInheritedEvidence);
+    // Another group's state (a parent's) is a prior, not data of this group.
+    st.args.policy =
+        inherit_only ? inherit_policy(record.policy_state) : restore_policy(record.policy_state);
   } catch (const CorruptState& e) {
     spdlog::error("group {}: state from {} unusable, keeping ours: {}", st.key(), record.key,
                   e.what());

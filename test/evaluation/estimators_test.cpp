@@ -170,6 +170,11 @@ namespace {
 // A stationary three-armed world: arm means 1.0, 0.6, 0.2, Gaussian noise
 // 0.5, logged by an ε-greedy-like policy that favours arm 2 (p = 0.8, 0.1,
 // 0.1) or, with `uniform`, uniformly.
+// The synthetic worlds' noise: normal, sd 0.5 (Box-Muller).
+double noise_of(pytheas::Rng& rng) {
+  return std::sqrt(-2 * std::log(1 - rng.uniform())) * std::cos(2 * M_PI * rng.uniform()) * 0.5;
+}
+
 SampleSet synthetic_log(std::size_t n, bool uniform, std::uint64_t seed) {
   const double means[3] = {1.0, 0.6, 0.2};
   const double skewed[3] = {0.1, 0.1, 0.8};
@@ -196,9 +201,7 @@ SampleSet synthetic_log(std::size_t n, bool uniform, std::uint64_t seed) {
     }
     s.chosen = arm;
     s.propensity = uniform ? 1.0 / 3 : skewed[arm];
-    // Box-Muller noise.
-    const double noise =
-        std::sqrt(-2 * std::log(1 - rng.uniform())) * std::cos(2 * M_PI * rng.uniform()) * 0.5;
+    const double noise = noise_of(rng);
     s.reward = means[arm] + noise;
     set.samples.push_back(s);
   }
@@ -255,8 +258,7 @@ TEST_CASE("replay of a learning policy matches the same policy run online on 1/K
     double sum = 0;
     for (std::size_t t = 0; t < kSessions / 3; ++t) {
       const auto pick = policy->pick(arms, static_cast<double>(t), rng);
-      const double noise =
-          std::sqrt(-2 * std::log(1 - rng.uniform())) * std::cos(2 * M_PI * rng.uniform()) * 0.5;
+      const double noise = noise_of(rng);
       const double reward = means[pick.index] + noise;
       sum += reward;
       policy->update({arms[pick.index], reward, static_cast<double>(t), {}});
@@ -339,8 +341,7 @@ TEST_CASE("replay with the target's clock compressed matches a discounted policy
     constexpr std::size_t kLive = kSessions / 3;
     for (std::size_t t = 0; t < kLive; ++t) {
       const auto pick = policy->pick(arms, static_cast<double>(t), rng);
-      const double noise =
-          std::sqrt(-2 * std::log(1 - rng.uniform())) * std::cos(2 * M_PI * rng.uniform()) * 0.5;
+      const double noise = noise_of(rng);
       const double reward = world(t, kLive, static_cast<std::uint32_t>(pick.index)) + noise;
       sum += reward;
       policy->update({arms[pick.index], reward, static_cast<double>(t), {}});

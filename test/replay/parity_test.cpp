@@ -16,8 +16,8 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
-#include <sstream>
 
+#include "test/replay/replay_summary.hpp"
 #include "test/support/csv_reader.hpp"
 #include "test/support/process.hpp"
 #include "test/support/temp_dir.hpp"
@@ -81,11 +81,7 @@ double replay_live(const TempDir& dir, const std::string& trace, const std::stri
                                120s);
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
-  std::istringstream summary(read_text_file(dir.path_of(out + "/summary.txt")));
-  std::map<std::string, std::string> keys;
-  for (std::string line; std::getline(summary, line);)
-    if (auto eq = line.find('='); eq != std::string::npos)
-      keys[line.substr(0, eq)] = line.substr(eq + 1);
+  auto keys = pytheas::test::read_replay_summary(dir.path_of(out + "/summary.txt"));
   REQUIRE(keys["decide_ok"] == "3000");
   REQUIRE(keys["reports_ok"] == "3000");
   return std::stod(keys["mean_cost"]);

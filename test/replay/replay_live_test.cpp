@@ -14,6 +14,7 @@
 #include "core/trace_format.hpp"
 #include "core/trace_source.hpp"
 #include "simulation/replay.hpp"
+#include "test/replay/replay_summary.hpp"
 #include "test/support/http_client.hpp"
 #include "test/support/process.hpp"
 #include "test/support/temp_dir.hpp"
@@ -26,6 +27,7 @@ using tcp = boost::asio::ip::tcp;
 
 namespace {
 
+using pytheas::test::read_replay_summary;
 using pytheas::test::read_text_file;
 using pytheas::test::TempDir;
 
@@ -36,17 +38,6 @@ std::string generate_trace(const TempDir& dir, int sessions) {
                                            "\nduration_s: 3\nasns: 4\n"
                                            "decisions:\n  - {name: cdn-a, cost: 100}\n"
                                            "  - {name: cdn-b, cost: 115}\n");
-}
-
-std::map<std::string, std::string> read_summary(const std::string& path) {
-  std::map<std::string, std::string> keys;
-  std::istringstream in(read_text_file(path));
-  std::string line;
-  while (std::getline(in, line)) {
-    auto eq = line.find('=');
-    if (eq != std::string::npos) keys[line.substr(0, eq)] = line.substr(eq + 1);
-  }
-  return keys;
 }
 
 long key(const std::map<std::string, std::string>& keys, const std::string& name) {
@@ -123,7 +114,7 @@ TEST_CASE("json replay: every decide's report is recorded at the node", "[replay
   REQUIRE(run.exit_code == 0);
   CHECK(run.err.find('\r') == std::string::npos);  // no progress bar on a pipe
 
-  const auto summary = read_summary(dir.path_of("out/summary.txt"));
+  const auto summary = read_replay_summary(dir.path_of("out/summary.txt"));
   CHECK(key(summary, "sessions") == 300);
   CHECK(key(summary, "decide_ok") == 300);
   CHECK(key(summary, "decide_failed") == 0);
@@ -152,7 +143,7 @@ TEST_CASE("legacy replay follows trace time and reconciles with the node", "[rep
       60s);
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
-  const auto summary = read_summary(dir.path_of("out/summary.txt"));
+  const auto summary = read_replay_summary(dir.path_of("out/summary.txt"));
   CHECK(key(summary, "sessions") == 200);
   CHECK(key(summary, "decide_ok") == 200);
   CHECK(key(summary, "reports_ok") == 200);
@@ -175,7 +166,7 @@ TEST_CASE("a closed port gets the fallback decision, counted as failures, the re
                                60s);
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
-  const auto summary = read_summary(dir.path_of("out/summary.txt"));
+  const auto summary = read_replay_summary(dir.path_of("out/summary.txt"));
   // Round robin: every second session went to the closed port.
   CHECK(key(summary, "sessions") == 300);
   CHECK(key(summary, "decide_ok") == 150);
@@ -195,7 +186,7 @@ TEST_CASE("a closed port gets the fallback decision, counted as failures, the re
                         60s);
   INFO(dead.err);
   REQUIRE(dead.exit_code == 0);
-  const auto dead_summary = read_summary(dir.path_of("dead/summary.txt"));
+  const auto dead_summary = read_replay_summary(dir.path_of("dead/summary.txt"));
   CHECK(key(dead_summary, "sessions") == 300);
   CHECK(key(dead_summary, "decide_failed") == 300);
   CHECK(key(dead_summary, "reports_sent") == 0);
@@ -213,7 +204,7 @@ TEST_CASE("with --failover, sessions of a closed port move to the living URL",
       60s);
   INFO(run.err);
   REQUIRE(run.exit_code == 0);
-  const auto summary = read_summary(dir.path_of("out/summary.txt"));
+  const auto summary = read_replay_summary(dir.path_of("out/summary.txt"));
   CHECK(key(summary, "sessions") == 300);
   CHECK(key(summary, "decide_ok") == 300);
   CHECK(key(summary, "decide_failed") == 0);
