@@ -38,9 +38,8 @@ struct Entry {
   Entry* lru_prev = nullptr;      ///< LRU links, valid while not passivating
   Entry* lru_next = nullptr;
   std::int64_t lru_time = 0;  ///< last_activity when it was last moved to the LRU front
-  bool passivating = false;
-  bool wanted = false;   ///< ensure arrived while passivating
-  bool watched = false;  ///< in SupervisorState::watched (it holds reports not yet applied)
+  bool passivating = false;   ///< in transit (SupervisorState::transit) until its state is out
+  bool watched = false;       ///< in SupervisorState::watched (it holds reports not yet applied)
   const std::string& key() const { return slot->key; }
 };
 
@@ -76,6 +75,28 @@ class Lru {
   std::size_t size_ = 0;
 };
 
+/// A group whose state is on its way: its own while it is being passivated
+/// (it comes straight back if it is used meanwhile), or its parent's when a
+/// regroup made it (it starts from that state). Every path that moves a
+/// group's state (passivation, regroup inheritance, federation hand-over and
+/// settle) holds the group the same way: its reports wait here in arrival
+/// order, a decision's wish to use it is remembered, and requests that need
+/// its state wait for it (on_arrival). When the state is there (arrive), the
+/// group starts from it with all of that, or stays passivated if nothing
+/// asked for it. The stall watch reports one that holds reports too long.
+struct Transit {
+  enum class Awaits { own_state, parent_state };
+  Awaits awaits = Awaits::own_state;
+  std::vector<ReportItem> reports;                ///< held, in arrival order
+  bool wanted = false;                            ///< a decision asked for the group
+  std::vector<std::function<void()>> on_arrival;  ///< run once its state is here
+  // The stall watch (watch_stalls).
+  double holding_since = 0;  ///< monotonic seconds when a sweep first saw it hold something
+  bool stalled = false;      ///< reported as stalled (logged, counted)
+  bool probing = false;      ///< a probe of its passivating actor is in flight
+  bool holds() const { return wanted || !reports.empty(); }
+};
+
 struct SupervisorState {
   SupervisorArgs args;
   caf::actor store;
@@ -84,8 +105,9 @@ struct SupervisorState {
   std::unordered_map<std::string_view, Entry> groups;
   Lru lru;
   std::size_t passivating = 0;  ///< entries in `groups` being passivated
-  /// Reports that arrived while their group was being passivated.
-  std::unordered_map<std::string, std::vector<ReportItem>> held;
+  /// Groups whose state is on its way (see Transit): the passivating entries
+  /// of `groups`, and new groups of a regroup waiting for their parent's state.
+  std::unordered_map<std::string, Transit> transit;
   std::vector<std::string> to_flush;
   std::chrono::steady_clock::time_point batching_since;  ///< when to_flush got its first key
   /// Passivated state not yet confirmed on disk (or kept in memory when there
@@ -95,9 +117,6 @@ struct SupervisorState {
   std::shared_ptr<ArmNamesPool> arm_names = ArmNamesPool::make();
   /// What every group actor shares (see GroupContext), made once at start.
   std::shared_ptr<const GroupContext> group_context;
-  /// Requests (federation) that came while their group was being passivated:
-  /// run once its passivation is done (kept aside, like `held`).
-  std::unordered_map<std::string, std::vector<std::function<void()>>> after_revive;
   // Learned grouping (actors/learning/grouping_actor.hpp): after a regroup, a new group
   // starts from its parent's state (taken when the rules changed, or its
   // persisted state when the parent was not active), and reports still keyed
@@ -105,16 +124,8 @@ struct SupervisorState {
   std::unordered_map<std::string, GroupRecord> inherit;       ///< new key -> parent's state
   std::unordered_map<std::string, std::string> inherit_from;  ///< new key -> parent key
   std::unordered_map<std::string, std::string> redirect;      ///< retired key -> heir
-  /// New groups whose parent's state is on its way (its export or its
-  /// passivation): they start when it arrives, with the reports held here.
-  struct AwaitingParent {
-    std::vector<ReportItem> reports;
-    bool wanted = false;  ///< a decision asked for it
-  };
-  std::unordered_map<std::string, AwaitingParent> awaiting_parent;
-  /// The stall watch (watch_stalls): groups sent reports not yet applied, and
-  /// groups whose reports the supervisor holds while they are in transit
-  /// (passivating, or waiting for a parent's state), with what it saw last.
+  /// The stall watch (watch_stalls): groups sent reports not yet applied,
+  /// with what it saw last (groups in transit are watched in `transit`).
   struct Watched {
     std::uint64_t applied = 0;  ///< the slot's report count when it last moved
     std::uint64_t pending = 0;  ///< the slot's pending count then
@@ -123,7 +134,6 @@ struct SupervisorState {
     bool probing = false;       ///< a probe of its actor is in flight
   };
   std::unordered_map<std::string, Watched> watched;
-  std::unordered_map<std::string, Watched> in_transit;
   std::uint64_t inherited = 0;  ///< groups started from a parent's state (logged per regroup)
   /// Messages to many groups at once (a checkpoint round, a reload), still
   /// to be sent: they go out a wave at a time (see kWave).
@@ -328,7 +338,6 @@ Entry& activate(Supervisor* self, const std::string& key,
   entry.actor = actor;
   entry.slot = slot;
   entry.passivating = false;
-  entry.wanted = false;
   touch_lru(st, entry);
   st.args.shared->spawns.fetch_add(1, std::memory_order_relaxed);
   log_event(spdlog::level::debug, LogFields{.group = key}, "group activated{}",
@@ -374,18 +383,49 @@ void give_up(Supervisor* self, const std::string& key, std::size_t reports, cons
             key, reports, why);
 }
 
+/// Holds group `key` until its state arrives (see Transit).
+Transit& hold(SupervisorState& st, const std::string& key, Transit::Awaits awaits) {
+  auto& transit = st.transit[key];
+  transit.awaits = awaits;
+  return transit;
+}
+
+/// Group `key` while its state is on its way; null when it is not in transit.
+Transit* in_transit(SupervisorState& st, const std::string& key) {
+  if (st.transit.empty()) return nullptr;
+  auto it = st.transit.find(key);
+  return it == st.transit.end() ? nullptr : &it->second;
+}
+
+/// Group `key`'s state is here (or will not come): what was held for it,
+/// taken out of transit (nullopt when it was not in transit).
+std::optional<Transit> arrive(Supervisor* self, const std::string& key) {
+  auto node = self->state.transit.extract(key);
+  if (node.empty()) return std::nullopt;
+  const auto& transit = node.mapped();
+  if (transit.stalled)
+    log_event(spdlog::level::warn, LogFields{.group = key},
+              "group {}: applies reports again after {:.1f} s", key,
+              monotonic_seconds() - transit.holding_since);
+  return std::move(node.mapped());
+}
+
+/// Runs the requests that waited for a group's state.
+void run_waiting(std::optional<Transit>& transit) {
+  if (!transit) return;
+  auto waiting = std::move(transit->on_arrival);
+  for (auto& request : waiting) request();
+}
+
 void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record) {
   auto& st = self->state;
   auto it = st.groups.find(key);
   if (it == st.groups.end()) return;
-  auto& entry = it->second;
-  auto held = st.held.extract(key);
-  auto deferred_node = st.after_revive.extract(key);
-  std::vector<std::function<void()>> deferred;
-  if (!deferred_node.empty()) deferred = std::move(deferred_node.mapped());
+  auto transit = arrive(self, key);
+  const std::size_t held = transit ? transit->reports.size() : 0;
   if (st.shutting_down) {  // collected for the stop's one write
     // The node drains the queue before it stops, so none is expected here.
-    if (!held.empty()) give_up(self, key, held.mapped().size(), "they came during the stop");
+    if (held) give_up(self, key, held, "they came during the stop");
     st.shutdown_records.push_back(std::move(record));
     --st.passivating;
     st.groups.erase(it);
@@ -395,17 +435,16 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
   st.args.shared->passivations.fetch_add(1, std::memory_order_relaxed);
   log_event(spdlog::level::debug, LogFields{.group = key}, "group passivated");
   remember_unsaved(self, record);
-  if (!held.empty() || entry.wanted) {
+  if (transit && transit->holds()) {
     // Reports (or decisions) arrived meanwhile: come straight back, state in hand.
     auto& revived = activate(self, key, std::move(record));
-    if (!held.empty()) revived.batch = std::move(held.mapped());
+    revived.batch = std::move(transit->reports);
     flush(self, revived);
-    for (auto& request : deferred) request();
-    return;
+  } else {
+    --st.passivating;
+    st.groups.erase(it);
   }
-  --st.passivating;
-  st.groups.erase(it);
-  for (auto& request : deferred) request();
+  run_waiting(transit);
 }
 
 void sweep(Supervisor* self);
@@ -461,6 +500,7 @@ void passivate(Supervisor* self, const std::string& key, PassivatedFn done) {
   if (entry.passivating) return;
   flush(self, entry);
   entry.passivating = true;
+  hold(st, key, Transit::Awaits::own_state);
   ++st.passivating;
   st.lru.erase(entry);
   st.args.shared->table.erase(key);  // decisions fall back (and ask us back) meanwhile
@@ -472,16 +512,11 @@ void on_report(Supervisor* self, std::string& key, ReportItem item) {
   auto& st = self->state;
   if (!st.redirect.empty())
     if (auto heir = st.redirect.find(key); heir != st.redirect.end()) key = heir->second;
-  if (!st.awaiting_parent.empty())
-    if (auto waiting = st.awaiting_parent.find(key); waiting != st.awaiting_parent.end()) {
-      waiting->second.reports.push_back(std::move(item));
-      return;
-    }
-  auto& entry = ensure(self, key);
-  if (entry.passivating) {
-    st.held[key].push_back(std::move(item));
+  if (auto* transit = in_transit(st, key)) {
+    transit->reports.push_back(std::move(item));
     return;
   }
+  auto& entry = ensure(self, key);
   if (entry.batch.empty()) {
     if (st.to_flush.empty()) st.batching_since = std::chrono::steady_clock::now();
     st.to_flush.push_back(key);
@@ -508,25 +543,24 @@ void on_failed(Supervisor* self, const std::string& key, caf::actor_id failed_id
             "group {}: actor failed ({}); restarting from its last persisted state; "
             "{} unapplied report(s) lost",
             key, self->system().render(reason), lost);
-  auto held = st.held.extract(key);
+  // It was passivating: its last persisted state is the one to come.
+  auto transit = entry.passivating ? arrive(self, key) : std::nullopt;
   if (st.shutting_down && entry.passivating) {
-    if (!held.empty()) give_up(self, key, held.mapped().size(), "its actor failed at stop");
-    st.after_revive.erase(key);  // dropped with the entry, as ever
-    --st.passivating;
+    if (transit && !transit->reports.empty())
+      give_up(self, key, transit->reports.size(), "its actor failed at stop");
+    --st.passivating;  // requests that waited are dropped with the entry, as ever
     st.groups.erase(it);
     if (--st.shutdown_outstanding == 0) finish_shutdown(self);
     return;
   }
   auto batch = std::move(entry.batch);
-  auto deferred = st.after_revive.extract(key);  // it was passivating: they waited for that
   auto& revived = activate(self, key);
   revived.batch = std::move(batch);
-  if (!held.empty())
-    revived.batch.insert(revived.batch.end(), std::make_move_iterator(held.mapped().begin()),
-                         std::make_move_iterator(held.mapped().end()));
+  if (transit)
+    revived.batch.insert(revived.batch.end(), std::make_move_iterator(transit->reports.begin()),
+                         std::make_move_iterator(transit->reports.end()));
   flush(self, revived);
-  if (!deferred.empty())
-    for (auto& request : deferred.mapped()) request();
+  run_waiting(transit);
 }
 
 /// Passivates groups idle longer than passivate_after_s. Walks the LRU list
@@ -568,8 +602,9 @@ void release_kids(Supervisor* self, const std::vector<std::string>& kids);
 /// supervisor still holds for it, and the ones it took are counted lost
 /// (on_failed). No answer in time: it is still stuck (a blocked handler);
 /// nothing can be done without losing what it holds, so it stays reported.
-void probe(Supervisor* self, const std::string& key,
-           std::unordered_map<std::string, SupervisorState::Watched>& table) {
+/// `Table` is SupervisorState::watched or ::transit (entries with `probing`).
+template <class Table>
+void probe(Supervisor* self, const std::string& key, Table& table) {
   auto it = self->state.groups.find(key);
   if (it == self->state.groups.end()) return;
   table[key].probing = true;
@@ -604,18 +639,19 @@ void watch_stalls(Supervisor* self) {
   shared.supervisor_beat.store(now, std::memory_order_relaxed);
   std::size_t stalled = 0;
   std::string reason;
-  auto report = [&](const std::string& key, SupervisorState::Watched& w, std::uint64_t holds,
+  // `was_stalled` is the watched entry's own flag: logged and counted once.
+  auto report = [&](const std::string& key, bool& was_stalled, double since, std::uint64_t holds,
                     const char* where) {
     ++stalled;
     if (reason.empty())
       reason = fmt::format("group {} has applied none of its {} {} report(s) for {:.1f} s", key,
-                           holds, where, now - w.since);
-    if (w.stalled) return;
-    w.stalled = true;
+                           holds, where, now - since);
+    if (was_stalled) return;
+    was_stalled = true;
     shared.stalls.fetch_add(1, std::memory_order_relaxed);
     log_event(spdlog::level::err, LogFields{.group = key},
               "group {}: stalled: applied none of its {} {} report(s) for {:.1f} s", key, holds,
-              where, now - w.since);
+              where, now - since);
   };
   auto recovered = [&](const std::string& key, const SupervisorState::Watched& w) {
     if (w.stalled)
@@ -640,38 +676,24 @@ void watch_stalls(Supervisor* self) {
       recovered(key, w);
       w = SupervisorState::Watched{applied, pending, now};
     } else if (now - w.since >= bound) {
-      report(key, w, pending, "sent");
+      report(key, w.stalled, w.since, pending, "sent");
       if (!w.probing) probe(self, key, st.watched);
     }
     ++it;
   }
-  // Groups in transit with reports held for them: stalled when that lasts.
-  for (auto it = st.in_transit.begin(); it != st.in_transit.end();) {
-    const auto& key = it->first;
-    const bool held = st.held.count(key) != 0;
-    auto waiting = st.awaiting_parent.find(key);
-    const bool awaited = waiting != st.awaiting_parent.end() &&
-                         (waiting->second.wanted || !waiting->second.reports.empty());
-    if (!held && !awaited) {
-      recovered(key, it->second);
-      it = st.in_transit.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  for (const auto& [key, reports] : st.held)
-    st.in_transit.try_emplace(key, SupervisorState::Watched{0, 0, now});
-  for (const auto& [key, waiting] : st.awaiting_parent)
-    if (waiting.wanted || !waiting.reports.empty())
-      st.in_transit.try_emplace(key, SupervisorState::Watched{0, 0, now});
+  // Groups in transit that hold reports (or a decision's wish): stalled
+  // when that lasts. The watch starts at the first sweep that sees it.
   std::vector<std::string> orphans;  // waited too long for a parent's state
-  for (auto& [key, w] : st.in_transit) {
-    if (now - w.since < bound) continue;
-    if (auto held = st.held.find(key); held != st.held.end()) {
-      report(key, w, held->second.size(), "held (passivating)");
-      if (!w.probing) probe(self, key, st.in_transit);
+  for (auto& [key, transit] : st.transit) {
+    if (!transit.holds()) continue;
+    if (transit.holding_since == 0) transit.holding_since = now;
+    if (now - transit.holding_since < bound) continue;
+    if (transit.awaits == Transit::Awaits::own_state) {
+      report(key, transit.stalled, transit.holding_since, transit.reports.size(),
+             "held (passivating)");
+      if (!transit.probing) probe(self, key, st.transit);
     } else {
-      report(key, w, st.awaiting_parent[key].reports.size(),
+      report(key, transit.stalled, transit.holding_since, transit.reports.size(),
              "held (waiting for its parent's state)");
       orphans.push_back(key);
     }
@@ -697,26 +719,29 @@ void watch_stalls(Supervisor* self) {
 void release_kids(Supervisor* self, const std::vector<std::string>& kids) {
   auto& st = self->state;
   for (const auto& kid : kids) {
-    auto waiting = st.awaiting_parent.extract(kid);
-    if (waiting.empty()) continue;
-    auto& reports = waiting.mapped().reports;
-    if (st.groups.count(kid)) {  // started meanwhile (a reload, a settle): its reports follow
-      for (auto& item : reports) {
+    // Not waiting for its parent (any more): already released, or started
+    // meanwhile and now passivating, which ends its transit by itself.
+    auto* waiting = in_transit(st, kid);
+    if (!waiting || waiting->awaits != Transit::Awaits::parent_state) continue;
+    auto transit = arrive(self, kid);
+    if (st.groups.count(kid)) {  // started meanwhile (a reload, an export): its reports follow
+      for (auto& item : transit->reports) {
         std::string key = kid;
         on_report(self, key, std::move(item));
       }
-      continue;
+    } else if (transit->holds()) {  // else not used yet: it starts when it is
+      auto& entry = activate(self, kid);
+      entry.batch = std::move(transit->reports);
+      flush(self, entry);
     }
-    if (!waiting.mapped().wanted && reports.empty()) continue;  // not used yet
-    auto& entry = activate(self, kid);
-    entry.batch = std::move(reports);
-    flush(self, entry);
+    run_waiting(transit);
   }
 }
 
 void release_all_kids(Supervisor* self) {
   std::vector<std::string> kids;
-  for (const auto& [kid, waiting] : self->state.awaiting_parent) kids.push_back(kid);
+  for (const auto& [kid, transit] : self->state.transit)
+    if (transit.awaits == Transit::Awaits::parent_state) kids.push_back(kid);
   release_kids(self, kids);
 }
 
@@ -724,7 +749,7 @@ void release_all_kids(Supervisor* self) {
 /// retired groups hand their reports to their heir and are passivated. The
 /// learner installs the rules for the io threads once this returns, so no
 /// report under a new key comes before; a new group used before its parent's
-/// state is here waits for it (awaiting_parent).
+/// state is here waits for it (in transit).
 void regroup(Supervisor* self, const Regroup& regroup) {
   auto& st = self->state;
   std::unordered_set<std::string> now;  // every group of the new rules
@@ -744,9 +769,9 @@ void regroup(Supervisor* self, const Regroup& regroup) {
     for (const auto& kid : kids) st.inherit_from[kid] = parent;  // its persisted state, or:
     auto it = st.groups.find(parent);
     if (it == st.groups.end()) continue;
-    for (const auto& kid : kids) st.awaiting_parent[kid];
+    for (const auto& kid : kids) hold(st, kid, Transit::Awaits::parent_state);
     if (it->second.passivating) {  // its state will be in `unsaved`
-      st.after_revive[parent].push_back([=] { release_kids(self, kids); });
+      st.transit.at(parent).on_arrival.push_back([=] { release_kids(self, kids); });
       continue;
     }
     self->request(it->second.actor, std::chrono::seconds(10), export_atom::value)
@@ -825,7 +850,6 @@ caf::result<SettleResult> settle(Supervisor* self, const std::string& key,
                                  std::vector<GroupRecord> candidates, bool home,
                                  std::vector<std::string> unreachable) {
   auto& st = self->state;
-  auto& entry = ensure(self, key);
   auto promise = self->make_response_promise<SettleResult>();
   auto ask = [=]() mutable {
     auto it = self->state.groups.find(key);
@@ -837,10 +861,11 @@ caf::result<SettleResult> settle(Supervisor* self, const std::string& key,
     promise.delegate(it->second.actor, settle_atom::value, std::move(candidates), home,
                      std::move(unreachable));
   };
-  if (entry.passivating) {
-    entry.wanted = true;
-    st.after_revive[key].push_back(std::move(ask));
+  if (auto* transit = in_transit(st, key)) {  // it starts when its state is here
+    transit->wanted = true;
+    transit->on_arrival.push_back(std::move(ask));
   } else {
+    ensure(self, key);
     ask();
   }
   return promise;
@@ -870,7 +895,7 @@ caf::result<std::vector<GroupRecord>> surrender(Supervisor* self,
     }
     if (it->second.passivating) {  // its record is on its way to `unsaved`
       ++gather->outstanding;
-      st.after_revive[key].push_back([=]() mutable {
+      st.transit.at(key).on_arrival.push_back([=]() mutable {
         if (auto record = persisted_state(self->state, key))
           gather->records.push_back(std::move(*record));
         done();
@@ -1009,13 +1034,10 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
       [=](ensure_atom, std::string& key) {
         auto& state = self->state;
         if (auto heir = state.redirect.find(key); heir != state.redirect.end()) key = heir->second;
-        if (auto waiting = state.awaiting_parent.find(key);
-            waiting != state.awaiting_parent.end()) {
-          waiting->second.wanted = true;
-          return;
-        }
-        auto& entry = ensure(self, key);
-        if (entry.passivating) entry.wanted = true;
+        if (auto* transit = in_transit(state, key))
+          transit->wanted = true;  // it starts when its state is here
+        else
+          ensure(self, key);
         if (self->mailbox().empty()) flush_all(self);
       },
       [=](sweep_atom) {
