@@ -64,7 +64,7 @@ struct LabelConfig {
   double checkpoint_interval_s = 30;           ///< periodic write of changed groups
   std::size_t report_queue_capacity = 100000;  ///< accepted-not-applied reports
   double event_window_s = 600;                 ///< how long an event id can be reported
-  std::size_t event_capacity = 1000000;        ///< event ids remembered at most
+  std::size_t event_capacity = 10000000;       ///< reported event ids remembered at most
 
   /// The grouping function this config describes (with learning: the
   /// starting grouping, `group_by`).

@@ -149,10 +149,17 @@ void Metrics::write(const NodeStats& stats, std::string& out) const {
       "already included them (sent again after a move of state or ownership).\n"
       "# TYPE pytheas_reports_duplicate_total counter\n"
       "pytheas_reports_duplicate_total {}\n"
-      "# HELP pytheas_events_evicted_total Event ids dropped before their window ended "
-      "(journal cap).\n"
+      "# HELP pytheas_events_evicted_total Reports by event id refused because claims of "
+      "their age had to be forgotten early (limits.event_capacity).\n"
       "# TYPE pytheas_events_evicted_total counter\n"
       "pytheas_events_evicted_total {}\n"
+      "# HELP pytheas_events_forged_total Reports by event id refused as not signed with this "
+      "node's key (altered ids, or another cluster's).\n"
+      "# TYPE pytheas_events_forged_total counter\n"
+      "pytheas_events_forged_total {}\n"
+      "# HELP pytheas_event_claims Reported event ids remembered to tell duplicates apart.\n"
+      "# TYPE pytheas_event_claims gauge\n"
+      "pytheas_event_claims {}\n"
       "# HELP pytheas_group_stalls_total Groups found holding accepted reports they applied "
       "none of for the stall bound (logged; /readyz 503 while it lasts).\n"
       "# TYPE pytheas_group_stalls_total counter\n"
@@ -167,7 +174,8 @@ void Metrics::write(const NodeStats& stats, std::string& out) const {
       open_connections(), refused_connections_.load(std::memory_order_relaxed), stats.active_groups,
       stats.passivations, stats.restarts, stats.queue_depth, stats.queue_capacity,
       stats.reports_applied, stats.reports_lost, stats.reports_duplicate, stats.events_evicted,
-      stats.stalls, stats.stalled_groups, stats.queue_over_released);
+      stats.events_forged, stats.event_claims, stats.stalls, stats.stalled_groups,
+      stats.queue_over_released);
   // Snapshot age as a report sees it: accepted -> visible in its group's snapshot.
   if (stats.freshness)
     write_histogram(out, "pytheas_snapshot_age_seconds",

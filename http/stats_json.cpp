@@ -105,6 +105,8 @@ void write_stats(const DecisionService& service, const Metrics& metrics,
   w.number(stats.restarts);
   w.raw(",\"events_evicted\":");
   w.number(stats.events_evicted);
+  w.raw(",\"events_forged\":");
+  w.number(stats.events_forged);
   w.raw(",\"freshness\":{\"count\":");
   if (const LatencyHistogram* freshness = stats.freshness; freshness && freshness->count() > 0) {
     const auto count = freshness->count();

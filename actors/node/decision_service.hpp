@@ -70,7 +70,9 @@ struct NodeStats {
   std::uint64_t reports_applied = 0;      ///< reports a group's policy has learned from
   std::uint64_t reports_lost = 0;         ///< only when a group actor crashed (logged)
   std::uint64_t reports_duplicate = 0;    ///< skipped: already in their group's state
-  std::uint64_t events_evicted = 0;       ///< event ids dropped early by the journal's cap
+  std::uint64_t events_evicted = 0;       ///< reports refused: their claims forgotten early (cap)
+  std::uint64_t events_forged = 0;        ///< reports refused: id not signed with this node's key
+  std::uint64_t event_claims = 0;         ///< reported event ids remembered (duplicate filter)
   std::uint64_t stalls = 0;               ///< groups found holding reports they did not apply
   std::uint64_t stalled_groups = 0;       ///< such groups now (/readyz answers 503 meanwhile)
   std::uint64_t queue_over_released = 0;  ///< queue slots freed twice: a bug, expected 0

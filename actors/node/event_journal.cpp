@@ -1,89 +1,107 @@
 #include "actors/node/event_journal.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 namespace pytheas {
 
-namespace {
-
-constexpr int kSequenceBits = 40;
-constexpr std::uint64_t kSequenceMask = (std::uint64_t{1} << kSequenceBits) - 1;
-
-std::string to_hex(std::uint64_t value) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, value >>= 4) out[static_cast<std::size_t>(i)] = kDigits[value & 15];
-  return out;
-}
-
-bool from_hex(std::string_view text, std::uint64_t& value) {
-  if (text.size() != 16) return false;
-  value = 0;
-  for (char c : text) {
-    int digit;
-    if (c >= '0' && c <= '9')
-      digit = c - '0';
-    else if (c >= 'a' && c <= 'f')
-      digit = c - 'a' + 10;
-    else
-      return false;
-    value = (value << 4) | static_cast<std::uint64_t>(digit);
+bool EventJournal::TagSet::insert(std::uint64_t tag) {
+  if (tag == 0) tag = 1;
+  if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+  const auto mask = slots_.size() - 1;
+  for (auto at = static_cast<std::size_t>(tag) & mask;; at = (at + 1) & mask) {
+    if (slots_[at] == tag) return false;
+    if (slots_[at] == 0) {
+      slots_[at] = tag;
+      ++size_;
+      return true;
+    }
   }
-  return true;
 }
 
+void EventJournal::TagSet::grow() {
+  std::vector<std::uint64_t> old = std::move(slots_);
+  slots_.assign(std::max<std::size_t>(64, old.size() * 2), 0);
+  const auto mask = slots_.size() - 1;
+  for (auto tag : old) {
+    if (tag == 0) continue;
+    auto at = static_cast<std::size_t>(tag) & mask;
+    while (slots_[at] != 0) at = (at + 1) & mask;
+    slots_[at] = tag;
+  }
+}
+
+namespace {
+std::uint64_t random_u64() {
+  std::random_device device;
+  return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+}
 }  // namespace
 
-EventJournal::EventJournal(std::size_t capacity, double window_s)
-    : per_shard_capacity_(std::max<std::size_t>(1, capacity / kShards)),
+EventJournal::EventJournal(std::size_t capacity, double window_s, SipKey key)
+    : codec_(key),
+      per_shard_capacity_(std::max<std::size_t>(1, capacity / kShards)),
       window_s_(window_s),
-      prefix_((static_cast<std::uint64_t>(std::random_device{}()) & 0xFFFFFFu) << kSequenceBits) {
-  // Grow-by-rehash while the journal fills shows up on the decide path; start
-  // with room for a good share of the window (bucket arrays only, 8 B/entry).
-  for (auto& shard : shards_)
-    shard.entries.reserve(std::min<std::size_t>(per_shard_capacity_, 1 << 16));
-}
-
-void EventJournal::trim(Shard& shard, double now) {
-  while (!shard.order.empty()) {
-    auto it = shard.entries.find(shard.order.front());
-    bool over_capacity = shard.entries.size() > per_shard_capacity_;
-    if (it != shard.entries.end() && !over_capacity && it->second.expires > now) break;
-    if (it != shard.entries.end()) {
-      if (over_capacity && it->second.expires > now && !it->second.reported)
-        evicted_.fetch_add(1, std::memory_order_relaxed);
-      shard.entries.erase(it);
-    }
-    shard.order.pop_front();
-  }
-}
+      span_s_(window_s / kGenerationsPerWindow),
+      // A random start: ids a restarted node issues differ from its earlier ones.
+      nonce_(random_u64()) {}
 
 std::string EventJournal::record(std::string_view group, std::string_view decision, double now,
-                                 std::vector<std::string> features) {
-  std::uint64_t id = prefix_ | (sequence_.fetch_add(1, std::memory_order_relaxed) & kSequenceMask);
-  auto& shard = shards_[id % kShards];
-  {
-    std::lock_guard lock(shard.mutex);
-    shard.entries.emplace(id,
-                          Entry{{std::string(group), std::string(decision), std::move(features)},
-                                now + window_s_,
-                                false});
-    shard.order.push_back(id);
-    trim(shard, now);
+                                 FeatureView features) {
+  return codec_.encode(group, decision, now, nonce_.fetch_add(1, std::memory_order_relaxed),
+                       features);
+}
+
+void EventJournal::expire(Shard& shard, double now) {
+  // A generation's ids were all issued before (epoch + 1) * span.
+  while (!shard.generations.empty() &&
+         static_cast<double>(shard.generations.front().epoch + 1) * span_s_ + window_s_ <= now) {
+    shard.size -= shard.generations.front().tags.size();
+    shard.generations.pop_front();
   }
-  return to_hex(id);
 }
 
 EventJournal::Claim EventJournal::claim(std::string_view event_id, double now, Event& event) {
-  std::uint64_t id;
-  if (!from_hex(event_id, id)) return Claim::unknown;
-  auto& shard = shards_[id % kShards];
+  EventFacts facts;
+  std::uint64_t tag = 0;
+  switch (codec_.decode(event_id, facts, tag)) {
+    case EventTokenCodec::Check::malformed:
+      return Claim::unknown;
+    case EventTokenCodec::Check::forged:
+      forged_.fetch_add(1, std::memory_order_relaxed);
+      return Claim::unknown;
+    case EventTokenCodec::Check::ok:
+      break;
+  }
+  const double issued = facts.issued_s;
+  // Expired; or issued further ahead than any clock skew between members.
+  if (issued + window_s_ <= now || issued > now + window_s_) return Claim::unknown;
+  auto& shard = shards_[tag % kShards];
   std::lock_guard lock(shard.mutex);
-  auto it = shard.entries.find(id);
-  if (it == shard.entries.end() || it->second.expires <= now) return Claim::unknown;
-  if (it->second.reported) return Claim::duplicate;
-  it->second.reported = true;
-  event = std::move(it->second.event);  // the tombstone needs no strings
+  expire(shard, now);
+  if (issued < shard.forgotten_before) {
+    evicted_.fetch_add(1, std::memory_order_relaxed);
+    return Claim::unknown;
+  }
+  const auto epoch = static_cast<std::int64_t>(std::floor(issued / span_s_));
+  auto& generations = shard.generations;
+  auto at = std::find_if(generations.rbegin(), generations.rend(),
+                         [&](const Generation& g) { return g.epoch <= epoch; });
+  if (at == generations.rend() || at->epoch != epoch)
+    at = std::make_reverse_iterator(generations.insert(at.base(), Generation{epoch, {}}) + 1);
+  if (!at->tags.insert(tag)) return Claim::duplicate;
+  ++shard.size;
+  // Over capacity: forget the oldest generations (never the one just used).
+  while (shard.size > per_shard_capacity_ && generations.size() > 1 &&
+         generations.front().epoch != epoch) {
+    shard.size -= generations.front().tags.size();
+    shard.forgotten_before = static_cast<double>(generations.front().epoch + 1) * span_s_;
+    generations.pop_front();
+  }
+  event.group = std::move(facts.group);
+  event.decision = std::move(facts.decision);
+  event.features = std::move(facts.features);
   return Claim::ok;
 }
 
@@ -91,7 +109,16 @@ std::size_t EventJournal::size() const {
   std::size_t total = 0;
   for (auto& shard : shards_) {
     std::lock_guard lock(shard.mutex);
-    total += shard.entries.size();
+    total += shard.size;
+  }
+  return total;
+}
+
+std::size_t EventJournal::memory_bytes() const {
+  std::size_t total = 0;
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    for (const auto& generation : shard.generations) total += generation.tags.bytes();
   }
   return total;
 }

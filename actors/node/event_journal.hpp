@@ -1,23 +1,27 @@
 #pragma once
-// EventJournal: remembers which decision each event id stands for, so that a
-// later report {event_id, score} can be joined to its group and decision.
-// Memory is bounded twice: entries expire after `window_s`, and beyond
-// `capacity` the oldest entries are evicted early (counted in evicted()). A
-// reported event stays as a tombstone until it expires, so a second report is
-// told apart (duplicate) from an unknown one.
-//
-// Event ids are 16 lower-case hex digits: a random per-process prefix plus a
-// sequence number, so ids from before a restart are not mistaken for new ones.
-// Thread-safety: all methods are safe from any thread (sharded mutexes).
+// EventJournal: issues event ids and accepts each one's report once. An id is
+// a signed token that carries its decision (core/event_token.hpp), so
+// nothing is stored per outstanding decision: a report is accepted for the
+// whole `window_s` whatever the decide rate, by any node holding the key.
+// What is stored is the claimed ids' tags (a 64-bit signature each, ~16-21 B
+// in an open-addressing set), kept in generations by issue time until their
+// window ends, so a second report of an id is told apart (duplicate). Beyond
+// `capacity` claimed ids the oldest generation is forgotten early, and
+// reports for decisions of that age are then refused as unknown (counted in
+// evicted()): a duplicate is never accepted.
+// Thread-safety: all methods are safe from any thread (sharded mutexes; an
+// id is issued without a lock).
 
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include "core/event_token.hpp"
 
 namespace pytheas {
 
@@ -28,45 +32,71 @@ class EventJournal {
   struct Event {
     std::string group;
     std::string decision;
-    /// Only for decisions sampled for a cluster's backend (empty otherwise,
-    /// so unsampled entries pay nothing but an empty vector).
+    /// Only for decisions sampled for the learner (empty otherwise).
     std::vector<std::string> features;
   };
 
-  EventJournal(std::size_t capacity, double window_s);
+  /// `key` signs and checks ids: random per node, or the cluster's (so any
+  /// member accepts a report for another member's decision).
+  EventJournal(std::size_t capacity, double window_s, SipKey key);
 
-  /// Remembers a decision made at `now` (seconds); returns its event id.
+  /// The id of a decision made at `now` (wall seconds); `features` are
+  /// carried in it for the learner when the decision is sampled.
   std::string record(std::string_view group, std::string_view decision, double now,
-                     std::vector<std::string> features = {});
+                     FeatureView features = {});
 
   /// Claims an event for a report at `now`: ok (and fills `event`) the first
-  /// time within the window; duplicate after that; unknown if never issued,
-  /// malformed, evicted or expired.
+  /// time within the window; duplicate after that; unknown if malformed,
+  /// not signed with this key (forged), expired, or forgotten early.
   Claim claim(std::string_view event_id, double now, Event& event);
 
+  /// Reports refused because their claims had to be forgotten early.
   std::uint64_t evicted() const { return evicted_.load(std::memory_order_relaxed); }
+  /// Ids refused as not signed with this key (altered, or another cluster's).
+  std::uint64_t forged() const { return forged_.load(std::memory_order_relaxed); }
+  /// Claimed ids remembered.
   std::size_t size() const;
+  /// Bytes the remembered claims take (their sets' slots).
+  std::size_t memory_bytes() const;
 
  private:
-  struct Entry {
-    Event event;
-    double expires = 0;
-    bool reported = false;
+  /// A set of 64-bit tags by open addressing (linear probing): 8 B a slot,
+  /// at most 3/4 full. Slot value 0 marks empty; tag 0 is stored as 1.
+  class TagSet {
+   public:
+    bool insert(std::uint64_t tag);  ///< false if it was there
+    std::size_t size() const { return size_; }
+    std::size_t bytes() const { return slots_.capacity() * sizeof(std::uint64_t); }
+
+   private:
+    void grow();
+    std::vector<std::uint64_t> slots_;
+    std::size_t size_ = 0;
+  };
+  /// The claims of ids issued within one span of time.
+  struct Generation {
+    std::int64_t epoch = 0;  ///< issued / span, rounded down
+    TagSet tags;
   };
   struct Shard {
     mutable std::mutex mutex;
-    std::unordered_map<std::uint64_t, Entry> entries;
-    std::deque<std::uint64_t> order;  ///< insertion order, for expiry and eviction
+    std::deque<Generation> generations;  ///< by epoch, oldest first
+    std::size_t size = 0;
+    /// Ids issued before this were forgotten early: their reports are refused.
+    double forgotten_before = -std::numeric_limits<double>::infinity();
   };
   static constexpr std::size_t kShards = 16;
+  static constexpr int kGenerationsPerWindow = 16;
 
-  void trim(Shard& shard, double now);
+  void expire(Shard& shard, double now);
 
+  const EventTokenCodec codec_;
   const std::size_t per_shard_capacity_;
   const double window_s_;
-  const std::uint64_t prefix_;
-  std::atomic<std::uint64_t> sequence_{0};
+  const double span_s_;
+  std::atomic<std::uint64_t> nonce_;
   std::atomic<std::uint64_t> evicted_{0};
+  std::atomic<std::uint64_t> forged_{0};
   Shard shards_[kShards];
 };
 

@@ -15,6 +15,7 @@
 #include "actors/common/snapshot_cell.hpp"
 #include "actors/federation/federation.hpp"
 #include "actors/federation/federation_local.hpp"
+#include "actors/federation/peer_auth.hpp"
 #include "actors/group/node_shared.hpp"
 #include "actors/group/supervisor.hpp"
 #include "actors/learning/grouping_actor.hpp"
@@ -228,6 +229,26 @@ struct Node::Impl {
   }
 };
 
+namespace {
+
+/// The key that signs event ids: in a cluster with a secret, derived from it
+/// (every member accepts a report for another member's decision, and ids
+/// stay valid across a member's restart); otherwise random per process (a
+/// restarted node refuses the ids of the one before, as it cannot know
+/// which of them were reported).
+SipKey event_id_key(const NodeOptions& options) {
+  if (options.cluster && !options.cluster->secret.empty()) {
+    const auto hex = handshake_proof(options.cluster->secret, "event-ids", "", "", "");
+    return {std::stoull(hex.substr(0, 16), nullptr, 16),
+            std::stoull(hex.substr(16, 16), nullptr, 16)};
+  }
+  std::random_device device;
+  auto word = [&] { return (static_cast<std::uint64_t>(device()) << 32) ^ device(); };
+  return {word(), word()};
+}
+
+}  // namespace
+
 Node::Node(NodeOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->options = std::move(options);
   limit_malloc_arenas(impl_->options.malloc_arenas);  // before the actor system's threads
@@ -244,7 +265,8 @@ Node::Node(NodeOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->initial_config = std::move(config);
   impl_->install(impl_->initial_config);
   impl_->journal = std::make_unique<EventJournal>(impl_->initial_config->event_capacity,
-                                                  impl_->initial_config->event_window_s);
+                                                  impl_->initial_config->event_window_s,
+                                                  event_id_key(impl_->options));
 }
 
 Node::~Node() {
@@ -491,11 +513,9 @@ DecideResult Node::decide(const DecideRequest& request) {
       caf::anon_send(im.supervisor, ensure_atom::value, result.group);
   }
   if (request.issue_event_id) {
-    // A sampled decision keeps its features until its report, for the backend.
-    std::vector<std::string> features;
-    if (im.sampled(rng)) features.assign(request.features.begin(), request.features.end());
+    // A sampled decision's id carries its features to its report, for the learner.
     result.event_id = im.journal->record(result.group, request.candidates[result.index], now,
-                                         std::move(features));
+                                         im.sampled(rng) ? request.features : FeatureView{});
   }
   if (im.decision_log) log_decision(*im.decision_log, now, request, result, policy_version);
   return result;
@@ -599,6 +619,8 @@ NodeStats Node::stats() const {
   stats.reports_lost = shared.reports_lost.load();
   stats.reports_duplicate = shared.reports_duplicate.load();
   stats.events_evicted = impl_->journal->evicted();
+  stats.events_forged = impl_->journal->forged();
+  stats.event_claims = impl_->journal->size();
   stats.stalls = shared.stalls.load();
   stats.stalled_groups = shared.stalled_groups.load();
   stats.queue_over_released = shared.queue.over_released();

@@ -215,6 +215,31 @@ TEST_CASE("many threads decide while reports flow", "[node][concurrency]") {
   node.stop();
 }
 
+TEST_CASE("an altered or foreign event id is refused and changes no group", "[node]") {
+  Node node({});
+  node.start();
+  Session s("1");
+  auto d = node.decide({s.features(), kCandidates, ""});
+  // Point the id at another group and decision by hand: the signature no
+  // longer matches, whichever character changed.
+  for (std::size_t at : {std::size_t{3}, d.event_id.size() / 2, d.event_id.size() - 2}) {
+    auto altered = d.event_id;
+    altered[at] = altered[at] == 'A' ? 'B' : 'A';
+    CHECK(node.report_event(altered, 5.0) == ReportStatus::unknown_event);
+  }
+  Node other({});  // another node: another key
+  other.start();
+  auto foreign = other.decide({s.features(), kCandidates, ""});
+  const auto forged_before = node.stats().events_forged;
+  CHECK(node.report_event(foreign.event_id, 5.0) == ReportStatus::unknown_event);
+  CHECK(node.stats().events_forged == forged_before + 1);  // well formed, wrong key
+  CHECK(node.stats().reports_applied == 0);
+  // The genuine id still counts, once.
+  CHECK(node.report_event(d.event_id, 5.0) == ReportStatus::accepted);
+  REQUIRE(eventually([&] { return node.stats().reports_applied == 1; }));
+  CHECK(node.group("Asn=1")->reports == 1);
+}
+
 TEST_CASE("a decision without an event id leaves the journal alone", "[node]") {
   Node node({});
   node.start();

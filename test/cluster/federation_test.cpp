@@ -121,6 +121,33 @@ TEST_CASE("a report sent to A for a group B owns changes B's state and A's decis
   }
 }
 
+TEST_CASE("an event id from one member is accepted by another, once, and an altered one by none",
+          "[cluster][process]") {
+  LocalCluster cluster;
+  start_all_linked(cluster);
+  // A player's next request may reach another member behind a load balancer.
+  auto decided = cluster.client("fe-a").post(
+      "/v1/decide", R"({"features":{"Asn":"100"},"candidates":["x","y"]})");
+  REQUIRE(decided.status == 200);
+  const auto id = Json::parse(decided.body)["event_id"].get<std::string>();
+  auto report_id = [&](const std::string& node, const std::string& event_id) {
+    return cluster.client(node)
+        .post("/v1/report", R"({"event_id":")" + event_id + R"(","score":10})")
+        .status;
+  };
+  auto altered = id;
+  altered[id.size() / 2] = altered[id.size() / 2] == 'A' ? 'B' : 'A';
+  CHECK(report_id("fe-b", altered) == 404);
+  CHECK(report_id("fe-a", altered) == 404);
+  CHECK(report_id("fe-b", id) == 202);
+  CHECK(report_id("fe-b", id) == 409);
+  auto applied = [&] { return reports_of(cluster, "fe-a") + reports_of(cluster, "fe-b"); };
+  CHECK(eventually([&] { return applied() >= 1; }, 10s));
+  std::this_thread::sleep_for(500ms);  // time for a wrongly accepted report to show
+  CHECK(reports_of(cluster, "fe-a") <= 1);
+  CHECK(reports_of(cluster, "fe-b") <= 1);
+}
+
 TEST_CASE("kill -9 of the owner: A serves its groups with their learned state within 5 s",
           "[cluster][process]") {
   LocalCluster cluster;
