@@ -4,6 +4,8 @@
 #   /etc/pytheas/labels.yaml, pytheas.env       config (dpkg conffiles)
 #   /usr/lib/systemd/system/pytheas.service     the unit (docs/OPERATIONS.md)
 #   /usr/share/pytheas/examples/*.yaml          example label/generator/cluster files
+#   /usr/share/pytheas/prometheus/              scrape config, rules, their promtool tests
+#   /usr/share/pytheas/grafana/pytheas.json     the cluster dashboard (docs/OPERATIONS.md#monitoring)
 #   /usr/share/doc/pytheas/                     README, docs/
 include(GNUInstallDirs)
 
@@ -35,6 +37,13 @@ install(FILES ${PROJECT_BINARY_DIR}/packaging/pytheas.service
 file(GLOB PYTHEAS_EXAMPLE_CONFIGS ${PROJECT_SOURCE_DIR}/config/*.yaml)
 install(FILES ${PYTHEAS_EXAMPLE_CONFIGS}
         DESTINATION ${CMAKE_INSTALL_DATADIR}/pytheas/examples)
+# Monitoring as operators run it: point Prometheus and Grafana at these.
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/prometheus/prometheus.yml
+              ${PROJECT_SOURCE_DIR}/packaging/prometheus/pytheas.rules.yml
+              ${PROJECT_SOURCE_DIR}/packaging/prometheus/pytheas.rules.test.yml
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/pytheas/prometheus)
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/grafana/pytheas.json
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/pytheas/grafana)
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/pytheas)
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/pytheas/docs

@@ -67,6 +67,59 @@ void Metrics::write_histogram(std::string& out, std::string_view name, std::stri
                  name, histogram.sum_seconds(), name, cumulative);
 }
 
+// What /v1/cluster shows, as series an operator's Prometheus can alert on:
+// links (a member's view of each peer), the group table and, per cluster,
+// the groups this member owns (summed over members: one owner each, or not).
+void Metrics::write_cluster_status(const ClusterStatus& status, std::string& out) {
+  auto it = std::back_inserter(out);
+  out.append(
+      "# HELP pytheas_peer_up Whether this node's link to a peer is up (1) or down (0).\n"
+      "# TYPE pytheas_peer_up gauge\n");
+  for (const auto& peer : status.peers)
+    fmt::format_to(it, "pytheas_peer_up{{peer=\"{}\",peer_role=\"{}\",peer_cluster=\"{}\"}} {}\n",
+                   peer.name, peer.role, peer.cluster, peer.healthy ? 1 : 0);
+  out.append(
+      "# HELP pytheas_peer_last_seen_seconds Seconds since this node last heard from a peer "
+      "(-1: never).\n"
+      "# TYPE pytheas_peer_last_seen_seconds gauge\n");
+  for (const auto& peer : status.peers)
+    fmt::format_to(it, "pytheas_peer_last_seen_seconds{{peer=\"{}\"}} {:.3f}\n", peer.name,
+                   peer.last_seen_s);
+  fmt::format_to(it,
+                 "# HELP pytheas_peer_timeout_seconds Silence after which a peer is marked down "
+                 "(federation.peer_timeout_s).\n"
+                 "# TYPE pytheas_peer_timeout_seconds gauge\n"
+                 "pytheas_peer_timeout_seconds {}\n"
+                 "# HELP pytheas_group_table_version The group table version installed here.\n"
+                 "# TYPE pytheas_group_table_version gauge\n"
+                 "pytheas_group_table_version {}\n"
+                 "# HELP pytheas_group_table_groups Groups the installed table gives each "
+                 "frontend cluster.\n"
+                 "# TYPE pytheas_group_table_groups gauge\n",
+                 status.peer_timeout_s, status.table_version);
+  for (const auto& [cluster, n] : status.table_groups_by_cluster)
+    fmt::format_to(it, "pytheas_group_table_groups{{table_cluster=\"{}\"}} {}\n", cluster, n);
+  if (!status.owned_by_cluster.empty()) {
+    out.append(
+        "# HELP pytheas_owned_groups Groups of the table this node owns in its view, by the "
+        "cluster the table gives them.\n"
+        "# TYPE pytheas_owned_groups gauge\n");
+    for (const auto& [cluster, n] : status.owned_by_cluster)
+      fmt::format_to(it, "pytheas_owned_groups{{table_cluster=\"{}\"}} {}\n", cluster, n);
+  }
+  if (status.regroup_interval_s > 0)
+    fmt::format_to(it,
+                   "# HELP pytheas_regroup_last_timestamp_seconds Backend: unix time of its last "
+                   "regroup pass (whether or not the table changed).\n"
+                   "# TYPE pytheas_regroup_last_timestamp_seconds gauge\n"
+                   "pytheas_regroup_last_timestamp_seconds {:.3f}\n"
+                   "# HELP pytheas_regroup_interval_seconds Backend: how often it regroups "
+                   "(federation.regroup_interval_s).\n"
+                   "# TYPE pytheas_regroup_interval_seconds gauge\n"
+                   "pytheas_regroup_interval_seconds {}\n",
+                   status.regrouped_at, status.regroup_interval_s);
+}
+
 void Metrics::write(const NodeStats& stats, std::string& out) const {
   auto it = std::back_inserter(out);
   out.append(
@@ -263,6 +316,7 @@ void Metrics::write(const NodeStats& stats, std::string& out) const {
     write_histogram(out, "pytheas_forward_latency_seconds",
                     "Time from a report's acceptance at another node to its arrival here.",
                     fed->forward_latency);
+    if (auto status = fed->status.load()) write_cluster_status(*status, out);
   }
 }
 

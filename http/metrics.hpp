@@ -69,6 +69,9 @@ class Metrics {
   static void write_histogram(std::string& out, std::string_view name, std::string_view help,
                               const LatencyHistogram& histogram);
 
+  /// Appends a cluster member's view (links, group table, owned groups).
+  static void write_cluster_status(const ClusterStatus& status, std::string& out);
+
  private:
   static std::size_t status_index(unsigned status);
 

@@ -27,6 +27,7 @@ void init(Federation* self, FederationArgs args) {
   st.origin = origin_id(st.me->name);
   st.epoch = st.args.epoch;
   st.started_at = wall_seconds();
+  st.regrouped_at = st.started_at;  // a backend just started is not late
   for (const auto& node : st.args.cluster->nodes)
     if (node.serves_frontend() && node.name != st.me->name) st.other_frontends = true;
   const bool tls = st.args.cluster->tls.enabled();

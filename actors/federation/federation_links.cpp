@@ -303,6 +303,13 @@ void publish_status(Federation* self) {
   status->owned_elsewhere = st.subscribed.size();
   status->mirrored = st.mirror_records.size();
   for (const auto& [group, subs] : st.subscribers) status->subscribers += subs.size();
+  status->table_groups_by_cluster = st.table_groups_by_cluster;
+  status->owned_by_cluster = st.owned_by_cluster;
+  status->peer_timeout_s = st.args.cluster->peer_timeout_s;
+  if (st.me->serves_backend()) {
+    status->regroup_interval_s = st.args.cluster->regroup_interval_s;
+    status->regrouped_at = st.regrouped_at;
+  }
   const double now = wall_seconds();
   for (const auto& peer : st.peers) {
     PeerStatus p;

@@ -50,6 +50,15 @@ void recompute(Federation* self) {
       std::move(members),
       [cluster](std::string_view group) { return cluster->pinned_cluster(group); },
       std::make_shared<const std::map<std::string, std::string>>(st.table.owners), alive, version);
+  st.table_groups_by_cluster.clear();
+  st.owned_by_cluster.clear();
+  for (const auto& [group, owner_cluster] : st.table.owners) {
+    ++st.table_groups_by_cluster[owner_cluster];
+    if (!st.me->serves_frontend()) continue;
+    const auto* owner = st.view->of(group, st.me->cluster).owner;
+    auto& owned = st.owned_by_cluster[owner_cluster];  // 0 is a value too: it shows
+    if (owner && *owner == st.me->name) ++owned;
+  }
 
   // Groups we settled: still ours, with the same home? Else they settle again
   // (here or at their new owner, which we tell: a quiet group would otherwise

@@ -61,6 +61,14 @@ struct ClusterStatus {
   std::size_t mirrored = 0;         ///< groups with a snapshot pushed by their owner
   std::size_t subscribers = 0;      ///< (group, peer) pairs we push to
   std::vector<PeerStatus> peers;
+  // For /metrics, so Prometheus can tell what /v1/cluster alone cannot:
+  // summed over the members, owned groups per cluster equal the table's only
+  // when every group has exactly one owner (docs/OPERATIONS.md#monitoring).
+  std::map<std::string, std::size_t> table_groups_by_cluster;  ///< table entries per cluster
+  std::map<std::string, std::size_t> owned_by_cluster;  ///< of those, ours in our view (frontends)
+  double peer_timeout_s = 0;
+  double regroup_interval_s = 0;  ///< backend only (0 elsewhere)
+  double regrouped_at = 0;        ///< backend: unix seconds of the last regroup pass
 };
 
 struct FederationShared {

@@ -105,6 +105,11 @@ struct FederationState {
   GroupTableMessage table;
   std::shared_ptr<const OwnershipView> view;
   std::string installed_rules;
+  /// Per cluster: the table's groups, and those this node owns in `view`
+  /// (recompute(); shown by /metrics). Backend: when it last regrouped.
+  std::map<std::string, std::size_t> table_groups_by_cluster;
+  std::map<std::string, std::size_t> owned_by_cluster;
+  double regrouped_at = 0;
 
   // Reports this node accepted (federation_relay.cpp).
   std::unordered_map<std::string, Outgoing> outgoing;

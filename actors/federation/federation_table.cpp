@@ -122,6 +122,7 @@ void regroup(Federation* self) {
   // Once the learner has rules, it regroups on its own clock (on_learned);
   // until then, groups are assigned to clusters from the samples' counts.
   if (st.learner && !st.table.rules.empty()) return;
+  st.regrouped_at = wall_seconds();  // a pass, changed or not (/metrics: a stuck one shows)
   if (!st.assignment.regroup()) return;
   GroupTableMessage table;
   table.owners = st.assignment.owners();
@@ -130,6 +131,7 @@ void regroup(Federation* self) {
 
 void on_learned(Federation* self, const RegroupNotice& notice) {
   auto& st = self->state;
+  st.regrouped_at = wall_seconds();
   const auto& learned = notice.regroup->learned;
   GroupTableMessage table;
   table.rules = rules_to_yaml(*learned.rules);

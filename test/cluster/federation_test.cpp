@@ -177,6 +177,55 @@ TEST_CASE("kill -9 of the owner: A serves its groups with their learned state wi
   }
 }
 
+TEST_CASE("/metrics: each member's links, the table per cluster and the groups it owns",
+          "[cluster][process]") {
+  // What packaging/prometheus/pytheas.rules.yml alerts on: summed over the
+  // members, owned groups per cluster equal the table's when each has one owner.
+  LocalCluster cluster;
+  start_with_group_on_b(cluster);
+  auto metrics = [&](const std::string& node) { return cluster.client(node).get("/metrics").body; };
+  auto has = [](const std::string& text, const std::string& line) {
+    return text.find(line) != std::string::npos;
+  };
+  // /metrics shows the status each member publishes on its next heartbeat.
+  REQUIRE(eventually(
+      [&] {
+        const auto a = metrics("fe-a");
+        return has(metrics("fe-b"), "pytheas_owned_groups{table_cluster=\"B\"} 1\n") &&
+               has(a, "pytheas_owned_groups{table_cluster=\"B\"} 0\n") &&
+               has(a, "pytheas_group_table_groups{table_cluster=\"B\"} 1\n");
+      },
+      5s));
+  const auto a = metrics("fe-a");
+  CHECK(has(a, R"(pytheas_peer_up{peer="fe-b",peer_role="frontend",peer_cluster="B"} 1)"));
+  CHECK(has(a, R"(pytheas_peer_up{peer="backend",peer_role="backend",peer_cluster=""} 1)"));
+  CHECK(has(a, "pytheas_peer_timeout_seconds 1\n"));
+  CHECK_FALSE(has(a, "pytheas_regroup_last_timestamp_seconds"));  // the backend's alone
+  const auto backend = metrics("backend");
+  CHECK(has(backend, "pytheas_regroup_interval_seconds 1\n"));
+  CHECK_FALSE(has(backend, "pytheas_owned_groups"));  // a backend owns no group
+  // The backend's regroup passes go on (every second here) though the table stays.
+  auto regrouped_at = [&] {
+    const auto text = metrics("backend");
+    const std::string name = "\npytheas_regroup_last_timestamp_seconds ";  // not # HELP
+    const auto at = text.find(name);
+    return at == std::string::npos ? 0.0 : std::stod(text.substr(at + name.size()));
+  };
+  const double first = regrouped_at();
+  CHECK(first > 0);
+  CHECK(eventually([&] { return regrouped_at() > first; }, 5s));
+
+  // fe-b dies: fe-a sees its link down and, B having no member left, owns B's group.
+  cluster.kill("fe-b", SIGKILL);
+  CHECK(eventually(
+      [&] {
+        const auto m = metrics("fe-a");
+        return has(m, R"(pytheas_peer_up{peer="fe-b",peer_role="frontend",peer_cluster="B"} 0)") &&
+               has(m, "pytheas_owned_groups{table_cluster=\"B\"} 1\n");
+      },
+      5s));
+}
+
 TEST_CASE("kill -9 of the backend: both frontends keep deciding, reporting and forwarding",
           "[cluster][process]") {
   LocalCluster cluster;
