@@ -1,6 +1,8 @@
 #include "core/event_token.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace pytheas {
 
@@ -9,35 +11,55 @@ namespace {
 constexpr std::uint8_t kVersion = 1;
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-void put_le(std::string& out, std::uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i, value >>= 8) out.push_back(static_cast<char>(value & 0xff));
+/// Writes into a caller's buffer of the size encode() computed first: no
+/// allocation while an id is built (it is on every decision's path).
+class Writer {
+ public:
+  explicit Writer(char* out) : out_(out) {}
+  void le(std::uint64_t value, int bytes) {
+    for (int i = 0; i < bytes; ++i, value >>= 8) *out_++ = static_cast<char>(value & 0xff);
+  }
+  /// A string: its length as a varint (one byte below 128), then the bytes.
+  void str(std::string_view value) {
+    auto size = value.size();
+    for (; size >= 0x80; size >>= 7) *out_++ = static_cast<char>((size & 0x7f) | 0x80);
+    *out_++ = static_cast<char>(size);
+    std::memcpy(out_, value.data(), value.size());
+    out_ += value.size();
+  }
+  char* end() const { return out_; }
+
+ private:
+  char* out_;
+};
+
+std::size_t str_size(std::string_view value) {
+  std::size_t bytes = 1;
+  for (auto size = value.size(); size >= 0x80; size >>= 7) ++bytes;
+  return bytes + value.size();
 }
 
-void put_str(std::string& out, std::string_view value) {
-  const auto size = std::min<std::size_t>(value.size(), 0xffff);
-  put_le(out, size, 2);
-  out.append(value.data(), size);
-}
-
-std::string base64url(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() * 4 + 2) / 3);
-  std::size_t at = 0;
+void base64url(std::string_view bytes, std::string& out) {
+  out.resize((bytes.size() * 4 + 2) / 3);
+  char* to = out.data();
   auto byte = [&](std::size_t i) {
     return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[i]));
   };
+  std::size_t at = 0;
   for (; at + 3 <= bytes.size(); at += 3) {
     const auto n = (byte(at) << 16) | (byte(at + 1) << 8) | byte(at + 2);
-    for (int shift = 18; shift >= 0; shift -= 6) out.push_back(kAlphabet[(n >> shift) & 63]);
+    *to++ = kAlphabet[(n >> 18) & 63];
+    *to++ = kAlphabet[(n >> 12) & 63];
+    *to++ = kAlphabet[(n >> 6) & 63];
+    *to++ = kAlphabet[n & 63];
   }
   const auto left = bytes.size() - at;
   if (left > 0) {
     const auto n = (byte(at) << 16) | (left == 2 ? byte(at + 1) << 8 : 0);
-    out.push_back(kAlphabet[(n >> 18) & 63]);
-    out.push_back(kAlphabet[(n >> 12) & 63]);
-    if (left == 2) out.push_back(kAlphabet[(n >> 6) & 63]);
+    *to++ = kAlphabet[(n >> 18) & 63];
+    *to++ = kAlphabet[(n >> 12) & 63];
+    if (left == 2) *to++ = kAlphabet[(n >> 6) & 63];
   }
-  return out;
 }
 
 int sextet(char c) {
@@ -85,7 +107,13 @@ class Reader {
   }
   bool str(std::string& value) {
     std::uint64_t size = 0;
-    if (!le(2, size) || bytes_.size() - at_ < size) return false;
+    for (int shift = 0;; shift += 7) {
+      std::uint64_t part = 0;
+      if (shift > 14 || !le(1, part)) return false;  // no string in an id is 2 MB long
+      size |= (part & 0x7f) << shift;
+      if (!(part & 0x80)) break;
+    }
+    if (bytes_.size() - at_ < size) return false;
     value.assign(bytes_.data() + at_, size);
     at_ += size;
     return true;
@@ -102,18 +130,29 @@ class Reader {
 std::string EventTokenCodec::encode(std::string_view group, std::string_view decision,
                                     double issued_s, std::uint64_t nonce,
                                     FeatureView features) const {
-  std::string bytes;
-  bytes.reserve(32 + group.size() + decision.size());
-  bytes.push_back(static_cast<char>(kVersion));
-  put_le(bytes, static_cast<std::uint64_t>(std::llround(std::max(0.0, issued_s) * 1000)), 6);
-  put_le(bytes, nonce, 8);
-  put_str(bytes, group);
-  put_str(bytes, decision);
   const auto count = std::min<std::size_t>(features.size(), 0xff);
-  bytes.push_back(static_cast<char>(count));
-  for (std::size_t i = 0; i < count; ++i) put_str(bytes, features[i]);
-  put_le(bytes, siphash24(key_, bytes), 8);
-  return base64url(bytes);
+  std::size_t size = 1 + 6 + 8 + str_size(group) + str_size(decision) + 1 + 8;
+  for (std::size_t i = 0; i < count; ++i) size += str_size(features[i]);
+  // Most ids fit on the stack; a decision with long features takes the heap.
+  char stack[512];
+  std::string heap;
+  char* bytes = stack;
+  if (size > sizeof stack) {
+    heap.resize(size);
+    bytes = heap.data();
+  }
+  Writer writer(bytes);
+  writer.le(kVersion, 1);
+  writer.le(static_cast<std::uint64_t>(std::llround(std::max(0.0, issued_s) * 1000)), 6);
+  writer.le(nonce, 8);
+  writer.str(group);
+  writer.str(decision);
+  writer.le(count, 1);
+  for (std::size_t i = 0; i < count; ++i) writer.str(features[i]);
+  writer.le(siphash24(key_, std::string_view(bytes, size - 8)), 8);
+  std::string out;
+  base64url(std::string_view(bytes, size), out);
+  return out;
 }
 
 EventTokenCodec::Check EventTokenCodec::decode(std::string_view token, EventFacts& facts,

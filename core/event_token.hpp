@@ -10,7 +10,8 @@
 //   u8 version (1) | u48 issued, ms since the Unix epoch | u64 nonce |
 //   str group | str decision | u8 feature count | count x str feature |
 //   u64 tag = SipHash-2-4(key, every byte before it)
-// integers little-endian; str = u16 length then the bytes.
+// integers little-endian; str = its length as a varint (LEB128: one byte
+// below 128) then the bytes.
 // EventTokenCodec is immutable after construction: thread-safe.
 
 #include <cstdint>

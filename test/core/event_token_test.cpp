@@ -55,6 +55,21 @@ TEST_CASE("an event id carries its decision and reads back exactly", "[event_tok
   CHECK(facts.features.empty());
 }
 
+TEST_CASE("long features (multi-byte lengths, ids beyond the stack buffer) read back exactly",
+          "[event_token]") {
+  EventTokenCodec codec(kKey);
+  std::vector<std::string> values{std::string(300, 'x'), std::string(127, 'y'),
+                                  std::string(128, 'z')};
+  for (int i = 0; i < 20; ++i) values.push_back("feature-value-" + std::to_string(i));
+  const std::vector<std::string_view> features(values.begin(), values.end());
+  auto id = codec.encode(std::string(200, 'g'), "cdn", 12.5, 1, features);
+  EventFacts facts;
+  std::uint64_t tag = 0;
+  REQUIRE(codec.decode(id, facts, tag) == Check::ok);
+  CHECK(facts.group == std::string(200, 'g'));
+  CHECK(facts.features == values);
+}
+
 TEST_CASE("every altered id is refused: one changed character, a cut, another key",
           "[event_token]") {
   EventTokenCodec codec(kKey);
