@@ -36,6 +36,7 @@ PolicyConfig PolicyConfig::original_ducb() {
   config.normalize = false;
   config.pick_list = 10;
   config.max_observations = 0;  // the original forgot by time only
+  config.change_threshold = 0;  // and detected no change
   return config;
 }
 

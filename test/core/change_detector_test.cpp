@@ -107,14 +107,17 @@ TEST_CASE("an arm that gets better is seen as better within a few reports", "[po
   CHECK(arm_of(*policy->snapshot(t), "x").mean > 6);
 }
 
-TEST_CASE("detection is off by default and in the original's decision maker", "[policy][change]") {
+TEST_CASE("detection is on by default and off in the original's decision maker",
+          "[policy][change]") {
   for (auto config : {PolicyConfig::original_ducb(), PolicyConfig{}}) {
     auto policy = make_policy(config, 1);
     double t = 0;
     for (int i = 0; i < 200; ++i, t += 0.1) policy->update(Outcome{"x", 9, t, {}});
     for (int i = 0; i < 200; ++i, t += 0.1) policy->update(Outcome{"x", 1, t, {}});
-    CHECK(policy->changes_detected() == 0);
+    const bool original = !config.normalize;  // the original's B = 1000 on raw scores
+    CHECK(policy->changes_detected() == (original ? 0 : 1));
   }
+  CHECK(PolicyConfig{}.change_threshold == kTestedChangeThreshold);
 }
 
 TEST_CASE("detectors survive serialize and restore", "[policy][change]") {
