@@ -148,7 +148,7 @@ struct Node::Impl {
   /// until confirmed), else to the supervisor.
   ReportStatus route(std::string key, std::string decision, double score) {
     if (report_log) return route_logged(std::move(key), std::move(decision), score);
-    send_report(std::move(key), ReportItem{std::move(decision), score, wall_seconds(), 0, {}});
+    send_report(std::move(key), ReportItem{std::move(decision), score, monotonic_seconds(), 0, {}});
     return ReportStatus::accepted;
   }
 
@@ -165,11 +165,12 @@ struct Node::Impl {
   ReportStatus route_logged(std::string key, std::string decision, double score,
                             bool await_sync = true, double accepted_at = 0,
                             ReportStamp stamp = {}) {
-    if (accepted_at == 0) accepted_at = wall_seconds();
+    if (accepted_at == 0) accepted_at = monotonic_seconds();
     bool routed = false;
     try {
+      // The log outlives the process: it keeps the wall time (for people).
       report_log->append(
-          key, decision, score, accepted_at,
+          key, decision, score, wall_from_monotonic(accepted_at),
           [&](std::uint64_t seq) {
             ReportItem item{std::move(decision), score, accepted_at, seq, stamp};
             // A fresh report on a cluster member is stamped with the log's sequence.
@@ -193,8 +194,10 @@ struct Node::Impl {
       ReportStamp stamp;
       if (federation && report.stamp_epoch != 0)
         stamp = ReportStamp{0, report.stamp_epoch, report.stamp_seq};
+      // Logged in wall time by an earlier run: as an age on today's clock.
+      const double age = std::max(0.0, wall_seconds() - report.accepted_at);
       route_logged(std::move(report.group), std::move(report.decision), report.score, false,
-                   report.accepted_at, stamp);
+                   monotonic_seconds() - age, stamp);
     }
     report_log->sync();  // one sync for the whole replay
     report_log->drop_recovered_segments();
@@ -478,7 +481,7 @@ DecideResult Node::decide(const DecideRequest& request) {
     result.propensity = pick.propensity;
     result.policy = snapshot->policy();
     slot.decisions.fetch_add(1, std::memory_order_relaxed);
-    slot.touch(static_cast<std::int64_t>(now));
+    slot.touch(static_cast<std::int64_t>(monotonic_seconds()));  // passivation: monotonic
   });
   if (!served || result.policy.empty()) {
     auto pick = DecisionSnapshot::uniform_pick(request.candidates, rng);
@@ -545,12 +548,14 @@ ReportStatus Node::report(const ReportByFeatures& report) {
 
 namespace {
 GroupInfo info_of(const GroupSlot& slot, std::string owner = {}) {
-  return GroupInfo{slot.key,
-                   slot.snapshot.load(),
-                   slot.decisions.load(),
-                   slot.reports.load(),
-                   static_cast<double>(slot.last_activity.load()),
-                   std::move(owner)};
+  GroupInfo info{slot.key,
+                 slot.snapshot.load(),
+                 slot.decisions.load(),
+                 slot.reports.load(),
+                 wall_from_monotonic(static_cast<double>(slot.last_activity.load())),
+                 std::move(owner)};
+  if (info.snapshot) info.last_update = wall_from_monotonic(info.snapshot->taken_at());
+  return info;
 }
 }  // namespace
 
