@@ -280,17 +280,41 @@ SnapshotPtr ArmPolicy::snapshot(double now) {
                                                   snapshot_version_, unseen_weight());
 }
 
-std::string ArmPolicy::serialize() const {
+double ArmPolicy::aligned(double delta) const {
+  const double quantum = time_quantum();
+  // Floor, not round: floor((a + k q) / q) = floor(a / q) + k, so a state
+  // written at a and read at a + k q moves by exactly k q (round is not
+  // consistent at halves of opposite signs).
+  return quantum > 0 ? std::floor(delta / quantum) * quantum : delta;
+}
+
+void ArmPolicy::shift_time(double delta) {
+  if (delta == 0) return;
+  const double exponent = clock_.exponent_shift(delta);
+  last_time_ += delta;
+  reference_exponent_ += exponent;
+  range_exponent_ += exponent;
+  cached_exponent_ = std::numeric_limits<double>::quiet_NaN();
+  for (std::size_t i = 0; i < names_->size(); ++i) arms_[i].last_seen += delta;
+  on_shift(delta);
+}
+
+std::string ArmPolicy::serialize(double now) const {
+  if (!std::isfinite(now)) throw InvalidInput("serialize: time is not finite");
+  // Format 3: every time relative to `now` (the writing instant), so the state
+  // means the same to a reader whose clock differs from ours.
+  const double shift = -aligned(now);
+  const double exponent = clock_.exponent_shift(shift);
   StateWriter writer;
   write_policy_config(writer, *config_);
   for (auto word : rng_.state()) writer.u64(word);
   writer.u8(started_ ? 1 : 0);
-  writer.f64(last_time_);
-  writer.f64(reference_exponent_);
+  writer.f64(last_time_ + shift);
+  writer.f64(reference_exponent_ + exponent);
   writer.u8(has_range_ ? 1 : 0);
   writer.f64(range_low_);
   writer.f64(range_high_);
-  writer.f64(range_exponent_);
+  writer.f64(range_exponent_ + exponent);
   writer.u64(snapshot_version_);
   writer.u32(static_cast<std::uint32_t>(names_->size()));
   for (std::size_t i = 0; i < names_->size(); ++i) {
@@ -298,9 +322,9 @@ std::string ArmPolicy::serialize() const {
     writer.str((*names_)[i]);
     writer.f64(arm.sum);
     writer.f64(arm.count);
-    writer.f64(arm.last_seen);
+    writer.f64(arm.last_seen + shift);
   }
-  write_extra(writer);
+  write_extra(writer, shift);
   // Format 2: the detectors (after everything format 1 held).
   writer.u8(detectors_ ? 1 : 0);
   if (detectors_)
@@ -317,7 +341,8 @@ std::string ArmPolicy::serialize() const {
   return writer.seal();
 }
 
-void ArmPolicy::restore(StateReader& reader) {
+void ArmPolicy::restore(StateReader& reader, double now) {
+  if (!std::isfinite(now)) throw InvalidInput("restore: time is not finite");
   Rng::State state;
   for (auto& word : state) word = reader.u64("rng state");
   if (state == Rng::State{}) StateReader::fail("rng state", "all zero");
@@ -396,6 +421,10 @@ void ArmPolicy::restore(StateReader& reader) {
       if (arms_[i].count > 0)
         detectors_[i].sum_squares = arms_[i].sum * arms_[i].sum / arms_[i].count;
   }
+  // Onto the reader's time base: format 3 times are relative to the writing
+  // instant; older formats hold instants of their writer's wall clock, which
+  // means nothing here, so their last update becomes the writing instant.
+  shift_time(aligned(reader.version() >= 3 ? now : now - last_time_));
 }
 
 void write_policy_config(StateWriter& writer, const PolicyConfig& config) {

@@ -39,16 +39,17 @@ class ArmPolicy : public Policy {
  public:
   void update(const Outcome& outcome) final;
   SnapshotPtr snapshot(double now) final;
-  std::string serialize() const final;
+  std::string serialize(double now) const final;
   const PolicyConfig& config() const final { return *config_; }
   void limit_evidence(double max_count) final;
   std::size_t arm_count() const final { return names_->size(); }
   std::uint64_t changes_detected() const final { return changes_detected_; }
   void share_arm_names(ArmNamesPool& pool) final { names_ = names_->in(pool); }
 
-  /// Reads the state serialize() wrote after the config. Throws CorruptState.
-  /// Only called on a freshly constructed policy.
-  void restore(StateReader& reader);
+  /// Reads the state serialize() wrote after the config, onto the time base
+  /// where `now` is the writing instant (see restore_policy). Throws
+  /// CorruptState. Only called on a freshly constructed policy.
+  void restore(StateReader& reader, double now);
 
  protected:
   /// `clock`: how fast the observed score range forgets, and, with
@@ -78,8 +79,15 @@ class ArmPolicy : public Policy {
   virtual void on_arm_added() {}
   /// Called after forgetting kept exactly the arms with keep[i] != 0.
   virtual void on_compact(std::span<const std::uint8_t> /*keep*/) {}
-  virtual void write_extra(StateWriter& /*writer*/) const {}
+  /// Writes the policy's own state with its times moved by `shift` (a
+  /// multiple of time_quantum()).
+  virtual void write_extra(StateWriter& /*writer*/, double /*shift*/) const {}
   virtual void read_extra(StateReader& /*reader*/) {}
+  /// Moves the policy's own times by `delta` (a multiple of time_quantum()).
+  virtual void on_shift(double /*delta*/) {}
+  /// Moving state in time by a multiple of this keeps it exact (windows and
+  /// batches are aligned to it); 0: any amount.
+  virtual double time_quantum() const { return clock_.quantum(); }
 
   std::span<const ArmStats> arms() const { return {arms_.get(), names_->size()}; }
   /// The arms' names, in the order of arms().
@@ -92,6 +100,11 @@ class ArmPolicy : public Policy {
   /// The lazy-discount factor at `time` (rebasing first when it would be large).
   double growth_at(double time);
   void rebase(double exponent);
+  /// `delta` rounded to a multiple of time_quantum().
+  double aligned(double delta) const;
+  /// Moves every time this policy holds by `delta` (aligned) and its
+  /// exponents with them: the state means the same on the new time base.
+  void shift_time(double delta);
   void forget(double now);
   double score_range(double now) const;
   void observe_range(double score, double time);

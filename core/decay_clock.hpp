@@ -22,6 +22,22 @@ class DecayClock {
 
   bool decays() const { return kind_ != Kind::kNone && step_ > 0; }
 
+  /// Shifting time by a multiple of quantum() (0: by any amount) shifts
+  /// every exponent by the same exponent_shift(): what lets a policy's
+  /// state be moved to another time base (ArmPolicy::restore) exactly.
+  double quantum() const { return kind_ == Kind::kBatches ? period_ : 0; }
+  double exponent_shift(double delta) const {
+    switch (kind_) {
+      case Kind::kNone:
+        return 0;
+      case Kind::kHalfLife:
+        return delta / period_;
+      case Kind::kBatches:
+        return std::round(delta / period_) * step_;
+    }
+    return 0;
+  }
+
   double exponent(double time) const {
     switch (kind_) {
       case Kind::kNone:

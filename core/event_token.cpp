@@ -39,6 +39,11 @@ std::size_t str_size(std::string_view value) {
   return bytes + value.size();
 }
 
+std::uint64_t milliseconds(double seconds) {
+  return static_cast<std::uint64_t>(std::llround(std::max(0.0, seconds) * 1000)) &
+         ((std::uint64_t{1} << 48) - 1);
+}
+
 void base64url(std::string_view bytes, std::string& out) {
   out.resize((bytes.size() * 4 + 2) / 3);
   char* to = out.data();
@@ -127,11 +132,9 @@ class Reader {
 
 }  // namespace
 
-std::string EventTokenCodec::encode(std::string_view group, std::string_view decision,
-                                    double issued_s, std::uint64_t nonce,
-                                    FeatureView features) const {
+std::string EventTokenCodec::encode(const EventFacts& facts, FeatureView features) const {
   const auto count = std::min<std::size_t>(features.size(), 0xff);
-  std::size_t size = 1 + 6 + 8 + str_size(group) + str_size(decision) + 1 + 8;
+  std::size_t size = 1 + 6 + 6 + 4 + 8 + str_size(facts.group) + str_size(facts.decision) + 1 + 8;
   for (std::size_t i = 0; i < count; ++i) size += str_size(features[i]);
   // Most ids fit on the stack; a decision with long features takes the heap.
   char stack[512];
@@ -143,10 +146,12 @@ std::string EventTokenCodec::encode(std::string_view group, std::string_view dec
   }
   Writer writer(bytes);
   writer.le(kVersion, 1);
-  writer.le(static_cast<std::uint64_t>(std::llround(std::max(0.0, issued_s) * 1000)), 6);
-  writer.le(nonce, 8);
-  writer.str(group);
-  writer.str(decision);
+  writer.le(milliseconds(facts.issued_s), 6);
+  writer.le(milliseconds(facts.issued_monotonic_s), 6);
+  writer.le(facts.issuer, 4);
+  writer.le(facts.nonce, 8);
+  writer.str(facts.group);
+  writer.str(facts.decision);
   writer.le(count, 1);
   for (std::size_t i = 0; i < count; ++i) writer.str(features[i]);
   writer.le(siphash24(key_, std::string_view(bytes, size - 8)), 8);
@@ -159,13 +164,15 @@ EventTokenCodec::Check EventTokenCodec::decode(std::string_view token, EventFact
                                                std::uint64_t& tag) const {
   if (token.empty() || token.size() > kMaxTokenSize) return Check::malformed;
   std::string bytes;
-  if (!from_base64url(token, bytes) || bytes.size() < 1 + 6 + 8 + 8) return Check::malformed;
+  if (!from_base64url(token, bytes) || bytes.size() < 1 + 6 + 6 + 4 + 8 + 8)
+    return Check::malformed;
   if (static_cast<std::uint8_t>(bytes[0]) != kVersion) return Check::malformed;
   Reader reader(std::string_view(bytes).substr(0, bytes.size() - 8));
-  std::uint64_t version = 0, issued_ms = 0, count = 0;
+  std::uint64_t version = 0, issued_ms = 0, monotonic_ms = 0, issuer = 0, count = 0;
   facts.features.clear();
-  bool ok = reader.le(1, version) && reader.le(6, issued_ms) && reader.le(8, facts.nonce) &&
-            reader.str(facts.group) && reader.str(facts.decision) && reader.le(1, count);
+  bool ok = reader.le(1, version) && reader.le(6, issued_ms) && reader.le(6, monotonic_ms) &&
+            reader.le(4, issuer) && reader.le(8, facts.nonce) && reader.str(facts.group) &&
+            reader.str(facts.decision) && reader.le(1, count);
   for (std::uint64_t i = 0; ok && i < count; ++i) ok = reader.str(facts.features.emplace_back());
   if (!ok || reader.at() != bytes.size() - 8) return Check::malformed;
   Reader tail(std::string_view(bytes).substr(bytes.size() - 8));
@@ -173,6 +180,8 @@ EventTokenCodec::Check EventTokenCodec::decode(std::string_view token, EventFact
   if (siphash24(key_, std::string_view(bytes).substr(0, bytes.size() - 8)) != tag)
     return Check::forged;
   facts.issued_s = static_cast<double>(issued_ms) / 1000;
+  facts.issued_monotonic_s = static_cast<double>(monotonic_ms) / 1000;
+  facts.issuer = static_cast<std::uint32_t>(issuer);
   return Check::ok;
 }
 

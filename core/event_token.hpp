@@ -7,7 +7,8 @@
 // report, and an id cannot be forged or altered to poison a group.
 //
 // Wire form: base64url without padding of
-//   u8 version (1) | u48 issued, ms since the Unix epoch | u64 nonce |
+//   u8 version (1) | u48 issued, wall-clock ms since the Unix epoch |
+//   u48 issued, ms on the issuer's monotonic clock | u32 issuer | u64 nonce |
 //   str group | str decision | u8 feature count | count x str feature |
 //   u64 tag = SipHash-2-4(key, every byte before it)
 // integers little-endian; str = its length as a varint (LEB128: one byte
@@ -26,8 +27,10 @@ namespace pytheas {
 
 /// What an event id says about its decision.
 struct EventFacts {
-  double issued_s = 0;      ///< wall-clock seconds of the decision (ms precision)
-  std::uint64_t nonce = 0;  ///< distinct per decision of one issuer
+  double issued_s = 0;            ///< wall-clock seconds of the decision (ms precision)
+  double issued_monotonic_s = 0;  ///< the issuer's monotonic seconds then (ms precision)
+  std::uint32_t issuer = 0;       ///< random per issuing process: its clock is the one above
+  std::uint64_t nonce = 0;        ///< distinct per decision of one issuer
   std::string group;
   std::string decision;
   std::vector<std::string> features;  ///< empty unless sampled for the learner
@@ -42,8 +45,7 @@ class EventTokenCodec {
   explicit EventTokenCodec(SipKey key) : key_(key) {}
 
   /// The id of a decision; `features` may be empty (not sampled).
-  std::string encode(std::string_view group, std::string_view decision, double issued_s,
-                     std::uint64_t nonce, FeatureView features = {}) const;
+  std::string encode(const EventFacts& facts, FeatureView features = {}) const;
 
   /// Reads `token`: ok (with its facts and its tag, the signature that tells
   /// ids apart), malformed (not an id of this format), or forged (well

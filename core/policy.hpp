@@ -116,8 +116,11 @@ class Policy {
   virtual SnapshotPtr snapshot(double now) = 0;
 
   /// Full state (config, arms, statistics, RNG) as bytes: versioned and
-  /// checksummed. restore_policy(serialize()) continues exactly as this would.
-  virtual std::string serialize() const = 0;
+  /// checksummed. Times are written as ages relative to `now` (format 3), not
+  /// as instants of this policy's clock, so the state means the same on a
+  /// process or host whose clock differs: restore_policy(serialize(t), u)
+  /// continues as this would, with every time moved by u - t.
+  virtual std::string serialize(double now) const = 0;
 
   virtual const PolicyConfig& config() const = 0;
 
@@ -159,9 +162,13 @@ std::unique_ptr<Policy> make_policy(std::shared_ptr<const PolicyConfig> config, 
 /// Throws InvalidInput naming the first field of `config` out of range.
 void validate_policy_config(const PolicyConfig& config);
 
-/// Restores a policy from serialize() output. Throws CorruptState naming the
-/// failed check (magic, version, checksum, truncation, bad field).
-std::unique_ptr<Policy> restore_policy(std::string_view bytes);
+/// Restores a policy from serialize() output onto the caller's clock: `now`
+/// is the caller's time of the instant the state was written (its own now,
+/// or earlier by however long the state waited). A format 1-2 state (absolute
+/// times of its writer's clock) is moved so that its last update lands at
+/// `now`. Throws CorruptState naming the failed check (magic, version,
+/// checksum, truncation, bad field).
+std::unique_ptr<Policy> restore_policy(std::string_view bytes, double now);
 
 /// How many observations per arm a new group's inherited state counts for
 /// (Policy::limit_evidence): a few, so a child starts from its parent's
@@ -171,14 +178,14 @@ inline constexpr double kInheritedEvidence = 5;
 /// The policy a new group starts from when it inherits `parent` (serialize()
 /// output): the same policy, its evidence limited to kInheritedEvidence per
 /// arm. Throws CorruptState like restore_policy().
-std::unique_ptr<Policy> inherit_policy(std::string_view parent);
+std::unique_ptr<Policy> inherit_policy(std::string_view parent, double now);
 
-/// inherit_policy(parent), serialized.
-std::string inherited_policy_state(std::string_view parent);
+/// inherit_policy(parent, now), serialized as of `now`.
+std::string inherited_policy_state(std::string_view parent, double now);
 
 /// Same; when the stored config equals `*shared`, the policy uses `shared`
 /// instead of a copy of its own (a restored group shares its settings).
-std::unique_ptr<Policy> restore_policy(std::string_view bytes,
+std::unique_ptr<Policy> restore_policy(std::string_view bytes, double now,
                                        std::shared_ptr<const PolicyConfig> shared);
 
 }  // namespace pytheas

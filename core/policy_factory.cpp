@@ -83,21 +83,21 @@ std::unique_ptr<Policy> make_policy(std::shared_ptr<const PolicyConfig> config,
   return construct(std::move(config), seed);
 }
 
-std::unique_ptr<Policy> restore_policy(std::string_view bytes) {
-  return restore_policy(bytes, nullptr);
+std::unique_ptr<Policy> restore_policy(std::string_view bytes, double now) {
+  return restore_policy(bytes, now, nullptr);
 }
 
-std::unique_ptr<Policy> inherit_policy(std::string_view parent) {
-  auto policy = restore_policy(parent);
+std::unique_ptr<Policy> inherit_policy(std::string_view parent, double now) {
+  auto policy = restore_policy(parent, now);
   policy->limit_evidence(kInheritedEvidence);
   return policy;
 }
 
-std::string inherited_policy_state(std::string_view parent) {
-  return inherit_policy(parent)->serialize();
+std::string inherited_policy_state(std::string_view parent, double now) {
+  return inherit_policy(parent, now)->serialize(now);
 }
 
-std::unique_ptr<Policy> restore_policy(std::string_view bytes,
+std::unique_ptr<Policy> restore_policy(std::string_view bytes, double now,
                                        std::shared_ptr<const PolicyConfig> shared) {
   StateReader reader = StateReader::open(bytes);
   auto stored = read_policy_config(reader);
@@ -110,7 +110,7 @@ std::unique_ptr<Policy> restore_policy(std::string_view bytes,
     throw CorruptState(std::string("corrupt state: config: ") + error.what());
   }
   auto policy = construct(std::move(config), 0);
-  policy->restore(reader);
+  policy->restore(reader, now);
   reader.expect_end();
   return policy;
 }

@@ -18,8 +18,11 @@ namespace pytheas {
 
 inline constexpr char kStateMagic[4] = {'P', 'Y', 'P', 'S'};
 /// 2: change detection (the config's change_threshold, per-arm detectors).
-/// Readers accept 1 (detection then starts from scratch).
-inline constexpr std::uint16_t kStateFormatVersion = 2;
+/// 3: times are ages relative to the writing instant, not instants of the
+/// writer's clock (the same fields, moved; docs/RELIABILITY.md "Time").
+/// Readers accept 1 (detection then starts from scratch) and 2 (times moved
+/// so that the last update is the writing instant).
+inline constexpr std::uint16_t kStateFormatVersion = 3;
 inline constexpr std::uint16_t kOldestStateFormatVersion = 1;
 
 class StateWriter {

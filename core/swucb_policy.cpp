@@ -77,11 +77,22 @@ class SlidingWindowUcbPolicy final : public ArmPolicy {
     buckets_.shrink_to_fit();
   }
 
-  void write_extra(StateWriter& writer) const override {
+  void write_extra(StateWriter& writer, double shift) const override {
+    const double steps = std::round(shift / bucket_width_);
     writer.u8(has_bucket_ ? 1 : 0);
-    writer.f64(current_bucket_);
-    writer.u32(static_cast<std::uint32_t>(buckets_.size()));
-    for (double value : buckets_) writer.f64(value);
+    writer.f64(current_bucket_ + steps);
+    const auto moved = rotated(steps);
+    writer.u32(static_cast<std::uint32_t>(moved.size()));
+    for (double value : moved) writer.f64(value);
+  }
+
+  // Whole buckets, so the window keeps its bucket boundaries when the state
+  // moves to another time base (ArmPolicy::shift_time).
+  double time_quantum() const override { return bucket_width_; }
+  void on_shift(double delta) override {
+    const double steps = std::round(delta / bucket_width_);
+    buckets_ = rotated(steps);
+    current_bucket_ += steps;
   }
 
   void read_extra(StateReader& reader) override {
@@ -104,6 +115,19 @@ class SlidingWindowUcbPolicy final : public ArmPolicy {
     double slot = std::fmod(bucket, static_cast<double>(kBuckets));
     if (slot < 0) slot += kBuckets;
     return static_cast<std::size_t>(slot);
+  }
+
+  // The ring as it is laid out once every bucket index moves by `steps`:
+  // a bucket's slot is its index mod kBuckets.
+  std::vector<double> rotated(double steps) const {
+    const std::size_t by = slot(steps);
+    if (by == 0) return buckets_;
+    std::vector<double> out(buckets_.size());
+    for (std::size_t arm = 0; arm * kPerArm < buckets_.size(); ++arm)
+      for (std::size_t s = 0; s < kBuckets; ++s)
+        for (std::size_t i = 0; i < 2; ++i)
+          out[arm * kPerArm + 2 * ((s + by) % kBuckets) + i] = buckets_[arm * kPerArm + 2 * s + i];
+    return out;
   }
 
   // Moves the ring's head to `bucket`, clearing the buckets it reuses.

@@ -340,7 +340,7 @@ void write_group_fields(const GroupInfo& group, JsonWriter& w) {
   w.raw(",\"snapshot_version\":");
   w.number(snapshot.version());
   w.raw(",\"last_update\":");
-  w.number(snapshot.taken_at());
+  w.number(group.last_update);
   w.raw(",");
   JsonCodec::write_arms(snapshot, w);
   w.raw("}");

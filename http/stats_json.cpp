@@ -39,7 +39,7 @@ void write_group(const GroupInfo& group, double now, JsonWriter& w) {
   w.raw(",\"snapshot_version\":");
   w.number(snapshot.version());
   w.raw(",\"snapshot_age_s\":");
-  w.number(std::max(0.0, now - snapshot.taken_at()));
+  w.number(std::max(0.0, now - group.last_update));
   w.raw(",\"expected_score\":");
   bool defined = false;
   const double score = expected_score(snapshot, defined);

@@ -168,7 +168,7 @@ class Lane {
     std::unordered_map<std::uint32_t, std::string> states;
     for (const auto& [child, parent] : transition.copies)
       if (parent < groups_.size() && groups_[parent].policy)
-        states.try_emplace(parent, groups_[parent].policy->serialize());
+        states.try_emplace(parent, groups_[parent].policy->serialize(now));
     std::vector<SimulatorOptions::Inherited> inherited;
     for (const auto& [child, parent] : transition.copies) {
       if (child >= groups_.size()) groups_.resize(child + 1);
@@ -176,11 +176,12 @@ class Lane {
       if (group.policy) retired_changes_ += group.policy->changes_detected();
       group = CoreGroup{};
       auto state = states.find(parent);
-      if (state == states.end()) continue;           // the parent never served this lane: cold
-      group.policy = inherit_policy(state->second);  // a prior, as a node does
+      if (state == states.end()) continue;                // the parent never served this lane: cold
+      group.policy = inherit_policy(state->second, now);  // a prior, as a node does
       if (options.on_regroup) {
         const auto& keys = loader.group_keys(grouping_index_);
-        inherited.push_back({keys[child], keys[parent], state->second, group.policy->serialize()});
+        inherited.push_back(
+            {keys[child], keys[parent], state->second, group.policy->serialize(now)});
       }
     }
     if (options.on_regroup) options.on_regroup(spec_.name, now, inherited);

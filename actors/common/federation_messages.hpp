@@ -67,15 +67,22 @@ struct ForwardedReport {
   std::string group;
   std::string decision;
   double score = 0;
-  double accepted_at = 0;  ///< wall seconds at the origin's ingress
+  double accepted_at = 0;  ///< monotonic seconds (this process's) it was accepted
   std::uint64_t epoch = 0;
   std::uint64_t seq = 0;
 };
 
+/// Crosses as an age (time since the origin accepted it, by the origin's
+/// monotonic clock), never as an instant of the origin's clock: the
+/// receiver's forward latency must not include the clocks' skew.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ForwardedReport& x) {
-  return f(caf::meta::type_name("pytheas.forwarded_report"), x.group, x.decision, x.score,
-           x.accepted_at, x.epoch, x.seq);
+  double age = std::max(0.0, monotonic_seconds() - x.accepted_at);
+  return f(caf::meta::type_name("pytheas.forwarded_report"), x.group, x.decision, x.score, age,
+           x.epoch, x.seq, caf::meta::load_callback([&]() -> caf::error {
+             x.accepted_at = monotonic_seconds() - age;
+             return caf::none;
+           }));
 }
 
 /// A group's home to one origin: every report of yours for `group` up to this

@@ -16,8 +16,8 @@ struct GroupRecord {
   std::string key;
   std::uint64_t decisions = 0;
   std::uint64_t reports = 0;
-  double last_activity = 0;
-  std::string policy_state;  ///< Policy::serialize() output
+  double last_activity = 0;  ///< unix seconds of the last decide/report (for people, ordering)
+  std::string policy_state;  ///< Policy::serialize(written_at) output
   /// Highest write-ahead log sequence whose report this state includes
   /// (actors/storage/report_log.hpp); 0 without a log.
   std::uint64_t wal_seq = 0;
@@ -31,6 +31,12 @@ struct GroupRecord {
   /// The member that set the floor (the home that confirmed it); empty: none.
   /// A new home confirms only once that member has given the group up.
   std::string confirmer;
+  /// When policy_state was written, on this process's monotonic clock
+  /// (clock.hpp): the state's times are ages relative to it. An instant of
+  /// this process only: between members it travels as an age (the
+  /// inspector in messages.hpp), to disk with the downtime rule
+  /// (state_store.hpp), so a record keeps its meaning whatever the clocks.
+  double written_at = 0;
 };
 
 }  // namespace pytheas

@@ -2,13 +2,18 @@
 // Messages between the node's actors (CAF 0.17 style: atom constants plus
 // inspectable structs). Only files under actors/ include it.
 
+#include <algorithm>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/none.hpp>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "actors/common/clock.hpp"
 #include "actors/common/group_record.hpp"
 #include "config/label_config.hpp"
 
@@ -40,7 +45,7 @@ using stall_atom = caf::atom_constant<caf::atom("stall")>;  // test hook: group 
 struct ReportItem {
   std::string decision;
   double score = 0;
-  double accepted_at = 0;     ///< wall seconds when ingress accepted it
+  double accepted_at = 0;     ///< monotonic seconds (this process) ingress accepted it
   std::uint64_t wal_seq = 0;  ///< its write-ahead log sequence; 0 when not logged
   ReportStamp stamp;          ///< cluster members: who accepted it, when (core/report_marks.hpp)
 };
@@ -66,10 +71,19 @@ typename Inspector::result_type inspect(Inspector& f, ReportMarks& x) {
   return f(caf::meta::type_name("pytheas.report_marks"), x.marks());
 }
 
+/// A record crosses to another member with the age of its state (how long
+/// ago it was written, by the sender's monotonic clock), never the sender's
+/// instant: the receiver's clock may be an hour off, or started at another
+/// boot. Time in transit is not counted (milliseconds).
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, GroupRecord& x) {
+  double age = std::max(0.0, monotonic_seconds() - x.written_at);
   return f(caf::meta::type_name("pytheas.group_record"), x.key, x.decisions, x.reports,
-           x.last_activity, x.policy_state, x.wal_seq, x.marks, x.floor, x.confirmer);
+           x.last_activity, x.policy_state, age, x.wal_seq, x.marks, x.floor, x.confirmer,
+           caf::meta::load_callback([&]() -> caf::error {
+             x.written_at = monotonic_seconds() - age;
+             return caf::none;
+           }));
 }
 
 /// What a group answers to settle_atom: whether it replaced its state by a

@@ -26,8 +26,9 @@ void init(Federation* self, FederationArgs args) {
   st.me = st.args.cluster->find(st.args.self_name);
   st.origin = origin_id(st.me->name);
   st.epoch = st.args.epoch;
-  st.started_at = wall_seconds();
-  st.regrouped_at = st.started_at;  // a backend just started is not late
+  st.started_at = monotonic_seconds();
+  // A backend just started is not late; a timestamp for Prometheus (wall time).
+  st.regrouped_at = wall_seconds();
   for (const auto& node : st.args.cluster->nodes)
     if (node.serves_frontend() && node.name != st.me->name) st.other_frontends = true;
   const bool tls = st.args.cluster->tls.enabled();
@@ -117,7 +118,7 @@ caf::behavior federation(Federation* self, FederationArgs args) {
       },
       // -- between members
       [=](heartbeat_atom) {
-        if (auto* peer = sender_peer(self)) peer->last_seen = wall_seconds();
+        if (auto* peer = sender_peer(self)) peer->last_seen = monotonic_seconds();
       },
       [=](leaving_atom) {
         auto* peer = sender_peer(self);
@@ -134,14 +135,14 @@ caf::behavior federation(Federation* self, FederationArgs args) {
       [=](table_atom, GroupTableMessage& table) {
         auto* peer = sender_peer(self);
         if (!peer) return;
-        peer->last_seen = wall_seconds();
+        peer->last_seen = monotonic_seconds();
         install_table(self, std::move(table), peer->node->name);
       },
       [=](forward_atom, std::uint64_t, std::vector<std::string>& resync,
           std::vector<ForwardedReport>& batch) -> caf::result<ok_atom, std::vector<std::string>> {
         auto* peer = sender_peer(self);
         if (!peer) return caf::make_error(caf::sec::runtime_error, "no handshake");
-        peer->last_seen = wall_seconds();
+        peer->last_seen = monotonic_seconds();
         return {ok_atom::value, on_forward(self, *peer, resync, batch)};
       },
       [=](confirm_atom, std::vector<Confirmation>& confirmations) {

@@ -67,7 +67,7 @@ void mark_down(Federation* self, Peer& peer, const std::string& reason) {
   st.peer_of.erase(peer.handle.address());
   self->demonitor(peer.handle);
   peer.handle = nullptr;
-  peer.next_attempt = wall_seconds() + peer.backoff_s;
+  peer.next_attempt = monotonic_seconds() + peer.backoff_s;
   // Forwards in flight may be lost with the link; their reports are retained
   // and go where their groups live now (recompute re-routes them).
   std::size_t in_flight = 0;
@@ -91,7 +91,7 @@ void register_link(Federation* self, Peer& peer, caf::actor handle) {
   peer.handle = std::move(handle);
   peer.up = true;
   peer.leaving = false;
-  peer.last_seen = wall_seconds();
+  peer.last_seen = monotonic_seconds();
   peer.backoff_s = 0.1;
   peer.last_error.clear();
   st.peer_of[peer.handle.address()] = index_of(st, peer);
@@ -118,10 +118,11 @@ caf::result<challenge_atom, std::string> on_challenge(Federation* self) {
   if (!sender) return caf::make_error(caf::sec::runtime_error, "anonymous challenge");
   auto nonce = make_nonce();
   if (st.challenges.size() > 256)  // strangers who never said hello
-    std::erase_if(st.challenges,
-                  [now = wall_seconds()](const auto& entry) { return entry.second.second < now; });
+    std::erase_if(st.challenges, [now = monotonic_seconds()](const auto& entry) {
+      return entry.second.second < now;
+    });
   // One outstanding challenge per link; a handshake must follow promptly.
-  st.challenges[caf::actor_cast<caf::actor_addr>(sender)] = {nonce, wall_seconds() + 10};
+  st.challenges[caf::actor_cast<caf::actor_addr>(sender)] = {nonce, monotonic_seconds() + 10};
   return {challenge_atom::value, std::move(nonce)};
 }
 
@@ -136,7 +137,7 @@ caf::result<welcome_atom, std::string, std::string> on_hello(Federation* self,
   std::string my_nonce;
   if (sender) {
     auto it = st.challenges.find(sender.address());
-    if (it != st.challenges.end() && it->second.second > wall_seconds())
+    if (it != st.challenges.end() && it->second.second > monotonic_seconds())
       my_nonce = it->second.first;
     if (it != st.challenges.end()) st.challenges.erase(it);  // single use
   }
@@ -176,10 +177,10 @@ void connect(Federation* self, Peer& peer) {
     peer.last_error = why;
     peer.backoff_s =
         std::min(peer.backoff_s * 2, self->state.args.cluster->reconnect_max_backoff_s);
-    peer.next_attempt = wall_seconds() + peer.backoff_s;
+    peer.next_attempt = monotonic_seconds() + peer.backoff_s;
   };
   self->request(peer.connector, 30s, connect_atom::value, peer.node->host, peer.node->caf_port,
-                wall_seconds() + 25)
+                monotonic_seconds() + 25)
       .then(
           [=](caf::actor& handle) {
             // Challenge-response (actors/federation/peer_auth.hpp): the secret stays here.
@@ -280,7 +281,7 @@ caf::behavior connector(caf::event_based_actor* self, bool tls) {
       [=](connect_atom, const std::string& host, std::uint16_t port,
           double deadline) -> caf::result<caf::actor> {
         // A request that waited past its deadline behind a slow one is moot.
-        if (wall_seconds() > deadline)
+        if (monotonic_seconds() > deadline)
           return caf::make_error(caf::sec::runtime_error, "dial abandoned (stale)");
         if (auto why = probe(host, port, std::chrono::milliseconds(1000)); !why.empty())
           return caf::make_error(caf::sec::runtime_error, why);
@@ -310,7 +311,7 @@ void publish_status(Federation* self) {
     status->regroup_interval_s = st.args.cluster->regroup_interval_s;
     status->regrouped_at = st.regrouped_at;
   }
-  const double now = wall_seconds();
+  const double now = monotonic_seconds();
   for (const auto& peer : st.peers) {
     PeerStatus p;
     p.name = peer.node->name;
@@ -327,7 +328,7 @@ void publish_status(Federation* self) {
 
 void tick(Federation* self) {
   auto& st = self->state;
-  const double now = wall_seconds();
+  const double now = monotonic_seconds();
   for (auto& peer : st.peers) {
     if (peer.up) {
       if (now - peer.last_seen > st.args.cluster->peer_timeout_s) {

@@ -131,7 +131,7 @@ std::vector<std::string> on_forward(Federation* self, Peer& from, std::vector<st
     if (it->second.empty()) st.resyncing.erase(it);
   }
   std::set<std::string> refused;
-  const double now = wall_seconds();
+  const double now = monotonic_seconds();
   std::uint64_t taken = 0, dropped = 0;
   for (auto& report : batch) {
     const auto own = ownership_of(st, report.group, from.node->cluster);
@@ -160,8 +160,8 @@ std::vector<std::string> on_forward(Federation* self, Peer& from, std::vector<st
   }
   st.args.federation->forwarded_in.fetch_add(taken, std::memory_order_relaxed);
   if (dropped > 0)
-    spdlog::debug("federation: dropped {} report(s) from {}: sent before its restart mark",
-                  dropped, from.node->name);
+    spdlog::debug("federation: dropped {} report(s) from {}: sent before its restart mark", dropped,
+                  from.node->name);
   if (!refused.empty()) {
     st.args.federation->forward_refused.fetch_add(batch.size() - taken - dropped,
                                                   std::memory_order_relaxed);
@@ -311,7 +311,7 @@ void flush_outboxes(Federation* self) {
       // No request timeout: under a burst the ack can queue behind our own
       // backlog for longer than any fixed timeout. A dead owner is found by
       // its link (down message, urgent heartbeats, forward_timeout_s in tick()).
-      peer.sent_at[id] = wall_seconds();
+      peer.sent_at[id] = monotonic_seconds();
       self->request(peer.handle, caf::infinite, forward_atom::value, id, std::move(resync),
                     std::move(batch))
           .then(
@@ -320,7 +320,7 @@ void flush_outboxes(Federation* self) {
                 auto& peer = st.peers[index];
                 if (!peer.unacked.erase(id)) return;  // the link went down meanwhile
                 peer.sent_at.erase(id);
-                peer.last_seen = wall_seconds();  // any answer is a sign of life
+                peer.last_seen = monotonic_seconds();  // any answer is a sign of life
                 st.args.shared->queue.release(count);
                 st.args.federation->forwarded_out.fetch_add(count, std::memory_order_relaxed);
                 for (const auto& group : refused) {

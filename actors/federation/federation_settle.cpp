@@ -35,7 +35,7 @@ void finish_settle(Federation* self, const std::string& group);
 
 void ask_everyone(Federation* self, const std::string& group, Settling& settling) {
   auto& st = self->state;
-  settling.deadline = wall_seconds() + st.args.cluster->forward_timeout_s;
+  settling.deadline = monotonic_seconds() + st.args.cluster->forward_timeout_s;
   settling.busy = false;
   settling.asked = true;
   settling.answered.clear();
@@ -69,7 +69,7 @@ void finish_settle(Federation* self, const std::string& group) {
   if (settling.busy && settling.attempts < kBusyRetries) {
     // Its views lag ours (a table or a failure on its way): ask again shortly.
     ++settling.attempts;
-    settling.deadline = wall_seconds() + 0.2;
+    settling.deadline = monotonic_seconds() + 0.2;
     settling.busy = false;
     return;
   }
@@ -125,14 +125,14 @@ void finish_settle(Federation* self, const std::string& group) {
             if (it == st.settling.end()) return;
             spdlog::error("federation: group {} could not settle: {}; trying again", group,
                           self->system().render(error));
-            it->second.deadline = wall_seconds() + 0.5;
+            it->second.deadline = monotonic_seconds() + 0.5;
           });
 }
 
 }  // namespace
 
 bool knows_members(const FederationState& st) {
-  if (wall_seconds() - st.started_at > st.args.cluster->peer_timeout_s) return true;
+  if (monotonic_seconds() - st.started_at > st.args.cluster->peer_timeout_s) return true;
   for (const auto& peer : st.peers)
     if (!peer.up && !(peer.dial && peer.attempts > 0)) return false;
   return true;
@@ -172,7 +172,7 @@ void resettle_provisional(Federation* self) {
 
 void check_settles(Federation* self) {
   auto& st = self->state;
-  const double now = wall_seconds();
+  const double now = monotonic_seconds();
   const bool known = knows_members(st);
   std::vector<std::string> due, again;
   for (auto& [group, settling] : st.settling) {
@@ -309,12 +309,12 @@ void on_mirror(Federation* self, Peer& from, GroupRecord& record) {
   const auto* owner = ownership_of(st, record.key, st.me->cluster).owner;
   if (!owner || *owner != from.node->name) return;  // ours now, or moved on
   try {
-    auto policy = restore_policy(record.policy_state);
+    auto policy = restore_policy(record.policy_state, record.written_at);
     auto slot = st.args.federation->mirrors.insert(record.key);
-    slot->snapshot.store(policy->snapshot(wall_seconds()));
+    slot->snapshot.store(policy->snapshot(monotonic_seconds()));
     slot->reports.store(record.reports);
     slot->decisions.store(record.decisions);
-    slot->touch(static_cast<std::int64_t>(wall_seconds()));
+    slot->touch(static_cast<std::int64_t>(monotonic_seconds()));
     st.mirror_records[record.key] = std::move(record);
   } catch (const CorruptState& e) {
     spdlog::error("federation: unusable state of {} from {}: {}", record.key, from.node->name,

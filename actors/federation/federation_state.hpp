@@ -53,7 +53,7 @@ struct Peer {
   std::set<std::string> resync;  ///< groups restarting from their oldest report (next batch)
   std::uint64_t next_batch = 1;
   std::map<std::uint64_t, std::size_t> unacked;  ///< batch id -> reports in it
-  std::map<std::uint64_t, double> sent_at;       ///< wall seconds each unacked batch left
+  std::map<std::uint64_t, double> sent_at;       ///< monotonic seconds each unacked batch left
   std::vector<Confirmation> confirms;            ///< for its reports, sent at the next tick
 };
 
@@ -85,7 +85,7 @@ struct Settling {
   bool asked = false;                   ///< the members were asked at least once
   std::set<std::string> answered;       ///< members that answered (and gave the group up)
   int attempts = 0;
-  double deadline = 0;              ///< wall seconds; settle with what came by then
+  double deadline = 0;              ///< monotonic seconds; settle with what came by then
   std::vector<ReportItem> pending;  ///< reports held until the state is chosen
 };
 
@@ -95,7 +95,7 @@ struct FederationState {
   std::uint64_t origin = 0;  ///< origin_id(me)
   std::uint64_t epoch = 0;   ///< this run's stamp epoch
   std::uint64_t next_seq = 0;
-  double started_at = 0;  ///< wall seconds
+  double started_at = 0;  ///< monotonic seconds
   bool leaving = false;
   std::vector<Peer> peers;
   std::unordered_map<caf::actor_addr, std::size_t> peer_of;
@@ -149,7 +149,7 @@ struct FederationState {
   caf::actor learner;  ///< the grouping actor, when the backend learns the grouping
 
   std::uint64_t unauthenticated = 0;
-  /// Nonces we issued, per dialling actor, with their expiry (wall seconds).
+  /// Nonces we issued, per dialling actor, with their expiry (monotonic seconds).
   std::unordered_map<caf::actor_addr, std::pair<std::string, double>> challenges;
   static inline const char* name = "pytheas.federation";
 };

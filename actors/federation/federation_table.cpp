@@ -160,7 +160,7 @@ void add_sample(Federation* self, SampledReport sample) {
 void on_samples(Federation* self, Peer& from, std::vector<SampledReport>& samples) {
   auto& st = self->state;
   if (!st.me->serves_backend()) return;
-  from.last_seen = wall_seconds();
+  from.last_seen = monotonic_seconds();
   for (auto& sample : samples) {
     st.assignment.add(sample.group, from.node->cluster);
     learn_from(self, sample, from.node->cluster);

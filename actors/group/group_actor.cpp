@@ -38,15 +38,18 @@ using GroupActor = caf::stateful_actor<GroupState>;
 GroupRecord make_record(const GroupState& st) {
   const auto& slot = *st.args.slot;
   const GroupMarks& marks = st.marks_or_none();
-  return GroupRecord{st.key(),
+  const double now = monotonic_seconds();
+  GroupRecord record{st.key(),
                      slot.decisions.load(),
                      slot.reports.load(),
-                     static_cast<double>(slot.last_activity.load()),
-                     st.args.policy->serialize(),
+                     wall_from_monotonic(static_cast<double>(slot.last_activity.load())),
+                     st.args.policy->serialize(now),
                      st.args.wal_seq,
                      marks.marks,
                      marks.floor,
                      marks.confirmer};
+  record.written_at = now;
+  return record;
 }
 
 void publish(GroupActor* self);
@@ -63,8 +66,8 @@ bool take_state(GroupActor* self, const GroupRecord& record, bool inherit_only) 
   auto& st = self->state;
   try {
     // Another group's state (a parent's) is a prior, not data of this group.
-    st.args.policy =
-        inherit_only ? inherit_policy(record.policy_state) : restore_policy(record.policy_state);
+    st.args.policy = inherit_only ? inherit_policy(record.policy_state, record.written_at)
+                                  : restore_policy(record.policy_state, record.written_at);
   } catch (const CorruptState& e) {
     spdlog::error("group {}: state from {} unusable, keeping ours: {}", st.key(), record.key,
                   e.what());
@@ -133,7 +136,7 @@ SettleResult settle(GroupActor* self, const std::vector<GroupRecord>& candidates
 
 void publish(GroupActor* self) {
   auto& st = self->state;
-  const double now = wall_seconds();
+  const double now = monotonic_seconds();
   st.args.slot->snapshot.store(st.args.policy->snapshot(now));
   for (double accepted : st.unpublished) st.args.context->shared->freshness.record(now - accepted);
   // Released, not just cleared: an idle group should hold no buffer (one
@@ -161,7 +164,7 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
       st.dirty = true;
     }
     try {
-      st.args.policy->update(Outcome{item.decision, item.score, wall_seconds(), {}});
+      st.args.policy->update(Outcome{item.decision, item.score, monotonic_seconds(), {}});
       ++applied;
       st.unpublished.push_back(item.accepted_at);
     } catch (const InvalidInput& e) {
@@ -175,7 +178,7 @@ void apply(GroupActor* self, std::vector<ReportItem>& batch) {
     st.args.context->shared->reports_duplicate.fetch_add(duplicates, std::memory_order_relaxed);
   auto& slot = *st.args.slot;
   slot.reports.fetch_add(applied, std::memory_order_relaxed);
-  slot.touch(static_cast<std::int64_t>(wall_seconds()));
+  slot.touch(static_cast<std::int64_t>(monotonic_seconds()));
   if (self->mailbox().empty() || st.unpublished.size() >= kPublishEvery) publish(self);
   // Release only after the snapshot is visible, so "queue empty" implies
   // "every accepted report is in a published snapshot or about to be".

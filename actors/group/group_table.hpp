@@ -35,13 +35,15 @@ struct GroupSlot {
   explicit GroupSlot(std::string group_key) : key(std::move(group_key)) {}
 
   const std::string key;
-  SnapshotCell<DecisionSnapshot> snapshot;     ///< null until the first publish
-  std::atomic<std::uint64_t> decisions{0};     ///< picks served
-  std::atomic<std::uint64_t> reports{0};       ///< reports applied to the policy
-  std::atomic<std::uint64_t> pending{0};       ///< routed to the actor, not yet applied
-  std::atomic<std::int64_t> last_activity{0};  ///< unix seconds of the last decide/report
+  SnapshotCell<DecisionSnapshot> snapshot;  ///< null until the first publish
+  std::atomic<std::uint64_t> decisions{0};  ///< picks served
+  std::atomic<std::uint64_t> reports{0};    ///< reports applied to the policy
+  std::atomic<std::uint64_t> pending{0};    ///< routed to the actor, not yet applied
+  /// Monotonic seconds (clock.hpp) of the last decide/report: passivation
+  /// must not follow a wall clock's step; shown to people as wall time.
+  std::atomic<std::int64_t> last_activity{0};
 
-  /// Records activity at `now` (unix seconds); a no-op store is skipped so hot
+  /// Records activity at `now` (monotonic seconds); a no-op store is skipped so hot
   /// groups don't bounce the cache line between io threads.
   void touch(std::int64_t now) {
     if (last_activity.load(std::memory_order_relaxed) != now)

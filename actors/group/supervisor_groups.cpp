@@ -14,7 +14,7 @@ namespace pytheas::supervision {
 using namespace std::chrono_literals;
 
 std::int64_t now_s() {
-  return static_cast<std::int64_t>(wall_seconds());
+  return static_cast<std::int64_t>(monotonic_seconds());
 }
 
 void flush(Supervisor* self, Entry& entry) {
@@ -77,7 +77,7 @@ std::unique_ptr<Policy> make_group_policy(SupervisorState& st, const std::string
   std::shared_ptr<const PolicyConfig> settings(st.args.config, &wanted);
   if (record) {
     try {
-      auto restored = restore_policy(record->policy_state, settings);
+      auto restored = restore_policy(record->policy_state, record->written_at, settings);
       if (restored->config() == wanted) {
         restored->share_arm_names(*st.arm_names);
         return restored;
@@ -125,7 +125,8 @@ std::optional<GroupRecord> inherited_state(SupervisorState& st, const std::strin
   GroupRecord record;
   record.key = key;
   try {  // the parent's estimates as a prior, not as data
-    record.policy_state = inherited_policy_state(parent->policy_state);
+    record.policy_state = inherited_policy_state(parent->policy_state, parent->written_at);
+    record.written_at = parent->written_at;
   } catch (const CorruptState& e) {
     spdlog::error("group {}: parent {} state unusable, starting fresh: {}", key, parent->key,
                   e.what());
@@ -153,7 +154,7 @@ Entry& activate(Supervisor* self, const std::string& key, std::optional<GroupRec
   auto policy = make_group_policy(st, key, record);
   // Publish before the actor runs, so that a restored group serves decisions
   // from its own state as soon as the restore request is answered.
-  slot->snapshot.store(policy->snapshot(wall_seconds()));
+  slot->snapshot.store(policy->snapshot(monotonic_seconds()));
   GroupActorArgs args;
   args.slot = slot;
   args.policy = std::move(policy);
@@ -400,7 +401,7 @@ void on_failed(Supervisor* self, const std::string& key, caf::actor_id failed_id
 void sweep(Supervisor* self) {
   auto& st = self->state;
   const auto idle_limit = st.args.config->passivate_after_s;
-  const auto now = wall_seconds();
+  const auto now = monotonic_seconds();
   for (std::size_t looked = 0, total = st.lru.size(); !st.lru.empty() && looked < total; ++looked) {
     auto& entry = *st.lru.back();
     const auto last = entry.slot->last_activity.load(std::memory_order_relaxed);

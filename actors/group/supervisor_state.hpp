@@ -180,7 +180,7 @@ constexpr std::size_t kPassivationsInFlight = 32;
 
 // supervisor_groups.cpp: a group's life.
 
-/// Wall-clock seconds, as the slots' activity stamps count them.
+/// Monotonic seconds, as the slots' activity stamps count them.
 std::int64_t now_s();
 /// Sends `entry`'s batch of reports to its actor (unless it is passivating).
 void flush(Supervisor* self, Entry& entry);

@@ -58,6 +58,9 @@ struct GroupInfo {
   std::uint64_t reports = 0;
   double last_activity = 0;  ///< unix seconds
   std::string owner;         ///< cluster node that owns it; empty: this node
+  /// Unix seconds the snapshot was taken (its taken_at is on the node's
+  /// monotonic clock, which means nothing to a reader).
+  double last_update = 0;
 };
 
 /// Gauges and counters the node exposes for /metrics.

@@ -44,13 +44,20 @@ EventJournal::EventJournal(std::size_t capacity, double window_s, SipKey key)
       per_shard_capacity_(std::max<std::size_t>(1, capacity / kShards)),
       window_s_(window_s),
       span_s_(window_s / kGenerationsPerWindow),
+      issuer_(static_cast<std::uint32_t>(random_u64())),
       // A random start: ids a restarted node issues differ from its earlier ones.
       nonce_(random_u64()) {}
 
-std::string EventJournal::record(std::string_view group, std::string_view decision, double now,
+std::string EventJournal::record(std::string_view group, std::string_view decision, Time now,
                                  FeatureView features) {
-  return codec_.encode(group, decision, now, nonce_.fetch_add(1, std::memory_order_relaxed),
-                       features);
+  EventFacts facts;
+  facts.issued_s = now.wall;
+  facts.issued_monotonic_s = now.monotonic;
+  facts.issuer = issuer_;
+  facts.nonce = nonce_.fetch_add(1, std::memory_order_relaxed);
+  facts.group = group;
+  facts.decision = decision;
+  return codec_.encode(facts, features);
 }
 
 void EventJournal::expire(Shard& shard, double now) {
@@ -62,7 +69,7 @@ void EventJournal::expire(Shard& shard, double now) {
   }
 }
 
-EventJournal::Claim EventJournal::claim(std::string_view event_id, double now, Event& event) {
+EventJournal::Claim EventJournal::claim(std::string_view event_id, Time time, Event& event) {
   EventFacts facts;
   std::uint64_t tag = 0;
   switch (codec_.decode(event_id, facts, tag)) {
@@ -74,9 +81,14 @@ EventJournal::Claim EventJournal::claim(std::string_view event_id, double now, E
     case EventTokenCodec::Check::ok:
       break;
   }
-  const double issued = facts.issued_s;
+  // Ours: aged on the monotonic clock; another's: by the wall clocks.
+  const double age = facts.issuer == issuer_ ? time.monotonic - facts.issued_monotonic_s
+                                             : time.wall - facts.issued_s;
   // Expired; or issued further ahead than any clock skew between members.
-  if (issued + window_s_ <= now || issued > now + window_s_) return Claim::unknown;
+  if (age >= window_s_ || age < -window_s_) return Claim::unknown;
+  // The rest runs on this process's monotonic clock.
+  const double now = time.monotonic;
+  const double issued = now - age;
   auto& shard = shards_[tag % kShards];
   std::lock_guard lock(shard.mutex);
   expire(shard, now);

@@ -9,6 +9,11 @@
 // `capacity` claimed ids the oldest generation is forgotten early, and
 // reports for decisions of that age are then refused as unknown (counted in
 // evicted()): a duplicate is never accepted.
+// Time: an id carries its decision's wall-clock and monotonic time. An id
+// this journal issued is aged on the monotonic clock, so a step of the wall
+// clock neither expires open ids nor keeps them longer; an id from another
+// member (or an earlier process) can only be aged by the wall clocks, which
+// assumes the members' clocks agree to well within the window.
 // Thread-safety: all methods are safe from any thread (sharded mutexes; an
 // id is issued without a lock).
 
@@ -40,15 +45,21 @@ class EventJournal {
   /// member accepts a report for another member's decision).
   EventJournal(std::size_t capacity, double window_s, SipKey key);
 
-  /// The id of a decision made at `now` (wall seconds); `features` are
-  /// carried in it for the learner when the decision is sampled.
-  std::string record(std::string_view group, std::string_view decision, double now,
+  /// Now, on both clocks (seconds).
+  struct Time {
+    double wall = 0;
+    double monotonic = 0;
+  };
+
+  /// The id of a decision made at `now`; `features` are carried in it for
+  /// the learner when the decision is sampled.
+  std::string record(std::string_view group, std::string_view decision, Time now,
                      FeatureView features = {});
 
   /// Claims an event for a report at `now`: ok (and fills `event`) the first
   /// time within the window; duplicate after that; unknown if malformed,
   /// not signed with this key (forged), expired, or forgotten early.
-  Claim claim(std::string_view event_id, double now, Event& event);
+  Claim claim(std::string_view event_id, Time now, Event& event);
 
   /// Reports refused because their claims had to be forgotten early.
   std::uint64_t evicted() const { return evicted_.load(std::memory_order_relaxed); }
@@ -75,14 +86,14 @@ class EventJournal {
   };
   /// The claims of ids issued within one span of time.
   struct Generation {
-    std::int64_t epoch = 0;  ///< issued / span, rounded down
+    std::int64_t epoch = 0;  ///< issued (on this process's monotonic clock) / span, rounded down
     TagSet tags;
   };
   struct Shard {
     mutable std::mutex mutex;
     std::deque<Generation> generations;  ///< by epoch, oldest first
     std::size_t size = 0;
-    /// Ids issued before this were forgotten early: their reports are refused.
+    /// Ids issued before this (monotonic) were forgotten early: their reports are refused.
     double forgotten_before = -std::numeric_limits<double>::infinity();
   };
   static constexpr std::size_t kShards = 16;
@@ -94,6 +105,7 @@ class EventJournal {
   const std::size_t per_shard_capacity_;
   const double window_s_;
   const double span_s_;
+  const std::uint32_t issuer_;  ///< random: which ids this journal issued
   std::atomic<std::uint64_t> nonce_;
   std::atomic<std::uint64_t> evicted_{0};
   std::atomic<std::uint64_t> forged_{0};

@@ -149,7 +149,7 @@ struct Node::Impl {
   /// until confirmed), else to the supervisor.
   ReportStatus route(std::string key, std::string decision, double score) {
     if (report_log) return route_logged(std::move(key), std::move(decision), score);
-    send_report(std::move(key), ReportItem{std::move(decision), score, wall_seconds(), 0, {}});
+    send_report(std::move(key), ReportItem{std::move(decision), score, monotonic_seconds(), 0, {}});
     return ReportStatus::accepted;
   }
 
@@ -166,11 +166,12 @@ struct Node::Impl {
   ReportStatus route_logged(std::string key, std::string decision, double score,
                             bool await_sync = true, double accepted_at = 0,
                             ReportStamp stamp = {}) {
-    if (accepted_at == 0) accepted_at = wall_seconds();
+    if (accepted_at == 0) accepted_at = monotonic_seconds();
     bool routed = false;
     try {
+      // The log outlives the process: it keeps the wall time (for people).
       report_log->append(
-          key, decision, score, accepted_at,
+          key, decision, score, wall_from_monotonic(accepted_at),
           [&](std::uint64_t seq) {
             ReportItem item{std::move(decision), score, accepted_at, seq, stamp};
             // A fresh report on a cluster member is stamped with the log's sequence.
@@ -194,8 +195,10 @@ struct Node::Impl {
       ReportStamp stamp;
       if (federation && report.stamp_epoch != 0)
         stamp = ReportStamp{0, report.stamp_epoch, report.stamp_seq};
+      // Logged in wall time by an earlier run: as an age on today's clock.
+      const double age = std::max(0.0, wall_seconds() - report.accepted_at);
       route_logged(std::move(report.group), std::move(report.decision), report.score, false,
-                   report.accepted_at, stamp);
+                   monotonic_seconds() - age, stamp);
     }
     report_log->sync();  // one sync for the whole replay
     report_log->drop_recovered_segments();
@@ -500,7 +503,7 @@ DecideResult Node::decide(const DecideRequest& request) {
     result.propensity = pick.propensity;
     result.policy = snapshot->policy();
     slot.decisions.fetch_add(1, std::memory_order_relaxed);
-    slot.touch(static_cast<std::int64_t>(now));
+    slot.touch(static_cast<std::int64_t>(monotonic_seconds()));  // passivation: monotonic
   });
   if (!served || result.policy.empty()) {
     auto pick = DecisionSnapshot::uniform_pick(request.candidates, rng);
@@ -514,7 +517,8 @@ DecideResult Node::decide(const DecideRequest& request) {
   }
   if (request.issue_event_id) {
     // A sampled decision's id carries its features to its report, for the learner.
-    result.event_id = im.journal->record(result.group, request.candidates[result.index], now,
+    result.event_id = im.journal->record(result.group, request.candidates[result.index],
+                                         {now, monotonic_seconds()},
                                          im.sampled(rng) ? request.features : FeatureView{});
   }
   if (im.decision_log) log_decision(*im.decision_log, now, request, result, policy_version);
@@ -526,7 +530,7 @@ ReportStatus Node::report_event(std::string_view event_id, double score) {
   check_score(score);
   if (!im.shared->queue.admit()) return ReportStatus::overloaded;
   EventJournal::Event event;
-  switch (im.journal->claim(event_id, wall_seconds(), event)) {
+  switch (im.journal->claim(event_id, {wall_seconds(), monotonic_seconds()}, event)) {
     case EventJournal::Claim::unknown:
       im.shared->queue.release();
       return ReportStatus::unknown_event;
@@ -565,12 +569,14 @@ ReportStatus Node::report(const ReportByFeatures& report) {
 
 namespace {
 GroupInfo info_of(const GroupSlot& slot, std::string owner = {}) {
-  return GroupInfo{slot.key,
-                   slot.snapshot.load(),
-                   slot.decisions.load(),
-                   slot.reports.load(),
-                   static_cast<double>(slot.last_activity.load()),
-                   std::move(owner)};
+  GroupInfo info{slot.key,
+                 slot.snapshot.load(),
+                 slot.decisions.load(),
+                 slot.reports.load(),
+                 wall_from_monotonic(static_cast<double>(slot.last_activity.load())),
+                 std::move(owner)};
+  if (info.snapshot) info.last_update = wall_from_monotonic(info.snapshot->taken_at());
+  return info;
 }
 }  // namespace
 

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "actors/common/clock.hpp"
 #include "core/crc32.hpp"
 #include "core/errors.hpp"
 
@@ -24,6 +25,7 @@ constexpr char kMagic[8] = {'P', 'Y', 'T', 'G', 'R', 'P', '\r', '\n'};
 constexpr std::uint32_t kFormatVersionNoWal = 1;
 constexpr std::uint32_t kFormatVersionWal = 2;    ///< adds wal_seq
 constexpr std::uint32_t kFormatVersionMarks = 3;  ///< adds report marks and floor
+constexpr std::uint32_t kFormatVersionAges = 4;   ///< adds WrittenAt; policy state format 3
 constexpr std::size_t kMaxFieldBytes = 64u << 20;
 
 template <class T>
@@ -98,6 +100,36 @@ void write_all(int fd, std::string_view bytes, const fs::path& path) {
 
 }  // namespace
 
+std::uint64_t boot_hash() {
+  // Read once: the boot does not change under a running process.
+  static const std::uint64_t hash = [] {
+    std::ifstream in("/proc/sys/kernel/random/boot_id");
+    std::string id;
+    if (!(in >> id) || id.empty()) return std::uint64_t{0};
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a
+    for (unsigned char c : id) h = (h ^ c) * 1099511628211ull;
+    return h == 0 ? 1 : h;
+  }();
+  return hash;
+}
+
+ClockReading ClockReading::now() {
+  return ClockReading{wall_seconds(), monotonic_seconds(), boot_hash()};
+}
+
+double restored_written_at(const WrittenAt& written, const ClockReading& now) {
+  double elapsed;
+  if (written.boot != 0 && written.boot == now.boot && written.monotonic >= 0 &&
+      written.monotonic <= now.monotonic) {
+    // This boot: exact, whatever the wall clock did (and bit-exact when not capped).
+    if (now.monotonic - written.monotonic <= kMaxChargedDowntime) return written.monotonic;
+    elapsed = now.monotonic - written.monotonic;
+  } else
+    elapsed = now.wall - written.wall;  // another boot: only the wall clock spans it
+  if (!(elapsed > 0)) elapsed = 0;      // a clock stepped back (or NaN): nothing elapsed
+  return now.monotonic - std::min(elapsed, kMaxChargedDowntime);
+}
+
 StateStore::StateStore(fs::path dir) : groups_dir_(std::move(dir) / "groups") {
   std::error_code ec;
   fs::create_directories(groups_dir_, ec);
@@ -128,23 +160,21 @@ std::string StateStore::file_name(const std::string& key) {
   return name + ".group";
 }
 
-std::string StateStore::encode(const GroupRecord& record) {
+std::string StateStore::encode(const GroupRecord& record, const ClockReading& now) {
   std::string body;
   put_bytes(body, record.key);
   put<std::uint64_t>(body, record.decisions);
   put<std::uint64_t>(body, record.reports);
   put<double>(body, record.last_activity);
   put_bytes(body, record.policy_state);
-  const auto version = !record.marks.empty() || !record.floor.empty() || !record.confirmer.empty()
-                           ? kFormatVersionMarks
-                       : record.wal_seq != 0 ? kFormatVersionWal
-                                             : kFormatVersionNoWal;
-  if (version >= kFormatVersionWal) put<std::uint64_t>(body, record.wal_seq);
-  if (version >= kFormatVersionMarks) {
-    record.marks.append_to(body);
-    record.floor.append_to(body);
-    put_bytes(body, record.confirmer);
-  }
+  const auto version = kFormatVersionAges;
+  put<std::uint64_t>(body, record.wal_seq);
+  record.marks.append_to(body);
+  record.floor.append_to(body);
+  put_bytes(body, record.confirmer);
+  put<double>(body, now.wall - (now.monotonic - record.written_at));
+  put<double>(body, record.written_at);
+  put<std::uint64_t>(body, now.boot);
   std::string out(kMagic, sizeof kMagic);
   put<std::uint32_t>(out, version);
   put<std::uint32_t>(out, crc32(body));
@@ -152,13 +182,14 @@ std::string StateStore::encode(const GroupRecord& record) {
   return out;
 }
 
-GroupRecord StateStore::decode(std::string_view bytes, const std::string& origin) {
+GroupRecord StateStore::decode(std::string_view bytes, const std::string& origin,
+                               const ClockReading& now) {
   Reader reader(bytes, origin);
   if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
     reader.fail("not a Pytheas group state file (bad magic)");
   Reader header(bytes.substr(sizeof kMagic), origin);
   auto version = header.get<std::uint32_t>("version");
-  if (version < kFormatVersionNoWal || version > kFormatVersionMarks)
+  if (version < kFormatVersionNoWal || version > kFormatVersionAges)
     reader.fail("unsupported format version " + std::to_string(version));
   auto checksum = header.get<std::uint32_t>("checksum");
   auto body = bytes.substr(sizeof kMagic + 8);
@@ -176,7 +207,16 @@ GroupRecord StateStore::decode(std::string_view bytes, const std::string& origin
     fields.read_marks(record.floor, "floor");
     record.confirmer = fields.get_bytes("confirmer");
   }
+  // Versions 1-3 hold no writing instant (and a policy state whose last
+  // update core/ moves to it): their last activity is the closest.
+  WrittenAt written{record.last_activity, -1, 0};
+  if (version >= kFormatVersionAges) {
+    written.wall = fields.get<double>("written_wall");
+    written.monotonic = fields.get<double>("written_monotonic");
+    written.boot = fields.get<std::uint64_t>("written_boot");
+  }
   if (!fields.at_end()) fields.fail("trailing bytes");
+  record.written_at = restored_written_at(written, now);
   return record;
 }
 

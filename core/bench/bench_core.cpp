@@ -146,7 +146,7 @@ void bench_memory(const std::shared_ptr<const PolicyConfig>& config,
   std::printf(
       "bytes of state per group (%s, %zu arms, heap incl. malloc overhead): %.0f  "
       "(+ %.0f for its snapshot; serialized: %zu; target <= 1 KB)\n",
-      label, names.size(), per_group, per_snapshot, groups.front()->serialize().size());
+      label, names.size(), per_group, per_snapshot, groups.front()->serialize(0).size());
 }
 
 }  // namespace

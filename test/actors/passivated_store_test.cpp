@@ -23,7 +23,7 @@ GroupRecord group(int g, std::uint64_t wal_seq = 0) {
   record.decisions = static_cast<std::uint64_t>(g) * 3;
   record.reports = 15;
   record.last_activity = 1.7e9 + g;
-  record.policy_state = policy->serialize();
+  record.policy_state = policy->serialize(0);
   record.wal_seq = wal_seq;
   if (g % 3 == 0) {  // a cluster member's group: its marks, floor and confirmer stay
     const auto u = static_cast<std::uint64_t>(g);
@@ -59,7 +59,7 @@ TEST_CASE("passivated records come back byte for byte", "[passivated]") {
     REQUIRE(back);
     check_same(*back, group(g, g % 2 ? 0 : 77));
     // The state is usable: it restores a policy.
-    CHECK(restore_policy(back->policy_state)->arm_count() == 3);
+    CHECK(restore_policy(back->policy_state, 0)->arm_count() == 3);
   }
   std::size_t seen = 0;
   store.for_each([&](GroupRecord&& record) {

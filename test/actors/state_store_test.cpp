@@ -7,6 +7,7 @@
 
 #include "core/crc32.hpp"
 #include "core/errors.hpp"
+#include "core/raw_bytes.hpp"
 #include "test/support/temp_dir.hpp"
 
 using namespace pytheas;
@@ -71,18 +72,44 @@ TEST_CASE("every corruption is detected and named", "[store]") {
   CHECK_THROWS_WITH(StateStore::decode(future, "f"), "f: unsupported format version 9");
 }
 
-TEST_CASE("the write-ahead log sequence is stored in version 2, version 1 reads as 0",
+namespace {
+
+// A file as builds before version 4 wrote it: the lowest version that held
+// the record (1: no sequence, 2: a sequence, 3: marks).
+std::string legacy_file(const GroupRecord& record, std::uint32_t version) {
+  std::string body;
+  auto put_bytes = [&](std::string_view bytes) {
+    append_raw(body, static_cast<std::uint32_t>(bytes.size()));
+    body.append(bytes);
+  };
+  put_bytes(record.key);
+  append_raw(body, record.decisions);
+  append_raw(body, record.reports);
+  append_raw(body, record.last_activity);
+  put_bytes(record.policy_state);
+  if (version >= 2) append_raw(body, record.wal_seq);
+  if (version >= 3) {
+    record.marks.append_to(body);
+    record.floor.append_to(body);
+    put_bytes(record.confirmer);
+  }
+  std::string out("PYTGRP\r\n", 8);
+  append_raw(out, version);
+  append_raw(out, crc32(body));
+  return out + body;
+}
+
+}  // namespace
+
+TEST_CASE("the write-ahead log sequence is read from version 2, version 1 reads as 0",
           "[store][wal]") {
   auto plain = sample("Asn=7922", 5);
-  auto v1 = StateStore::encode(plain);
-  CHECK(v1[8] == 1);  // no sequence: still written as version 1, readable by older builds
+  auto v1 = legacy_file(plain, 1);
   CHECK(StateStore::decode(v1, "f").wal_seq == 0);
 
   auto logged = plain;
   logged.wal_seq = 0x1234'5678'9abcull;
-  auto v2 = StateStore::encode(logged);
-  CHECK(v2[8] == 2);
-  CHECK(v2.size() == v1.size() + 8);
+  auto v2 = legacy_file(logged, 2);
   auto back = StateStore::decode(v2, "f");
   CHECK(back.wal_seq == logged.wal_seq);
   CHECK(back.policy_state == logged.policy_state);
@@ -106,25 +133,57 @@ TEST_CASE("the write-ahead log sequence is stored in version 2, version 1 reads 
   CHECK(listed[1].wal_seq == logged.wal_seq);
 }
 
-TEST_CASE("report marks and floor are stored in version 3 (cluster members)", "[store]") {
+TEST_CASE("report marks and floor are stored (cluster members), and read from version 3",
+          "[store]") {
   auto record = sample("Asn=7922", 5);
   record.wal_seq = 77;
   record.marks.advance({origin_id("fe-a"), 100, 5});
   record.marks.advance({origin_id("fe-b"), 200, 9});
   record.floor.advance({origin_id("fe-a"), 100, 4});
-  auto v3 = StateStore::encode(record);
-  CHECK(v3[8] == 3);
-  auto back = StateStore::decode(v3, "f");
-  CHECK(back.marks == record.marks);
-  CHECK(back.floor == record.floor);
-  CHECK(back.wal_seq == 77);
-  CHECK(back.policy_state == record.policy_state);
+  for (const auto& bytes : {StateStore::encode(record), legacy_file(record, 3)}) {
+    auto back = StateStore::decode(bytes, "f");
+    CHECK(back.marks == record.marks);
+    CHECK(back.floor == record.floor);
+    CHECK(back.wal_seq == 77);
+    CHECK(back.policy_state == record.policy_state);
+  }
   // Cut inside the floor: refused, naming the field.
+  auto v3 = legacy_file(record, 3);
   auto cut = v3.substr(0, v3.size() - 8);
   auto body = cut.substr(16);
   std::uint32_t crc = crc32(body);
   std::memcpy(cut.data() + 12, &crc, 4);
   CHECK_THROWS_WITH(StateStore::decode(cut, "f"), "f: truncated at floor");
+}
+
+TEST_CASE("version 4 records when its state was written; reading charges the downtime rule",
+          "[store][time]") {
+  auto record = sample("g", 1000);
+  const std::uint64_t boot = 0xB007;
+  const ClockReading then{1'700'000'000, 5000, boot};
+  record.written_at = 4990;  // 10 s before `then`, on its monotonic clock
+  const auto bytes = StateStore::encode(record, then);
+  CHECK(bytes[8] == 4);
+  auto read_at = [&](double wall, double monotonic, std::uint64_t at_boot) {
+    return StateStore::decode(bytes, "f", ClockReading{wall, monotonic, at_boot}).written_at;
+  };
+  // The same boot: the monotonic clock measures it, whatever the wall clock did.
+  CHECK(read_at(then.wall + 60, 5060, boot) == 4990);
+  CHECK(read_at(then.wall + 3600 + 60, 5060, boot) == 4990);  // wall stepped +1 h
+  CHECK(read_at(then.wall - 3600 + 60, 5060, boot) == 4990);  // wall stepped -1 h
+  // Another boot (the monotonic clock restarted): the wall clock, 10 s + downtime.
+  CHECK(read_at(then.wall + 100, 20, 0xB008) == Approx(20 - 110));
+  // A wall clock stepped back across the reboot: nothing elapsed.
+  CHECK(read_at(then.wall - 3600, 20, 0xB008) == 20);
+  // A long downtime, or a clock stepped far ahead: at most kMaxChargedDowntime.
+  CHECK(read_at(then.wall + 86400, 20, 0xB008) == 20 - kMaxChargedDowntime);
+  // A state that waited longer than the cap in this boot: capped the same.
+  CHECK(read_at(then.wall + 3600, 5000 + 3600, boot) == 5000 + 3600 - kMaxChargedDowntime);
+
+  // Older files have no writing instant: their last activity stands for it.
+  const auto v3 = legacy_file(record, 3);
+  CHECK(StateStore::decode(v3, "f", ClockReading{1060, 500, boot}).written_at == 500 - 60);
+  CHECK(StateStore::decode(v3, "f", ClockReading{900, 500, boot}).written_at == 500);
 }
 
 TEST_CASE("a corrupt file is reported by list and load", "[store]") {

@@ -34,7 +34,7 @@ TEST_CASE("bad updates are rejected and leave the state unchanged", "[bad-input]
   for (std::string kind : {"ducb", "ucb", "swucb", "egreedy", "thompson", "random", "fixed"}) {
     DYNAMIC_SECTION(kind) {
       auto policy = trained(kind);
-      const std::string before = policy->serialize();
+      const std::string before = policy->serialize(0);
       CHECK_THROWS_WITH(policy->update({"a", nan, 30}), Catch::Contains("not finite"));
       CHECK_THROWS_AS(policy->update({"a", inf, 30}), InvalidInput);
       CHECK_THROWS_AS(policy->update({"a", -inf, 30}), InvalidInput);
@@ -44,11 +44,11 @@ TEST_CASE("bad updates are rejected and leave the state unchanged", "[bad-input]
                         Catch::Contains("'c'") && Catch::Contains("not among"));
       CHECK_THROWS_AS(policy->update({"a", 1.0, nan}), InvalidInput);
       CHECK_THROWS_AS(policy->update({"a", 1.0, inf}), InvalidInput);
-      CHECK(policy->serialize() == before);
+      CHECK(policy->serialize(0) == before);
       CHECK(policy->arm_count() == 2);
       // A valid update still works afterwards.
       policy->update({"b", 1.0, 30, candidates});
-      CHECK(policy->serialize() != before);
+      CHECK(policy->serialize(0) != before);
     }
   }
 }

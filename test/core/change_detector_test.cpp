@@ -128,8 +128,8 @@ TEST_CASE("detectors survive serialize and restore", "[policy][change]") {
   // Halfway up a shift: the restored copy must finish detecting it exactly as the original.
   policy->update(Outcome{"x", 8, t, {}});
   policy->update(Outcome{"x", 8, t, {}});
-  auto copy = restore_policy(policy->serialize());
-  CHECK(copy->serialize() == policy->serialize());
+  auto copy = restore_policy(policy->serialize(0), 0);
+  CHECK(copy->serialize(0) == policy->serialize(0));
   int original_steps = 0, copy_steps = 0;
   while (policy->changes_detected() == 0 && original_steps < 20) {
     policy->update(Outcome{"x", 8, t, {}});

@@ -200,7 +200,7 @@ TEST_CASE("a policy is deterministic given its seed", "[policy]") {
       auto run1 = run_bandit(*first, 3, 500, stationary, 23);
       auto run2 = run_bandit(*second, 3, 500, stationary, 23);
       CHECK(run1.choices == run2.choices);
-      CHECK(first->serialize() == second->serialize());
+      CHECK(first->serialize(0) == second->serialize(0));
     }
   }
 }
@@ -253,8 +253,8 @@ TEST_CASE("swucb keeps the right windows when stale arms are forgotten", "[polic
   REQUIRE(after->arms().size() == 3);
   CHECK(after->arms()[2].count == 1);
   CHECK(after->arms()[1].count == 30);
-  auto restored = restore_policy(policy->serialize());
-  CHECK(restored->serialize() == policy->serialize());
+  auto restored = restore_policy(policy->serialize(0), 0);
+  CHECK(restored->serialize(0) == policy->serialize(0));
 }
 
 TEST_CASE("snapshots share the policy's arm names until the arms change", "[policy]") {
@@ -294,15 +294,15 @@ TEST_CASE("a restored policy shares settings equal to the given ones", "[policy]
   auto settings = std::make_shared<const PolicyConfig>(config_of("ducb"));
   auto policy = make_policy(settings, 5);
   policy->update({"a", 1.0, 0});
-  const auto bytes = policy->serialize();
-  auto shared = restore_policy(bytes, settings);
+  const auto bytes = policy->serialize(0);
+  auto shared = restore_policy(bytes, 0, settings);
   CHECK(&shared->config() == settings.get());
   auto other = std::make_shared<const PolicyConfig>(config_of("egreedy"));
-  auto own = restore_policy(bytes, other);
+  auto own = restore_policy(bytes, 0, other);
   CHECK(&own->config() != other.get());
   CHECK(own->config() == *settings);
-  CHECK(own->serialize() == bytes);
-  CHECK(shared->serialize() == bytes);
+  CHECK(own->serialize(0) == bytes);
+  CHECK(shared->serialize(0) == bytes);
 }
 
 TEST_CASE("policies sharing a pool share their arm names", "[policy]") {
@@ -316,11 +316,11 @@ TEST_CASE("policies sharing a pool share their arm names", "[policy]") {
     policy->update({"cdn-y", 2.0, 0});
   }
   CHECK(a->snapshot(1)->names() == b->snapshot(1)->names());
-  auto restored = restore_policy(a->serialize());
+  auto restored = restore_policy(a->serialize(0), 0);
   CHECK(restored->snapshot(1)->names() != a->snapshot(1)->names());  // private until shared
   restored->share_arm_names(*pool);
   CHECK(restored->snapshot(1)->names() == a->snapshot(1)->names());
-  CHECK(restored->serialize() == a->serialize());
+  CHECK(restored->serialize(0) == a->serialize(0));
 }
 
 // Inheritance as a prior (issue #25): a regroup's child starts from its
@@ -336,7 +336,7 @@ TEST_CASE("an inherited state keeps the parent's means with a bounded weight",
       parent->update({"b", 0.0, i * 0.01});
     }
     parent->update({"c", 0.5, 10});  // one observation: already under the cap
-    auto child = restore_policy(inherited_policy_state(parent->serialize()));
+    auto child = restore_policy(inherited_policy_state(parent->serialize(0), 0), 0);
     auto before = parent->snapshot(10);
     auto after = child->snapshot(10);
     REQUIRE(after->arms().size() == 3);
@@ -363,8 +363,8 @@ TEST_CASE("a child's own reports outweigh its inherited prior within a few", "[p
     parent->update({"a", 1.0, i * 0.01});
     parent->update({"b", 0.0, i * 0.01});
   }
-  auto child = restore_policy(inherited_policy_state(parent->serialize()));
-  auto unlimited = restore_policy(parent->serialize());  // the old way: the parent's data
+  auto child = restore_policy(inherited_policy_state(parent->serialize(0), 0), 0);
+  auto unlimited = restore_policy(parent->serialize(0), 0);  // the old way: the parent's data
   for (int i = 0; i < 20; ++i)
     for (auto* policy : {child.get(), unlimited.get()}) {
       policy->update({"a", 0.0, 10 + i * 0.1});

@@ -38,7 +38,7 @@ std::string valid_state() {
   auto policy = make_policy(PolicyConfig{}, 1);
   policy->update({"a", 1.0, 1});
   policy->update({"b", 0.5, 2});
-  return policy->serialize();
+  return policy->serialize(0);
 }
 
 }  // namespace
@@ -72,16 +72,16 @@ TEST_CASE("serialize then restore continues with identical decisions", "[codec]"
     DYNAMIC_SECTION(config.kind << (config.batch_s > 0 ? " (original)" : "")) {
       auto original = make_policy(config, 31);
       run_bandit(*original, 3, 600, drifting, 5);
-      const std::string bytes = original->serialize();
-      auto restored = restore_policy(bytes);
-      CHECK(restored->serialize() == bytes);
+      const std::string bytes = original->serialize(0);
+      auto restored = restore_policy(bytes, 0);
+      CHECK(restored->serialize(0) == bytes);
       CHECK(restored->config() == config);
       CHECK(restored->arm_count() == original->arm_count());
 
       auto continued = run_bandit(*original, 3, 600, drifting, 77, 600);
       auto resumed = run_bandit(*restored, 3, 600, drifting, 77, 600);
       CHECK(continued.choices == resumed.choices);
-      CHECK(original->serialize() == restored->serialize());
+      CHECK(original->serialize(0) == restored->serialize(0));
       auto a = original->snapshot(1300);
       auto b = restored->snapshot(1300);
       CHECK(a->version() == b->version());
@@ -97,37 +97,38 @@ TEST_CASE("serialize then restore continues with identical decisions", "[codec]"
 
 TEST_CASE("restore rejects corrupt state with a precise error", "[codec]") {
   const std::string good = valid_state();
-  REQUIRE_NOTHROW(restore_policy(good));
+  REQUIRE_NOTHROW(restore_policy(good, 0));
 
   SECTION("empty and truncated input") {
-    CHECK_THROWS_AS(restore_policy(""), CorruptState);
-    CHECK_THROWS_WITH(restore_policy(good.substr(0, good.size() - 1)), Catch::Contains("length"));
-    CHECK_THROWS_AS(restore_policy(good.substr(0, 9)), CorruptState);
+    CHECK_THROWS_AS(restore_policy("", 0), CorruptState);
+    CHECK_THROWS_WITH(restore_policy(good.substr(0, good.size() - 1), 0),
+                      Catch::Contains("length"));
+    CHECK_THROWS_AS(restore_policy(good.substr(0, 9), 0), CorruptState);
   }
   SECTION("trailing bytes") {
-    CHECK_THROWS_WITH(restore_policy(good + "x"), Catch::Contains("length"));
+    CHECK_THROWS_WITH(restore_policy(good + "x", 0), Catch::Contains("length"));
   }
   SECTION("wrong magic") {
     auto bad = good;
     bad[0] = 'X';
-    CHECK_THROWS_WITH(restore_policy(bad), Catch::Contains("magic"));
+    CHECK_THROWS_WITH(restore_policy(bad, 0), Catch::Contains("magic"));
   }
   SECTION("unknown version") {
     auto bad = good;
     bad[4] = 9;
-    CHECK_THROWS_WITH(restore_policy(bad), Catch::Contains("version"));
+    CHECK_THROWS_WITH(restore_policy(bad, 0), Catch::Contains("version"));
   }
   SECTION("any flipped payload bit fails the checksum") {
     for (std::size_t at = 10; at + 4 < good.size(); at += 7) {
       auto bad = good;
       bad[at] = static_cast<char>(bad[at] ^ 0x10);
-      CHECK_THROWS_WITH(restore_policy(bad), Catch::Contains("checksum"));
+      CHECK_THROWS_WITH(restore_policy(bad, 0), Catch::Contains("checksum"));
     }
   }
   SECTION("a well-formed envelope with an invalid config") {
     StateWriter writer;
     writer.str("nope");
-    CHECK_THROWS_AS(restore_policy(writer.seal()), CorruptState);
+    CHECK_THROWS_AS(restore_policy(writer.seal(), 0), CorruptState);
     PolicyConfig config;
     config.epsilon = 3;
     StateWriter bad_epsilon;
@@ -144,7 +145,7 @@ TEST_CASE("restore rejects corrupt state with a precise error", "[codec]") {
     bad_epsilon.f64(0);
     bad_epsilon.f64(config.change_threshold);
     bad_epsilon.f64(config.max_observations);
-    CHECK_THROWS_WITH(restore_policy(bad_epsilon.seal()), Catch::Contains("epsilon"));
+    CHECK_THROWS_WITH(restore_policy(bad_epsilon.seal(), 0), Catch::Contains("epsilon"));
   }
   SECTION("a checksummed payload with a non-finite field") {
     // ducb without change detection has no extra state: the payload ends with
@@ -153,7 +154,7 @@ TEST_CASE("restore rejects corrupt state with a precise error", "[codec]") {
     config.change_threshold = 0;
     auto policy = make_policy(config, 1);
     policy->update({"a", 1.0, 1});
-    const auto plain = policy->serialize();
+    const auto plain = policy->serialize(0);
     auto reader = StateReader::open(plain);
     std::string payload;
     while (reader.remaining() > 9) payload.push_back(static_cast<char>(reader.u8("byte")));
@@ -161,17 +162,17 @@ TEST_CASE("restore rejects corrupt state with a precise error", "[codec]") {
     for (char byte : payload) writer.u8(static_cast<std::uint8_t>(byte));
     writer.f64(std::numeric_limits<double>::quiet_NaN());
     writer.u8(0);
-    CHECK_THROWS_WITH(restore_policy(writer.seal()), Catch::Contains("arm last seen"));
+    CHECK_THROWS_WITH(restore_policy(writer.seal(), 0), Catch::Contains("arm last seen"));
   }
   SECTION("a valid config followed by a truncated body") {
     auto policy = make_policy(PolicyConfig{}, 1);
-    const std::string full = policy->serialize();
+    const std::string full = policy->serialize(0);
     // Re-seal a prefix of the payload so only the body check can catch it.
     auto reader = StateReader::open(full);
     StateWriter writer;
     const std::size_t keep = reader.remaining() - 5;
     for (std::size_t i = 0; i < keep; ++i) writer.u8(reader.u8("byte"));
-    CHECK_THROWS_WITH(restore_policy(writer.seal()), Catch::Contains("truncated"));
+    CHECK_THROWS_WITH(restore_policy(writer.seal(), 0), Catch::Contains("truncated"));
   }
 }
 
@@ -187,7 +188,7 @@ TEST_CASE("a format-1 state restores with today's default change detection", "[c
   // Format 2 without detectors, taken apart: the config ends with
   // forget_after_s, change_threshold and max_observations; the payload with
   // the u8 flag.
-  const std::string v2 = policy->serialize();  // the readers below view it
+  const std::string v2 = policy->serialize(0);  // the readers below view it
   auto reader = StateReader::open(v2);
   read_policy_config(reader);
   const std::size_t config_end =
@@ -205,7 +206,8 @@ TEST_CASE("a format-1 state restores with today's default change detection", "[c
   const std::uint32_t crc = crc32(bytes);
   for (int i = 0; i < 4; ++i) bytes.push_back(static_cast<char>((crc >> (8 * i)) & 0xFF));
 
-  auto restored = restore_policy(bytes);
+  // Its last update (t = 2) lands at the time given: here, where it was.
+  auto restored = restore_policy(bytes, 2);
   CHECK(restored->config().change_threshold == PolicyConfig{}.change_threshold);
   auto a = restored->snapshot(3);
   auto b = policy->snapshot(3);
@@ -216,5 +218,61 @@ TEST_CASE("a format-1 state restores with today's default change detection", "[c
     CHECK(a->arms()[i].count == b->arms()[i].count);
   }
   // Written again in today's format, it reads back to the same state.
-  CHECK(restore_policy(restored->serialize())->serialize() == restored->serialize());
+  CHECK(restore_policy(restored->serialize(0), 0)->serialize(0) == restored->serialize(0));
+}
+
+// Format 3 holds ages, not instants: a state written on one clock and read on
+// another an hour ahead or behind (another member, a stepped clock, the next
+// boot's monotonic clock) means the same there: its snapshot at the matching
+// instant is the original's.
+TEST_CASE("a state moved to a clock an hour off keeps what it learned", "[codec][time]") {
+  for (const auto& config : every_kind()) {
+    for (double skew : {3600.0, -3600.0, 1.2e6}) {
+      DYNAMIC_SECTION(config.kind << (config.batch_s > 0 ? " (original)" : "") << " skew "
+                                  << skew) {
+        auto original = make_policy(config, 31);
+        run_bandit(*original, 3, 600, drifting, 5);
+        const double written = 605;  // the writer's clock, a little after its last update
+        auto moved = restore_policy(original->serialize(written), written + skew);
+        for (double later : {0.0, 30.0, 250.0}) {
+          auto a = original->snapshot(written + later);
+          auto b = moved->snapshot(written + skew + later);
+          REQUIRE(a->arms().size() == b->arms().size());
+          for (std::size_t i = 0; i < a->arms().size(); ++i) {
+            INFO("arm " << a->arms()[i].name << " at +" << later);
+            CHECK(b->arms()[i].name == a->arms()[i].name);
+            CHECK(b->arms()[i].count == Approx(a->arms()[i].count).epsilon(1e-9).margin(1e-12));
+            CHECK(b->arms()[i].mean == Approx(a->arms()[i].mean).epsilon(1e-9));
+            CHECK(b->arms()[i].weight == Approx(a->arms()[i].weight).epsilon(1e-9).margin(1e-12));
+          }
+        }
+      }
+    }
+  }
+}
+
+// Before format 3 a state held its writer's wall-clock instants; read on a
+// monotonic clock (seconds since boot) they would lie in the far future or
+// past (everything decayed, or every arm forgotten). Such a state's last
+// update becomes the writing instant the reader gives.
+TEST_CASE("a format-2 state (wall-clock instants) moves its last update to the given time",
+          "[codec][time]") {
+  auto policy = make_policy(PolicyConfig{}, 3);
+  const double wall = 1.7e9;
+  for (int i = 0; i < 100; ++i) policy->update({i % 2 ? "x" : "y", i % 2 ? 9.0 : 1.0, wall + i});
+  // Format 3 at writing instant 0 holds the instants unchanged: relabelled
+  // as format 2, it is the state an older build wrote.
+  std::string v2 = policy->serialize(0);
+  v2[4] = 2;
+  const std::uint32_t crc = crc32(v2.substr(0, v2.size() - 4));
+  for (int i = 0; i < 4; ++i) v2[v2.size() - 4 + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
+  auto restored = restore_policy(v2, 500);  // a node 500 s after boot
+  auto a = policy->snapshot(wall + 99);
+  auto b = restored->snapshot(500);
+  REQUIRE(b->arms().size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(b->arms()[i].count == Approx(a->arms()[i].count));
+    CHECK(b->arms()[i].mean == Approx(a->arms()[i].mean));
+  }
+  CHECK(b->arms()[0].count > 20);  // nothing decayed away, no arm forgotten
 }

@@ -44,10 +44,10 @@ std::string policy_envelope(std::string_view payload) {
 
 void restore(std::string_view bytes) {
   try {
-    const std::unique_ptr<pytheas::Policy> policy = pytheas::restore_policy(bytes);
+    const std::unique_ptr<pytheas::Policy> policy = pytheas::restore_policy(bytes, 0);
     if (!policy) __builtin_trap();
     // A restored policy must serialize again (round trip of accepted state).
-    (void)policy->serialize();
+    (void)policy->serialize(0);
   } catch (const pytheas::CorruptState&) {
   }
 }

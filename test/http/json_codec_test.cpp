@@ -188,6 +188,7 @@ TEST_CASE("write_groups lists groups and says when it truncated", "[http][codec]
   groups[2].key = "c";
   groups[1].snapshot = std::make_shared<pytheas::DecisionSnapshot>(
       "ducb", std::vector<pytheas::ArmSnapshot>{{"x", 0.75, 1, 2.5, 4}}, 12.5, 7);
+  groups[1].last_update = 1700000012.5;  // the node's wall-clock rendering of taken_at
   std::string out;
   JsonCodec::write_groups(groups, 2, out);
   simdjson::dom::parser parser;
@@ -199,7 +200,7 @@ TEST_CASE("write_groups lists groups and says when it truncated", "[http][codec]
   REQUIRE(list.size() == 2);
   auto b = list.at(1).value();
   CHECK(b["policy"].get_string().value() == "ducb");
-  CHECK(b["last_update"].get_double().value() == 12.5);
+  CHECK(b["last_update"].get_double().value() == 1700000012.5);
   auto arm = b["arms"].at(0).value();
   CHECK(arm["name"].get_string().value() == "x");
   CHECK(arm["weight"].get_double().value() == 0.75);

@@ -362,9 +362,9 @@ TEST_CASE("new groups start from their parent's policy state on a split and on a
       INFO(inherited.child << " <- " << inherited.parent);
       // The child's state is the parent's as a prior (the node's own
       // inherited_policy_state), byte for byte, at the switch.
-      CHECK(inherited.child_state == inherited_policy_state(inherited.parent_state));
+      CHECK(inherited.child_state == inherited_policy_state(inherited.parent_state, event.time_s));
       CHECK_FALSE(inherited.parent_state.empty());
-      CHECK(restore_policy(inherited.child_state)->arm_count() > 0);  // not cold
+      CHECK(restore_policy(inherited.child_state, 0)->arm_count() > 0);  // not cold
       if (inherited.parent == "global" && inherited.child.starts_with("Asn=")) saw_split = true;
       if (inherited.child == "global" && inherited.parent.starts_with("Asn=")) saw_merge = true;
     }
