@@ -16,9 +16,9 @@
 // thompson): each arm has a ChangeDetector fed with its scores before they
 // join its statistics. An alarm replaces the arm's statistics by the level
 // the detector estimates (worth the observations that raised it, at most
-// kLevelEvidence), and after a drop the other arms keep at most
-// kAfterDropEvidence observations' weight, so the group tries them again
-// instead of trusting what they showed before the change.
+// kLevelEvidence), and after a drop the other arms are forgotten
+// (kAfterDropEvidence), so the group tries each again instead of trusting
+// what it showed before the change.
 //
 // Not thread-safe (one owner); snapshots it returns are immutable and shared.
 

@@ -86,9 +86,9 @@ TEST_CASE("a drop of the played arm resets its estimate within a few reports", "
   auto after = policy->snapshot(t);
   // Without detection, 4 reports of 1 would move a mean of ~280 reports' weight by ~0.1.
   CHECK(arm_of(*after, "x").mean < 3);
-  // The others keep their means but a few observations' weight: tried again soon.
-  CHECK(arm_of(*after, "y").mean == Approx(arm_of(*before, "y").mean));
-  CHECK(arm_of(*after, "y").count <= 5.0001);
+  // The others are forgotten (what they showed may be as stale: a swap moves
+  // two CDNs at once), so each is tried again at once.
+  CHECK(arm_of(*after, "y").count == 0);
   // The group moves to y at once.
   CHECK(arm_of(*after, "y").weight > 0.5);
 }

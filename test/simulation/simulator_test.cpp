@@ -84,6 +84,10 @@ TEST_CASE("on a sudden switch D-UCB beats random and UCB and tracks the oracle",
   options.lanes = {"ducb", "ucb", "random", "cfa", "oracle"};
   options.interval_s = 30;
   options.policy.exploration = 0.3;
+  // This compares forgetting by discount with no forgetting at all: change
+  // detection (on by default) makes plain UCB follow a switch too, and has
+  // tests of its own (test/core/change_detector_test.cpp, switching_bandit_test.cpp).
+  options.policy.change_threshold = 0;
   const auto result = run(trace, options);
   const auto& ducb = lane(result, "ducb");
   const auto& ucb = lane(result, "ucb");

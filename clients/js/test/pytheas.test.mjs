@@ -114,7 +114,7 @@ describe("against a live node", () => {
     const decision = await client.decide({ features: { Asn: "js-1" }, candidates });
     assert.ok(candidates.includes(decision.decision));
     assert.equal(decision.fallback, false);
-    assert.match(decision.eventId, /^[0-9a-f]+$/);
+    assert.match(decision.eventId, /^[A-Za-z0-9_-]+$/);  // base64url: opaque, URL-safe
     assert.equal(decision.group, "Asn=js-1");
     assert.ok(decision.propensity > 0 && decision.propensity <= 1);
     assert.equal(client.stats.decisions, 1);
