@@ -13,7 +13,10 @@
 //   * a mirror push (the owner's state of one subscribed group, a 3-arm
 //     ducb with marks from 8 members): bytes, the owner's export
 //     (Policy::serialize) and serialize, the subscriber's deserialize,
-//     restore and snapshot (target <= 20 us CPU in all);
+//     restore and snapshot (target <= 20 us CPU in all); and the heap a
+//     subscriber holds per mirrored group (100k of them, kept as on_mirror
+//     keeps them: the record, a slot in the mirrors' table with its
+//     snapshot, the subscription; target <= 2 KB);
 //   * a forwarded report in a batch of 4096 (the relay's largest): bytes and
 //     CPU per report on both sides (target <= 64 B, <= 1 us);
 //   * a sampled report (15 features) sent to the backend: bytes.
@@ -28,6 +31,7 @@
 #include <map>
 #include <memory>
 #include <sstream>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -36,6 +40,7 @@
 #include <caf/binary_serializer.hpp>
 
 #include "actors/common/federation_messages.hpp"
+#include "actors/group/group_table.hpp"
 #include "core/ownership_rule.hpp"
 #include "core/policy.hpp"
 #include "core/rng.hpp"
@@ -193,6 +198,30 @@ void bench_mirror(caf::actor_system& sys) {
       record.policy_state.size(), bytes, export_s * us, ser * us, deser * us, restore * us,
       (export_s + ser + deser + restore) * us);
   if (arms_seen != 3u * kRounds) throw std::runtime_error("mirror: the restored policy lost arms");
+
+  // What a subscriber keeps per mirrored group (federation_settle.cpp's
+  // on_mirror and flush_subscriptions), for 100k groups.
+  constexpr std::size_t kMirrors = 100000;
+  auto wire = serialize(sys, caf::make_message(mirror_atom::value, record));
+  const double heap0 = heap_in_use();
+  {
+    GroupTable mirrors;
+    std::unordered_map<std::string, GroupRecord> mirror_records;
+    std::unordered_map<std::string, std::string> subscribed;
+    for (std::size_t i = 0; i < kMirrors; ++i) {
+      auto got = deserialize(sys, wire);
+      auto received = got.get_as<GroupRecord>(1);
+      received.key = group_key(i);
+      auto restored = restore_policy(received.policy_state);
+      auto slot = mirrors.insert(received.key);
+      slot->snapshot.store(restored->snapshot(1000.0));
+      slot->reports.store(received.reports);
+      subscribed[received.key] = "eu-west-1";
+      mirror_records[received.key] = std::move(received);
+    }
+    std::printf("  a subscriber's heap per mirrored group: %.0f B (target <= 2 KB; %zu groups)\n",
+                (heap_in_use() - heap0) / static_cast<double>(kMirrors), mirrors.size());
+  }
 }
 
 void bench_forward(caf::actor_system& sys) {
