@@ -24,7 +24,6 @@
 // Run by scripts/bench-wire, which builds it in Release first.
 
 #include <malloc.h>
-#include <time.h>
 
 #include <cstdio>
 #include <fstream>
@@ -44,16 +43,11 @@
 #include "core/ownership_rule.hpp"
 #include "core/policy.hpp"
 #include "core/rng.hpp"
+#include "core/thread_cpu.hpp"
 
 using namespace pytheas;
 
 namespace {
-
-double cpu_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
-}
 
 double heap_in_use() { return static_cast<double>(mallinfo2().uordblks); }
 
@@ -93,20 +87,20 @@ void bench_table(caf::actor_system& sys, std::size_t groups) {
 
   // Backend: one message, serialized once per link by CAF (we time one).
   auto msg = caf::make_message(table_atom::value, table);
-  double t = cpu_seconds();
+  double t = thread_cpu_seconds();
   auto wire = serialize(sys, msg);
-  const double ser = cpu_seconds() - t;
+  const double ser = thread_cpu_seconds() - t;
 
   // Frontend: deserialize, then what recompute() does with a new table.
-  t = cpu_seconds();
+  t = thread_cpu_seconds();
   auto got = deserialize(sys, wire);
-  const double deser = cpu_seconds() - t;
+  const double deser = thread_cpu_seconds() - t;
   const auto& received = got.get_as<GroupTableMessage>(1);
   std::vector<ClusterMember> members;  // 4 clusters of 4 frontends
   for (const auto* cluster : kClusters)
     for (int m = 0; m < 4; ++m)
       members.push_back({std::string(cluster) + "-" + std::to_string(m), cluster});
-  t = cpu_seconds();
+  t = thread_cpu_seconds();
   OwnershipView view(
       members, [](std::string_view) -> const std::string* { return nullptr; },
       std::make_shared<const std::map<std::string, std::string>>(received.owners),
@@ -116,17 +110,17 @@ void bench_table(caf::actor_system& sys, std::size_t groups) {
     const auto* owner = view.of(group, "eu-west").owner;
     if (owner && *owner == "eu-west-0") ++mine;
   }
-  const double install = cpu_seconds() - t;
+  const double install = thread_cpu_seconds() - t;
 
   // group-table.txt, as save_table() writes it.
-  t = cpu_seconds();
+  t = thread_cpu_seconds();
   const std::string path = "/tmp/bench-wire-group-table.txt";
   {
     std::ofstream out(path, std::ios::trunc);
     out << "pytheas-group-table 2\n" << table.version << '\n' << table.rules << '\n';
     for (const auto& [group, cluster] : table.owners) out << group << '\t' << cluster << '\n';
   }
-  const double save = cpu_seconds() - t;
+  const double save = thread_cpu_seconds() - t;
   std::ifstream in(path, std::ios::ate | std::ios::binary);
   const double file_bytes = static_cast<double>(in.tellg());
   std::remove(path.c_str());
@@ -172,21 +166,21 @@ void bench_mirror(caf::actor_system& sys) {
   std::size_t bytes = 0;
   std::size_t arms_seen = 0;
   for (int i = 0; i < kRounds; ++i) {
-    double t = cpu_seconds();
+    double t = thread_cpu_seconds();
     record.policy_state = policy->serialize();  // the owner's export
-    export_s += cpu_seconds() - t;
-    t = cpu_seconds();
+    export_s += thread_cpu_seconds() - t;
+    t = thread_cpu_seconds();
     auto wire = serialize(sys, caf::make_message(mirror_atom::value, record));
-    ser += cpu_seconds() - t;
+    ser += thread_cpu_seconds() - t;
     bytes = wire.size();
-    t = cpu_seconds();
+    t = thread_cpu_seconds();
     auto got = deserialize(sys, wire);
-    deser += cpu_seconds() - t;
-    t = cpu_seconds();
+    deser += thread_cpu_seconds() - t;
+    t = thread_cpu_seconds();
     const auto& received = got.get_as<GroupRecord>(1);
     auto restored = restore_policy(received.policy_state);  // on_mirror
     auto snapshot = restored->snapshot(1000.0);
-    restore += cpu_seconds() - t;
+    restore += thread_cpu_seconds() - t;
     arms_seen += restored->arm_count() + (snapshot ? 0 : 1);
   }
   const double us = 1e6 / kRounds;
@@ -234,14 +228,14 @@ void bench_forward(caf::actor_system& sys) {
   double ser = 0, deser = 0;
   std::size_t bytes = 0;
   for (int i = 0; i < kRounds; ++i) {
-    double t = cpu_seconds();
+    double t = thread_cpu_seconds();
     auto wire = serialize(sys, caf::make_message(forward_atom::value, std::uint64_t{7},
                                                  std::vector<std::string>{}, batch));
-    ser += cpu_seconds() - t;
+    ser += thread_cpu_seconds() - t;
     bytes = wire.size();
-    t = cpu_seconds();
+    t = thread_cpu_seconds();
     auto got = deserialize(sys, wire);
-    deser += cpu_seconds() - t;
+    deser += thread_cpu_seconds() - t;
   }
   const double per = 1e6 / (kRounds * static_cast<double>(kBatch));
   std::printf(
