@@ -1,21 +1,14 @@
 #include "core/regrouper.hpp"
 
-#include <time.h>
-
 #include <cmath>
 #include <unordered_map>
 #include <vector>
 
 #include "core/errors.hpp"
+#include "core/thread_cpu.hpp"
 
 namespace pytheas {
 namespace {
-
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 // Interns keys to dense ids.
 class KeyIds {

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <ctime>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -10,6 +9,7 @@
 
 #include "core/errors.hpp"
 #include "core/rng.hpp"
+#include "core/thread_cpu.hpp"
 #include "simulation/trace_loader.hpp"
 
 namespace pytheas::sim {
@@ -42,14 +42,6 @@ LaneSpec parse_lane(const std::string& text, const std::string& default_grouping
                        "' (expected labels, ducb, ducb-original, swucb, ucb, egreedy, thompson, "
                        "random, fixed:DECISION, cfa or oracle)");
   return spec;
-}
-
-// CPU time of this thread: throughput figures should not depend on what else
-// the machine is running.
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 // One policy being simulated, with its own groups, pending reports and costs.

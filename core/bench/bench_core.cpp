@@ -11,7 +11,6 @@
 // updates/s and <= 1 KB per group.
 
 #include <malloc.h>
-#include <time.h>
 
 #include <algorithm>
 #include <cmath>
@@ -22,6 +21,7 @@
 #include <vector>
 
 #include "core/policy.hpp"
+#include "core/thread_cpu.hpp"
 
 using namespace pytheas;
 
@@ -44,14 +44,6 @@ std::unique_ptr<Policy> trained_policy(const std::shared_ptr<const PolicyConfig>
   return policy;
 }
 
-// CPU time of this thread: on a shared, loaded machine wall time would
-// measure the other processes too.
-double thread_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
-}
-
 // Picks from `snapshot` with the first `candidate_count` arms as candidates.
 // The checksum is the picks' histogram held against the snapshot's weights:
 // the largest gap between a candidate's observed share and its weight share
@@ -64,13 +56,13 @@ void bench_picks(const DecisionSnapshot& snapshot, const std::vector<std::string
   constexpr int kPicks = 20'000'000;
   std::vector<std::uint64_t> picked(candidate_count, 0);
   double propensities = 0;
-  const double start = thread_seconds();
+  const double start = thread_cpu_seconds();
   for (int i = 0; i < kPicks; ++i) {
     const auto pick = snapshot.pick(candidates, rng);
     ++picked[pick.index];
     propensities += pick.propensity;
   }
-  const double elapsed = thread_seconds() - start;
+  const double elapsed = thread_cpu_seconds() - start;
   double weight_sum = 0;
   for (std::size_t c = 0; c < candidate_count; ++c) weight_sum += snapshot.arms()[c].weight;
   double worst_gap = 0;
@@ -96,14 +88,14 @@ void bench_updates(const std::shared_ptr<const PolicyConfig>& config,
   Rng rng(2);
   std::vector<double> scores(1024);
   for (auto& score : scores) score = rng.uniform();
-  const double start = thread_seconds();
+  const double start = thread_cpu_seconds();
   double time = 100;
   for (int i = 0; i < kUpdates; ++i) {
     time += 0.001;  // time advances on every update: the discount is recomputed
     policy->update({names[static_cast<std::size_t>(i) % names.size()],
                     scores[static_cast<std::size_t>(i) & 1023], time});
   }
-  const double elapsed = thread_seconds() - start;
+  const double elapsed = thread_cpu_seconds() - start;
   std::printf("updates/s (%s, 10 arms, 1 thread): %.1f M\n", label, kUpdates / elapsed / 1e6);
 }
 
@@ -112,10 +104,10 @@ void bench_snapshots(const std::shared_ptr<const PolicyConfig>& config,
   auto policy = trained_policy(config, names, 4);
   constexpr int kSnapshots = 200'000;
   double weight_sum = 0;  // every snapshot's weights sum to 1
-  const double start = thread_seconds();
+  const double start = thread_cpu_seconds();
   for (int i = 0; i < kSnapshots; ++i)
     for (const auto& arm : policy->snapshot(100 + i * 0.01)->arms()) weight_sum += arm.weight;
-  const double elapsed = thread_seconds() - start;
+  const double elapsed = thread_cpu_seconds() - start;
   std::printf("snapshots/s (%s, 10 arms, 1 thread): %.2f M  (checksum: weights sum to %.6f)\n",
               label, kSnapshots / elapsed / 1e6, weight_sum / kSnapshots);
 }

@@ -8,8 +8,6 @@
 // (sd 12); every other feature is noise. Building the samples is not timed.
 // Usage: bench_grouping [SAMPLES] (default 1000000)
 
-#include <time.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -20,16 +18,11 @@
 #include "core/grouping_learner.hpp"
 #include "core/regrouper.hpp"
 #include "core/rng.hpp"
+#include "core/thread_cpu.hpp"
 
 using namespace pytheas;
 
 namespace {
-
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
 
 double normal(Rng& rng) {
   const double u1 = 1.0 - rng.uniform();
