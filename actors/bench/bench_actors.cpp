@@ -29,6 +29,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/bench/process_memory.hpp"
 #include "actors/node/node.hpp"
 
 using namespace pytheas;
@@ -36,13 +37,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double rss_mb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0;
-}
+using bench::rss_mb;
 
 /// Bytes malloc has handed out and not taken back (arenas and mmap'ed blocks).
 double heap_bytes() {

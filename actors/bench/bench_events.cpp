@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "actors/bench/process_memory.hpp"
 #include "actors/node/node.hpp"
 
 using namespace pytheas;
@@ -35,13 +36,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double rss_mb() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0;
-}
+using bench::rss_mb;
 
 double since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -188,14 +183,19 @@ int run_paced(double rate, double seconds) {
                                               free_runs.capacity() * sizeof(free_runs[0])) /
                           1048576.0;
   const double rss_end = rss_mb();
+  // Heap in use counts what malloc handed out, so the bench's own queue
+  // (allocated capacity, touched or not) comes off it exactly.
+  const auto info = mallinfo2();
+  const double heap_mb = static_cast<double>(info.uordblks + info.hblkhd) / 1048576.0;
   std::printf(
       "paced: %.0f decides/s for %.0f s (%llu decisions), each reported after U(0, %.0f s)\n", rate,
       seconds, static_cast<unsigned long long>(made), window * 0.98);
   std::printf("reports: %zu accepted, %zu unknown (target 0), %zu other; claims remembered %llu\n",
               accepted, unknown, other, static_cast<unsigned long long>(stats.event_claims));
   std::printf(
-      "RSS %.0f -> %.0f MB; minus the bench's queue (%.0f MB): %.0f MB (target <= 400 MB)\n",
-      rss_start, rss_end, bench_mb, rss_end - bench_mb);
+      "RSS %.0f -> %.0f MB; heap in use %.0f MB, minus the bench's queue (%.0f MB): the node's "
+      "%.0f MB (target: RSS <= 400 MB)\n",
+      rss_start, rss_end, heap_mb, bench_mb, heap_mb - bench_mb);
   node.stop();
   return unknown == 0 ? 0 : 1;
 }

@@ -30,8 +30,8 @@
 #include <map>
 #include <memory>
 #include <sstream>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -49,7 +49,9 @@ using namespace pytheas;
 
 namespace {
 
-double heap_in_use() { return static_cast<double>(mallinfo2().uordblks); }
+double heap_in_use() {
+  return static_cast<double>(mallinfo2().uordblks);
+}
 
 std::vector<char> serialize(caf::actor_system& sys, const caf::message& msg) {
   std::vector<char> buf;
@@ -167,7 +169,7 @@ void bench_mirror(caf::actor_system& sys) {
   std::size_t arms_seen = 0;
   for (int i = 0; i < kRounds; ++i) {
     double t = thread_cpu_seconds();
-    record.policy_state = policy->serialize();  // the owner's export
+    record.policy_state = policy->serialize(1000.0);  // the owner's export, as of now
     export_s += thread_cpu_seconds() - t;
     t = thread_cpu_seconds();
     auto wire = serialize(sys, caf::make_message(mirror_atom::value, record));
@@ -178,7 +180,7 @@ void bench_mirror(caf::actor_system& sys) {
     deser += thread_cpu_seconds() - t;
     t = thread_cpu_seconds();
     const auto& received = got.get_as<GroupRecord>(1);
-    auto restored = restore_policy(received.policy_state);  // on_mirror
+    auto restored = restore_policy(received.policy_state, 1000.0);  // on_mirror
     auto snapshot = restored->snapshot(1000.0);
     restore += thread_cpu_seconds() - t;
     arms_seen += restored->arm_count() + (snapshot ? 0 : 1);
@@ -206,7 +208,7 @@ void bench_mirror(caf::actor_system& sys) {
       auto got = deserialize(sys, wire);
       auto received = got.get_as<GroupRecord>(1);
       received.key = group_key(i);
-      auto restored = restore_policy(received.policy_state);
+      auto restored = restore_policy(received.policy_state, 1000.0);
       auto slot = mirrors.insert(received.key);
       slot->snapshot.store(restored->snapshot(1000.0));
       slot->reports.store(received.reports);
@@ -246,9 +248,10 @@ void bench_forward(caf::actor_system& sys) {
   std::vector<SampledReport> samples;
   for (std::size_t i = 0; i < 1000; ++i) {
     SampledReport s;
-    s.features = {"1473000000000", "3.2", "1500", "800", std::to_string(7000 + i % 500),
-                  "Boston", "US", "wifi", "MA", "linux", "vod", "obj-" + std::to_string(i),
-                  "flash", "1200", "cdn-a"};
+    s.features = {
+        "1473000000000", "3.2", "1500",  "800", std::to_string(7000 + i % 500), "Boston", "US",
+        "wifi",          "MA",  "linux", "vod", "obj-" + std::to_string(i),     "flash",  "1200",
+        "cdn-a"};
     s.group = group_key(i);
     s.decision = "cdn-b";
     s.score = 3.7;
