@@ -22,6 +22,7 @@
 #include "actors/learning/grouping_status.hpp"
 #include "actors/node/event_journal.hpp"
 #include "actors/node/node_decision_log.hpp"
+#include "actors/storage/stamp_epoch.hpp"
 #include "actors/storage/state_store.hpp"
 #include "actors/storage/wal_recovery.hpp"
 #include "config/label_config.hpp"
@@ -285,11 +286,16 @@ void Node::start() {
                                              im.options.node_name);
   std::optional<WalRecovery> recovery;
   const auto& cluster = im.options.cluster;
-  if (cluster)
-    im.stamp_epoch =
+  if (cluster) {
+    const auto wall_us =
         static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                        std::chrono::system_clock::now().time_since_epoch())
                                        .count());
+    // With a state dir, above every earlier run's (a clock stepped back
+    // across the restart must not make peers drop this run's reports).
+    im.stamp_epoch =
+        im.options.state_dir.empty() ? wall_us : next_stamp_epoch(im.options.state_dir, wall_us);
+  }
   if (im.options.wal != WalSync::none) {
     if (im.options.state_dir.empty())
       throw std::runtime_error("a write-ahead log (--wal) needs a --state-dir");

@@ -1,4 +1,5 @@
 #include "actors/storage/state_store.hpp"
+#include "actors/storage/stamp_epoch.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstring>
@@ -206,4 +207,22 @@ TEST_CASE("a corrupt file is reported by list and load", "[store]") {
 TEST_CASE("an unwritable state dir is a clear error", "[store]") {
   CHECK_THROWS_WITH(StateStore("/proc/pytheas-cannot-exist"),
                     Catch::Contains("/proc/pytheas-cannot-exist"));
+}
+
+TEST_CASE("a member's report stamp epoch never goes back, even when its clock does",
+          "[store][time]") {
+  pytheas::test::TempDir dir;
+  const auto state = dir.path().string();
+  CHECK(pytheas::next_stamp_epoch(state, 5'000) == 5'000);
+  // Restarted after the clock stepped back: still above the last run's.
+  CHECK(pytheas::next_stamp_epoch(state, 1'000) == 5'001);
+  CHECK(pytheas::next_stamp_epoch(state, 1'000) == 5'002);
+  // The clock ahead again: its time.
+  CHECK(pytheas::next_stamp_epoch(state, 9'000) == 9'000);
+  {
+    std::ofstream broken(dir.path_of("stamp-epoch"));
+    broken << "not a number\n";
+  }
+  CHECK_THROWS_WITH(pytheas::next_stamp_epoch(state, 10'000),
+                    Catch::Contains("expected a report stamp epoch"));
 }
