@@ -284,6 +284,44 @@ LabelConfig load_label_config(const std::string& path) {
   return parse_label_config(read_config_file(path), path);
 }
 
+std::vector<std::string> reload_refusals(const LabelConfig& running, const LabelConfig& next,
+                                         bool cluster_member) {
+  YAML::Node root;
+  try {  // only for line numbers: the file parsed a moment ago
+    root = YAML::Load(read_config_file(next.source));
+  } catch (const std::exception&) {
+  }
+  std::vector<std::string> out;
+  auto refuse = [&](const char* section, const char* key, const std::string& why) {
+    YAML::Node node;
+    if (root.IsMap() && root[section]) node = key ? root[section][key] : root[section];
+    if (!node && root.IsMap() && root[section]) node = root[section];
+    const auto field = key ? std::string(section) + "." + key : std::string(section);
+    try {
+      Context(next.source).fail(node ? node : YAML::Node(), field, "needs a restart (" + why + ")");
+    } catch (const ConfigError& e) {
+      out.emplace_back(e.what());
+    }
+  };
+  if (!(next.schema == running.schema))
+    refuse("features", nullptr, "requests, groups and logs are keyed by the features");
+  const std::string journal =
+      "the event journal and the decision log's join window are sized at start";
+  if (next.event_window_s != running.event_window_s) refuse("limits", "event_window_s", journal);
+  if (next.event_capacity != running.event_capacity) refuse("limits", "event_capacity", journal);
+  if (cluster_member) {
+    const auto& a = running.learning;
+    const auto& b = next.learning;
+    const bool same = running.same_grouping(next) && a.regroup_interval_s == b.regroup_interval_s &&
+                      a.sample_rate == b.sample_rate && a.regrouper == b.regrouper;
+    if (!same)
+      refuse("grouping", nullptr,
+             "a cluster's grouping is set up at start and shared by its members: change it on "
+             "every member and restart them");
+  }
+  return out;
+}
+
 namespace {
 
 // Wire form of learned rules: group names and table values are arbitrary
