@@ -469,6 +469,8 @@ void Node::stop() {
   if (im.grouping_actor) {
     caf::anon_send_exit(im.grouping_actor, caf::exit_reason::user_shutdown);
     im.grouping_actor = nullptr;
+    // Every reference goes: the system waits for a detached actor's last one.
+    im.learner.store(nullptr);
   }
   im.system.reset();  // waits for every actor to finish
   im.config.reset();
