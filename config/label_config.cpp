@@ -292,16 +292,25 @@ std::vector<std::string> reload_refusals(const LabelConfig& running, const Label
   } catch (const std::exception&) {
   }
   std::vector<std::string> out;
+  // "FILE:LINE: FIELD: needs a restart (why)", as Context::fail words errors.
   auto refuse = [&](const char* section, const char* key, const std::string& why) {
-    YAML::Node node;
-    if (root.IsMap() && root[section]) node = key ? root[section][key] : root[section];
-    if (!node && root.IsMap() && root[section]) node = root[section];
+    // The key's own line (a mapping's value starts on the line after it).
+    auto key_line = [](const YAML::Node& map, const char* name, YAML::Node* value) {
+      if (!map.IsMap()) return 0;
+      for (const auto& item : map)
+        if (item.first.IsScalar() && item.first.Scalar() == name) {
+          *value = item.second;
+          return item.first.Mark().line + 1;
+        }
+      return 0;
+    };
+    YAML::Node part;
+    int line = key_line(root, section, &part);
+    if (key && line > 0)
+      if (YAML::Node value; const int at = key_line(part, key, &value)) line = at;
     const auto field = key ? std::string(section) + "." + key : std::string(section);
-    try {
-      Context(next.source).fail(node ? node : YAML::Node(), field, "needs a restart (" + why + ")");
-    } catch (const ConfigError& e) {
-      out.emplace_back(e.what());
-    }
+    out.push_back(next.source + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " +
+                  field + ": needs a restart (" + why + ")");
   };
   if (!(next.schema == running.schema))
     refuse("features", nullptr, "requests, groups and logs are keyed by the features");
