@@ -260,5 +260,6 @@ TEST_CASE("reload: restart-only keys are refused with FILE:LINE: FIELD, the old 
   // A key that takes effect at reload does.
   verdict = reload(*node.process, dir, base.substr(0, base.size() - 5) + "2000\n");
   CHECK(verdict.find("reloaded") != std::string::npos);
-  CHECK(queue_capacity() == 2000);
+  // The supervisor applies it as it takes the new config (a message away).
+  CHECK(eventually([&] { return queue_capacity() == 2000; }, 5s));
 }
