@@ -100,9 +100,16 @@ struct Node::Impl {
   /// Learned grouping in force (and /v1/grouping's status), on every node.
   std::shared_ptr<GroupingShared> grouping_shared = std::make_shared<GroupingShared>();
   caf::actor grouping_actor;  ///< an all-in-one node that learns; invalid otherwise
-  /// grouping_actor for the io threads (sample()): a reload may start or
-  /// stop the learner while they run.
-  SnapshotCell<caf::actor> learner;
+  /// grouping_actor's address for the io threads (sample()), cached per
+  /// thread like the routing: a reload may start or stop the learner while
+  /// they run. An address, not a handle: a thread's cache must not keep the
+  /// (detached) actor alive, or the actor system would wait for it at stop.
+  SnapshotCell<caf::actor_addr> learner;
+  std::atomic<std::uint64_t> learner_version{0};
+  void set_learner(const caf::actor& actor) {
+    learner.store(actor ? std::make_shared<const caf::actor_addr>(actor.address()) : nullptr);
+    learner_version.fetch_add(1, std::memory_order_release);
+  }
 
   // Cluster membership (null/invalid on an all-in-one node).
   std::shared_ptr<FederationShared> federation_shared;
@@ -145,7 +152,7 @@ struct Node::Impl {
     grouping_args.shared = grouping_shared;
     grouping_args.sink = supervisor;
     grouping_actor = spawn_grouping_actor(*system, std::move(grouping_args));
-    learner.store(std::make_shared<const caf::actor>(grouping_actor));
+    set_learner(grouping_actor);
     sample_rate = labels->learning.sample_rate;
     spdlog::info("grouping: learning from {} of reports, starting from {}, regrouping every {} s",
                  labels->learning.sample_rate, labels->make_grouping()->describe(),
@@ -157,7 +164,7 @@ struct Node::Impl {
   /// the one in force again.
   void stop_learning(const LabelConfig& labels) {
     sample_rate = 0;
-    learner.store(nullptr);
+    set_learner(nullptr);
     {
       caf::scoped_actor self{*system};
       self->send_exit(grouping_actor, caf::exit_reason::user_shutdown);
@@ -262,9 +269,10 @@ struct Node::Impl {
   void sample(std::vector<std::string> features, const std::string& group,
               const std::string& decision, double score) {
     if (!federation) {  // an all-in-one node: its own learner, if it learns now
-      if (auto target = learner.load(); target && *target)
-        caf::anon_send(
-            *target, LocalGroupingSample{GroupingSample{std::move(features), decision, score, {}}});
+      if (auto address = cached(instance, learner, learner_version))
+        if (auto target = caf::actor_cast<caf::actor>(*address))
+          caf::anon_send(target, LocalGroupingSample{
+                                     GroupingSample{std::move(features), decision, score, {}}});
       return;
     }
     caf::anon_send(federation,
@@ -469,8 +477,7 @@ void Node::stop() {
   if (im.grouping_actor) {
     caf::anon_send_exit(im.grouping_actor, caf::exit_reason::user_shutdown);
     im.grouping_actor = nullptr;
-    // Every reference goes: the system waits for a detached actor's last one.
-    im.learner.store(nullptr);
+    im.set_learner(nullptr);
   }
   im.system.reset();  // waits for every actor to finish
   im.config.reset();
