@@ -32,7 +32,7 @@ struct NodeCommand {
   int idle_timeout_ms = 60'000;
   std::size_t max_connections = 10'000;
   std::size_t max_json_depth = 16;
-  std::string admin_token;  ///< empty: admin routes only for loopback peers
+  std::string admin_token;  ///< empty: admin routes only for local peers (http/api.hpp)
   /// Browser origins allowed on the player routes (--cors-origin, repeatable;
   /// "*" = any). Given, it replaces the cluster file's cors_origins.
   std::vector<std::string> cors_origins;

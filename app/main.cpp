@@ -132,8 +132,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{2}, std::size_t{1024}));
   node_cmd
       ->add_option("--admin-token", node.admin_token,
-                   "Bearer token for the admin routes (/v1/groups*); default: loopback "
-                   "clients only")
+                   "Bearer token for the admin routes (/v1/groups*, /v1/stats, /v1/cluster, "
+                   "/v1/grouping, the dashboard); unset: only loopback clients of a node that "
+                   "listens on loopback, never through a proxy (docs/OPERATIONS.md)")
       ->envname("PYTHEAS_ADMIN_TOKEN");
   node_cmd
       ->add_option("--cors-origin", node.cors_origins,

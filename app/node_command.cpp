@@ -118,6 +118,12 @@ int run_node(const NodeCommand& command) {
   http::ApiOptions api_options;
   api_options.max_json_depth = command.max_json_depth;
   api_options.admin_token = command.admin_token;
+  api_options.listens_on_loopback = http::is_loopback_host(server_options.host);
+  if (api_options.admin_token.empty() && !api_options.listens_on_loopback)
+    spdlog::warn(
+        "--http {} listens beyond loopback and no --admin-token is set: the admin routes "
+        "(/v1/groups, /v1/stats, /v1/cluster, /v1/grouping, the dashboard) refuse every client",
+        http_address);
   try {
     api_options.player_cors = http::CorsPolicy(cors_origins);
   } catch (const std::invalid_argument& e) {

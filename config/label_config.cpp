@@ -284,6 +284,53 @@ LabelConfig load_label_config(const std::string& path) {
   return parse_label_config(read_config_file(path), path);
 }
 
+std::vector<std::string> reload_refusals(const LabelConfig& running, const LabelConfig& next,
+                                         bool cluster_member) {
+  YAML::Node root;
+  try {  // only for line numbers: the file parsed a moment ago
+    root = YAML::Load(read_config_file(next.source));
+  } catch (const std::exception&) {
+  }
+  std::vector<std::string> out;
+  // "FILE:LINE: FIELD: needs a restart (why)", as Context::fail words errors.
+  auto refuse = [&](const char* section, const char* key, const std::string& why) {
+    // The key's own line (a mapping's value starts on the line after it).
+    auto key_line = [](const YAML::Node& map, const char* name, YAML::Node* value) {
+      if (!map.IsMap()) return 0;
+      for (const auto& item : map)
+        if (item.first.IsScalar() && item.first.Scalar() == name) {
+          *value = item.second;
+          return item.first.Mark().line + 1;
+        }
+      return 0;
+    };
+    YAML::Node part;
+    int line = key_line(root, section, &part);
+    if (key && line > 0)
+      if (YAML::Node value; const int at = key_line(part, key, &value)) line = at;
+    const auto field = key ? std::string(section) + "." + key : std::string(section);
+    out.push_back(next.source + (line > 0 ? ":" + std::to_string(line) : std::string()) + ": " +
+                  field + ": needs a restart (" + why + ")");
+  };
+  if (!(next.schema == running.schema))
+    refuse("features", nullptr, "requests, groups and logs are keyed by the features");
+  const std::string journal =
+      "the event journal and the decision log's join window are sized at start";
+  if (next.event_window_s != running.event_window_s) refuse("limits", "event_window_s", journal);
+  if (next.event_capacity != running.event_capacity) refuse("limits", "event_capacity", journal);
+  if (cluster_member) {
+    const auto& a = running.learning;
+    const auto& b = next.learning;
+    const bool same = running.same_grouping(next) && a.regroup_interval_s == b.regroup_interval_s &&
+                      a.sample_rate == b.sample_rate && a.regrouper == b.regrouper;
+    if (!same)
+      refuse("grouping", nullptr,
+             "a cluster's grouping is set up at start and shared by its members: change it on "
+             "every member and restart them");
+  }
+  return out;
+}
+
 namespace {
 
 // Wire form of learned rules: group names and table values are arbitrary

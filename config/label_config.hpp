@@ -104,6 +104,17 @@ LabelConfig parse_label_config(const std::string& yaml, const std::string& sourc
 /// Reads and parses a file. Throws ConfigError (also when unreadable).
 LabelConfig load_label_config(const std::string& path);
 
+/// What a reload (SIGHUP) cannot apply: one "FILE:LINE: FIELD: needs a
+/// restart (why)" message per key of `next` (read from next.source) whose
+/// value differs from `running`'s and that only takes effect at start; empty
+/// when every change takes effect at reload. Restart-only keys: `features`,
+/// `limits.event_window_s` and `limits.event_capacity` (the event journal and
+/// the decision log's join window are sized at start) and, on a cluster member
+/// (`cluster_member`), every `grouping` key (the cluster's grouping is set up
+/// at start). docs/OPERATIONS.md's reload table lists every key.
+std::vector<std::string> reload_refusals(const LabelConfig& running, const LabelConfig& next,
+                                         bool cluster_member);
+
 /// A rule tree as one line of YAML (flow style, every scalar double-quoted,
 /// group names and values %XX-escaped so any bytes survive), which
 /// parse_rules() reads back exactly: how learned rules travel between nodes.

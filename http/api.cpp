@@ -190,7 +190,8 @@ class ApiHandler final : public Handler {
   }
 
   // Group inspection reveals every group's traffic and arms: restricted to
-  // a bearer token when one is configured, else to loopback peers.
+  // a bearer token when one is configured, else to local clients (see
+  // ApiOptions::admin_token for what counts as local).
   std::optional<Response> admin_refusal(const Request& request, const RequestContext& context) {
     if (!options_.admin_token.empty()) {
       const auto given = request[bhttp::field::authorization];
@@ -202,9 +203,26 @@ class ApiHandler final : public Handler {
       response.set(bhttp::field::www_authenticate, "Bearer");
       return response;
     }
-    if (context.peer_is_loopback) return std::nullopt;
-    return error(request, 403, "forbidden",
-                 "admin route: only loopback clients (or start the node with --admin-token)");
+    if (!options_.listens_on_loopback)
+      return error(request, 403, "forbidden",
+                   "admin route: this node listens beyond loopback; start it with --admin-token");
+    if (!context.peer_is_loopback)
+      return error(request, 403, "forbidden",
+                   "admin route: only loopback clients (or start the node with --admin-token)");
+    if (proxied(request))
+      return error(request, 403, "forbidden",
+                   "admin route: a proxied request is not a loopback client; start the node "
+                   "with --admin-token");
+    return std::nullopt;
+  }
+
+  // A reverse proxy on this host connects from loopback for every client:
+  // any of the headers proxies add means the client may be anywhere.
+  static bool proxied(const Request& request) {
+    for (const char* name :
+         {"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Via"})
+      if (request.find(name) != request.end()) return true;
+    return false;
   }
 
   // Compares in time independent of where the first difference is.

@@ -15,6 +15,10 @@
 
 namespace pytheas::http {
 
+/// Whether a listen host (an address or "localhost") is loopback only: the
+/// admin routes' loopback rule needs it (http/api.hpp, ApiOptions).
+bool is_loopback_host(const std::string& host);
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  ///< 0 = pick a free port (see HttpServer::port())

@@ -57,6 +57,16 @@ bool is_loopback_peer(const asio::ip::address& address) {
   return address.is_loopback();
 }
 
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost") return true;
+  auto bare = host;
+  if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']')
+    bare = bare.substr(1, bare.size() - 2);
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(bare, ec);
+  return !ec && is_loopback_peer(address);
+}
+
 Session::Session(asio::ip::tcp::socket socket, SessionContext& context)
     : stream_(std::move(socket)), context_(context) {
   beast::error_code ec;

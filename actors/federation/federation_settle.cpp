@@ -18,6 +18,9 @@
 #include <spdlog/spdlog.h>
 #include <caf/all.hpp>
 
+#include <algorithm>
+#include <utility>
+
 #include "actors/federation/federation_state.hpp"
 #include "core/decision_snapshot.hpp"
 #include "core/errors.hpp"
@@ -237,14 +240,23 @@ caf::result<fetch_atom, std::vector<GroupRecord>, std::vector<std::string>> on_f
       promise.deliver(fetch_atom::value, std::move(gather->records), std::move(gather->busy));
   };
   std::vector<std::string> give;
-  std::vector<std::string> lend;  // copies: the group stays here
+  // Copies: the key stays here. Each with the group it was asked for, which
+  // must not count as answered if the copy fails.
+  std::vector<std::pair<std::string, std::string>> lend;
+  // A group whose state we could not hand over counts as "no answer" (as
+  // busy: the asker tries again, and counts us among those that may still
+  // hold its confirmed history), never as given up.
+  auto not_answered = [gather](const std::string& group) {
+    if (std::find(gather->busy.begin(), gather->busy.end(), group) == gather->busy.end())
+      gather->busy.push_back(group);
+  };
   for (const auto& item : items) {
     const auto requester = ownership_of(st, item.group, from.node->cluster);
     const bool they_own = requester.owner && *requester.owner == from.node->name;
     if (owned_here(st, item.group)) {
       // An untabled group seen in two clusters has an owner in each: lend ours.
       if (they_own && from.node->cluster != st.me->cluster)
-        lend.push_back(item.group);
+        lend.emplace_back(item.group, item.group);
       else
         gather->busy.push_back(item.group);
     } else {
@@ -254,7 +266,7 @@ caf::result<fetch_atom, std::vector<GroupRecord>, std::vector<std::string>> on_f
         gather->records.push_back(mirror->second);
     }
     if (!item.parent.empty()) {
-      lend.push_back(item.parent);
+      lend.emplace_back(item.parent, item.group);
       if (auto mirror = st.mirror_records.find(item.parent); mirror != st.mirror_records.end())
         gather->records.push_back(mirror->second);
     }
@@ -263,20 +275,29 @@ caf::result<fetch_atom, std::vector<GroupRecord>, std::vector<std::string>> on_f
                 from.node->name, items.size(), give.size(), lend.size(), gather->busy.size());
   if (!give.empty()) {
     ++gather->outstanding;
-    self->request(st.args.supervisor, 30s, surrender_atom::value, std::move(give))
+    self->request(st.args.supervisor, 30s, surrender_atom::value, give)
         .then(
-            [=](std::vector<GroupRecord>& records) mutable {
+            [=](std::vector<GroupRecord>& records, std::vector<std::string>& failed) mutable {
               if (!records.empty()) {
                 self->state.args.federation->handoffs.fetch_add(records.size());
                 spdlog::info("federation: gave the state of {} group(s) to {}", records.size(),
                              from.node->name);
               }
               for (auto& record : records) gather->records.push_back(std::move(record));
+              if (!failed.empty())
+                spdlog::warn("federation: could not give {} group(s) to {} (first: {})",
+                             failed.size(), from.node->name, failed.front());
+              for (const auto& group : failed) not_answered(group);
               done();
             },
-            [=](const caf::error&) mutable { done(); });
+            [=](const caf::error& error) mutable {
+              spdlog::warn("federation: could not give {} group(s) to {}: {}", give.size(),
+                           from.node->name, self->system().render(error));
+              for (const auto& group : give) not_answered(group);
+              done();
+            });
   }
-  for (auto& key : lend) {
+  for (auto& [key, group] : lend) {
     ++gather->outstanding;
     self->request(st.args.supervisor, 30s, copy_atom::value, key)
         .then(
@@ -284,7 +305,10 @@ caf::result<fetch_atom, std::vector<GroupRecord>, std::vector<std::string>> on_f
               for (auto& record : records) gather->records.push_back(std::move(record));
               done();
             },
-            [=](const caf::error&) mutable { done(); });
+            [=, group = group](const caf::error&) mutable {
+              not_answered(group);
+              done();
+            });
   }
   done();
   return promise;

@@ -98,11 +98,15 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
   st.group_context = std::make_shared<const GroupContext>(GroupContext{
       st.args.shared, st.args.seed, st.store, st.store ? CheckpointFn{} : st.args.on_saved,
       caf::actor_cast<caf::actor_addr>(self)});
-  auto sweep_every = std::chrono::milliseconds(static_cast<long>(
-      1000 * std::min(st.args.sweep_interval_s, st.args.config->passivate_after_s / 2)));
+  // Read again for every sweep: a reload may lower passivate_after_s.
+  auto sweep_every = [self] {
+    const auto& st = self->state;
+    return std::chrono::milliseconds(static_cast<long>(
+        1000 * std::min(st.args.sweep_interval_s, st.args.config->passivate_after_s / 2)));
+  };
   auto checkpoint_every =
       std::chrono::milliseconds(static_cast<long>(1000 * st.args.config->checkpoint_interval_s));
-  self->delayed_send(self, sweep_every, sweep_atom::value);
+  self->delayed_send(self, sweep_every(), sweep_atom::value);
   // Checkpoints persist (with a state dir) and, on a cluster member, let the
   // groups' homes confirm reports (on_saved) even without one.
   if (st.store || st.args.on_saved)
@@ -129,7 +133,7 @@ caf::behavior supervisor(Supervisor* self, SupervisorArgs args) {
         if (self->state.shutting_down) return;
         watch_stalls(self);
         sweep(self);
-        self->delayed_send(self, sweep_every, sweep_atom::value);
+        self->delayed_send(self, sweep_every(), sweep_atom::value);
       },
       [=](checkpoint_atom) {
         flush_all(self);

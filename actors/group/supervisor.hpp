@@ -33,8 +33,9 @@
 //   (settle_atom, key, candidates, home, unreachable) -> SettleResult   activate the
 //       group and keep the newest of its state and the candidates; it confirms as
 //       the home unless its last confirmer is among `unreachable` (group_actor.hpp)
-//   (surrender_atom, keys) -> vector<GroupRecord>  their state, for their new owner
-//       (active ones are passivated; persisted ones are read)
+//   (surrender_atom, keys) -> (vector<GroupRecord>, vector<string> failed)  their state,
+//       for their new owner (active ones are passivated; persisted ones are read);
+//       `failed`: keys still held here (their passivation failed), not given up
 //   (copy_atom, key) -> vector<GroupRecord>        0 or 1 record, the group stays
 //   (replicate_atom, key, me) -> GroupRecord       an active group's state for its standby
 //   (export_atom, key) -> GroupRecord              a copy for subscribers' mirrors

@@ -36,18 +36,23 @@ caf::result<SettleResult> settle(Supervisor* self, const std::string& key,
 /// Federation: the state of `keys` for another member that now owns them:
 /// active groups are passivated (their state is persisted here too), others
 /// come from their persisted state; groups this node never held are skipped.
-caf::result<std::vector<GroupRecord>> surrender(Supervisor* self,
-                                                const std::vector<std::string>& keys) {
+/// Also answers the keys it could not give up (a passivation whose actor
+/// failed: the group restarts here, so it is still held here); the asker
+/// must not count them as given up.
+caf::result<std::vector<GroupRecord>, std::vector<std::string>> surrender(
+    Supervisor* self, const std::vector<std::string>& keys) {
   auto& st = self->state;
   flush_all(self);
   struct Gather {
     std::vector<GroupRecord> records;
+    std::vector<std::string> failed;
     std::size_t outstanding = 1;  // released after the loop
   };
   auto gather = std::make_shared<Gather>();
-  auto promise = self->make_response_promise<std::vector<GroupRecord>>();
+  auto promise = self->make_response_promise<std::vector<GroupRecord>, std::vector<std::string>>();
   auto done = [=]() mutable {
-    if (--gather->outstanding == 0) promise.deliver(std::move(gather->records));
+    if (--gather->outstanding == 0)
+      promise.deliver(std::move(gather->records), std::move(gather->failed));
   };
   for (const auto& key : keys) {
     auto it = st.groups.find(key);
@@ -66,7 +71,10 @@ caf::result<std::vector<GroupRecord>> surrender(Supervisor* self,
     }
     ++gather->outstanding;
     passivate(self, key, [=](const GroupRecord* record) mutable {
-      if (record) gather->records.push_back(*record);
+      if (record)
+        gather->records.push_back(*record);
+      else
+        gather->failed.push_back(key);
       done();
     });
   }

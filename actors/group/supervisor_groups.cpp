@@ -1,5 +1,7 @@
 #include "actors/group/supervisor_state.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -257,8 +259,18 @@ void on_passivated(Supervisor* self, const std::string& key, GroupRecord& record
   auto transit = arrive(self, key);
   const std::size_t held = transit ? transit->reports.size() : 0;
   if (st.shutting_down) {  // collected for the stop's one write
-    // The node drains the queue before it stops, so none is expected here.
-    if (held) give_up(self, key, held, "they came during the stop");
+    if (held) {
+      // Reports came while its state was on its way (the node drains its
+      // queue before it stops, but a late one may still come): apply them
+      // and collect the group again, as a passivation that comes back would.
+      // It stays counted in shutdown_outstanding; its actor applies the
+      // batch before it hands its state over.
+      auto& revived = activate(self, key, std::move(record));
+      revived.batch = std::move(transit->reports);
+      passivate(self, key);
+      run_waiting(transit);
+      return;
+    }
     st.shutdown_records.push_back(std::move(record));
     --st.passivating;
     st.groups.erase(it);
@@ -343,6 +355,29 @@ void on_report(Supervisor* self, std::string& key, ReportItem item) {
     if (auto heir = st.redirect.find(key); heir != st.redirect.end()) key = heir->second;
   if (auto* transit = in_transit(st, key)) {
     transit->reports.push_back(std::move(item));
+    return;
+  }
+  if (st.shutting_down) {
+    // Every group it knew is passivating (in transit, above). A group that
+    // reports reach only now is started with them and collected with the
+    // rest; once every state is collected and being written, it is too late.
+    if (st.shutdown_outstanding == 0)
+      return give_up(self, key, 1, "it came after the stop collected every group's state");
+    const bool known = st.groups.count(key) > 0;
+    std::optional<GroupRecord> collected;  // it may have been collected already (rare: a scan)
+    if (!known) {
+      auto& records = st.shutdown_records;
+      auto it = std::find_if(records.begin(), records.end(),
+                             [&](const GroupRecord& record) { return record.key == key; });
+      if (it != records.end()) {
+        collected = std::move(*it);
+        records.erase(it);
+      }
+    }
+    auto& entry = known ? st.groups.find(key)->second : activate(self, key, std::move(collected));
+    entry.batch.push_back(std::move(item));
+    if (!known) ++st.shutdown_outstanding;
+    passivate(self, key);
     return;
   }
   auto& entry = ensure(self, key);

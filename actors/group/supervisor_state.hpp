@@ -221,8 +221,8 @@ void reload(Supervisor* self, LabelConfigPtr config);
 caf::result<SettleResult> settle(Supervisor* self, const std::string& key,
                                  std::vector<GroupRecord> candidates, bool home,
                                  std::vector<std::string> unreachable);
-caf::result<std::vector<GroupRecord>> surrender(Supervisor* self,
-                                                const std::vector<std::string>& keys);
+caf::result<std::vector<GroupRecord>, std::vector<std::string>> surrender(
+    Supervisor* self, const std::vector<std::string>& keys);
 caf::result<std::vector<GroupRecord>> copy_state(Supervisor* self, const std::string& key);
 
 // supervisor.cpp

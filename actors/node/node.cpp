@@ -101,6 +101,16 @@ struct Node::Impl {
   /// Learned grouping in force (and /v1/grouping's status), on every node.
   std::shared_ptr<GroupingShared> grouping_shared = std::make_shared<GroupingShared>();
   caf::actor grouping_actor;  ///< an all-in-one node that learns; invalid otherwise
+  /// grouping_actor's address for the io threads (sample()), cached per
+  /// thread like the routing: a reload may start or stop the learner while
+  /// they run. An address, not a handle: a thread's cache must not keep the
+  /// (detached) actor alive, or the actor system would wait for it at stop.
+  SnapshotCell<caf::actor_addr> learner;
+  std::atomic<std::uint64_t> learner_version{0};
+  void set_learner(const caf::actor& actor) {
+    learner.store(actor ? std::make_shared<const caf::actor_addr>(actor.address()) : nullptr);
+    learner_version.fetch_add(1, std::memory_order_release);
+  }
 
   // Cluster membership (null/invalid on an all-in-one node).
   std::shared_ptr<FederationShared> federation_shared;
@@ -109,7 +119,8 @@ struct Node::Impl {
   /// supervisor's on_saved); set once in start(), read from actor threads.
   std::shared_ptr<SnapshotCell<caf::actor>> federation_cell =
       std::make_shared<SnapshotCell<caf::actor>>();
-  double sample_rate = 0;
+  /// Share of reports sampled for a learner; io threads read it, a reload sets it.
+  std::atomic<double> sample_rate{0};
   /// Cluster members: this run's report stamp epoch (microseconds at start,
   /// so a restart always stamps above the previous run).
   std::uint64_t stamp_epoch = 0;
@@ -129,7 +140,45 @@ struct Node::Impl {
   }
 
   /// Whether this report is one the learner (here or a backend) should see.
-  bool sampled(Rng& rng) const { return sample_rate > 0 && rng.uniform() < sample_rate; }
+  bool sampled(Rng& rng) const {
+    const double rate = sample_rate.load(std::memory_order_relaxed);
+    return rate > 0 && rng.uniform() < rate;
+  }
+
+  /// An all-in-one node starts learning its groups from its own reports
+  /// (at start, or at a reload that turned learning on).
+  void start_learning(const LabelConfigPtr& labels) {
+    GroupingActorArgs grouping_args;
+    grouping_args.config = labels;
+    grouping_args.shared = grouping_shared;
+    grouping_args.sink = supervisor;
+    grouping_actor = spawn_grouping_actor(*system, std::move(grouping_args));
+    set_learner(grouping_actor);
+    sample_rate = labels->learning.sample_rate;
+    spdlog::info("grouping: learning from {} of reports, starting from {}, regrouping every {} s",
+                 labels->learning.sample_rate, labels->make_grouping()->describe(),
+                 labels->learning.regroup_interval_s);
+  }
+
+  /// A reload turned learning off: the learner ends (waited for, so no rule
+  /// it learned is installed after this) and the label config's grouping is
+  /// the one in force again.
+  void stop_learning(const LabelConfig& labels) {
+    sample_rate = 0;
+    set_learner(nullptr);
+    {
+      caf::scoped_actor self{*system};
+      self->send_exit(grouping_actor, caf::exit_reason::user_shutdown);
+      self->wait_for(grouping_actor);
+    }
+    grouping_actor = nullptr;
+    grouping_shared->install(nullptr);
+    GroupingFacts facts;
+    facts.learned = false;
+    facts.labels = &labels;
+    grouping_shared->status.store(make_grouping_status(facts));
+    spdlog::info("grouping: learning stopped; grouping by {}", labels.make_grouping()->describe());
+  }
 
   /// The current routing, cached per thread and refreshed only when a reload
   /// bumped the version: no shared refcount traffic per request.
@@ -223,9 +272,11 @@ struct Node::Impl {
 
   void sample(std::vector<std::string> features, const std::string& group,
               const std::string& decision, double score) {
-    if (grouping_actor) {
-      caf::anon_send(grouping_actor,
-                     LocalGroupingSample{GroupingSample{std::move(features), decision, score, {}}});
+    if (!federation) {  // an all-in-one node: its own learner, if it learns now
+      if (auto address = cached(instance, learner, learner_version))
+        if (auto target = caf::actor_cast<caf::actor>(*address))
+          caf::anon_send(target, LocalGroupingSample{
+                                     GroupingSample{std::move(features), decision, score, {}}});
       return;
     }
     caf::anon_send(federation,
@@ -389,18 +440,7 @@ void Node::start() {
     facts.labels = &labels;
     im.grouping_shared->status.store(make_grouping_status(facts));
   }
-  if (!cluster && labels.learning.enabled) {
-    // An all-in-one node learns its groups from its own reports.
-    GroupingActorArgs grouping_args;
-    grouping_args.config = im.current_routing()->config;
-    grouping_args.shared = im.grouping_shared;
-    grouping_args.sink = im.supervisor;
-    im.grouping_actor = spawn_grouping_actor(*im.system, std::move(grouping_args));
-    im.sample_rate = labels.learning.sample_rate;
-    spdlog::info("grouping: learning from {} of reports, starting from {}, regrouping every {} s",
-                 labels.learning.sample_rate, labels.make_grouping()->describe(),
-                 labels.learning.regroup_interval_s);
-  }
+  if (!cluster && labels.learning.enabled) im.start_learning(im.current_routing()->config);
   if (recovery) im.replay(*recovery);
   im.ready = true;
 }
@@ -446,6 +486,7 @@ void Node::stop() {
   if (im.grouping_actor) {
     caf::anon_send_exit(im.grouping_actor, caf::exit_reason::user_shutdown);
     im.grouping_actor = nullptr;
+    im.set_learner(nullptr);
   }
   im.system.reset();  // waits for every actor to finish
   im.config.reset();
@@ -462,16 +503,28 @@ bool Node::reload(std::string& message) {
   }
   try {
     auto config = std::make_shared<LabelConfig>(load_label_config(im.options.labels_file));
-    if (!(config->schema == im.current_routing()->config->schema)) {
-      message =
-          im.options.labels_file + ": features: cannot change while running; restart the node";
+    // Every key takes effect now or the reload is refused: never a
+    // "reloaded" that leaves a key as it was (docs/OPERATIONS.md, reload table).
+    const auto refusals =
+        reload_refusals(*im.current_routing()->config, *config, im.options.cluster != nullptr);
+    if (!refusals.empty()) {
+      message = refusals.front();
+      for (std::size_t i = 1; i < refusals.size(); ++i) message += "; " + refusals[i];
       return false;
     }
     config->make_grouping();
+    const bool learns = !im.options.cluster && config->learning.enabled;
+    // Learning stops before the new grouping is installed: no session is
+    // keyed by learned rules once the supervisor has retired their groups.
+    if (im.system && im.grouping_actor && !learns) im.stop_learning(*config);
     im.install(config);
     if (im.supervisor) caf::anon_send(im.supervisor, reload_atom::value, LabelConfigPtr(config));
-    if (im.grouping_actor)
+    if (im.grouping_actor) {
       caf::anon_send(im.grouping_actor, reload_atom::value, LabelConfigPtr(config));
+      im.sample_rate = config->learning.sample_rate;
+    } else if (im.system && learns) {
+      im.start_learning(config);
+    }
     message = "reloaded " + im.options.labels_file;
     return true;
   } catch (const std::exception& e) {
@@ -563,7 +616,8 @@ ReportStatus Node::report(const ReportByFeatures& report) {
                        " feature values");
   auto key = im.group_key(*routing, report.features);
   if (!im.shared->queue.admit()) return ReportStatus::overloaded;
-  if ((im.federation || im.grouping_actor) && im.sampled(thread_rng()))
+  // sample_rate is 0 unless a learner (here or a cluster's) wants samples.
+  if (im.sampled(thread_rng()))
     im.sample({report.features.begin(), report.features.end()}, key, std::string(report.decision),
               report.score);
   const auto status = im.route(std::move(key), std::string(report.decision), report.score);

@@ -561,3 +561,68 @@ TEST_CASE("a passivation whose actor is gone restarts the group with its held re
   CHECK(f.shared->restarts == 1);
   CHECK(f.active() == 1);
 }
+
+TEST_CASE("reports that come while the node stops are applied and written, none lost",
+          "[supervisor][persistence]") {
+  TempDir dir;
+  auto config = fast_config();
+  config.checkpoint_interval_s = 1e6;  // only the stop writes state
+  Fixture f(config, dir.path().string());
+  for (int i = 0; i < 10; ++i) f.report("Asn=1", "a", 1);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  // Asn=1's actor is busy for a while: its state is on its way when the
+  // stop begins, and reports to it are held meanwhile.
+  caf::anon_send(f.supervisor, stall_atom::value, std::string("Asn=1"), 0.5);
+  caf::scoped_actor self{*f.system};
+  self->send(f.supervisor, shutdown_atom::value);
+  for (int i = 0; i < 5; ++i) f.report("Asn=1", "b", 0);
+  for (int i = 0; i < 3; ++i) f.report("Asn=9", "a", 1);  // a group first seen during the stop
+  bool stopped = false;
+  self->receive([&](ok_atom) { stopped = true; },
+                caf::after(std::chrono::seconds(30)) >> [] { FAIL("no answer to shutdown"); });
+  f.supervisor = nullptr;
+  REQUIRE(stopped);
+  CHECK(f.shared->reports_lost == 0);
+  CHECK(f.shared->reports_applied == 18);
+  CHECK(f.drained());
+  StateStore store(dir.path());
+  auto one = store.load("Asn=1");
+  REQUIRE(one);
+  CHECK(one->reports == 15);
+  auto nine = store.load("Asn=9");
+  REQUIRE(nine);
+  CHECK(nine->reports == 3);
+}
+
+TEST_CASE("a surrender whose passivation fails names the group as still held here",
+          "[supervisor][federation]") {
+  TempDir dir;
+  Fixture f(fast_config(), dir.path().string());
+  for (int i = 0; i < 4; ++i) f.report("Asn=1", "a", 1);
+  for (int i = 0; i < 2; ++i) f.report("Asn=2", "a", 1);
+  REQUIRE(eventually([&] { return f.drained(); }));
+  // Asn=1's actor ends without a word: its passivation fails, and the group
+  // restarts here from its last persisted state.
+  caf::anon_send(f.supervisor, crash_atom::value, std::string("Asn=1"), true);
+  caf::scoped_actor self{*f.system};
+  auto surrender = [&] {
+    std::pair<std::vector<GroupRecord>, std::vector<std::string>> out;
+    self->request(f.supervisor, std::chrono::seconds(10), surrender_atom::value,
+                  std::vector<std::string>{"Asn=1", "Asn=2"})
+        .receive(
+            [&](std::vector<GroupRecord>& records, std::vector<std::string>& failed) {
+              out = {std::move(records), std::move(failed)};
+            },
+            [](caf::error&) { FAIL("surrender failed"); });
+    return out;
+  };
+  auto [records, failed] = surrender();
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].key == "Asn=2");
+  CHECK(failed == std::vector<std::string>{"Asn=1"});
+  CHECK(eventually([&] { return f.shared->restarts == 1; }));
+  // Asked again, it gives it up.
+  auto [again, none] = surrender();
+  CHECK(none.empty());
+  REQUIRE(again.size() == 2);
+}

@@ -67,11 +67,14 @@ now() { date +%s.%N; }
 since() { awk -v a="$(now)" -v b="$1" 'BEGIN { printf "%.2f", a - b }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 
-# VIEWER's /v1/cluster, asked on its loopback (admin route). Straight
-# through `ip netns exec`: polls stay a few ms apart.
+# VIEWER's /v1/cluster (an admin route: the lab's token, scripts/netlab
+# start). Straight through `ip netns exec`: polls stay a few ms apart.
 declare -A ns_of=()
 for node in backend fe-a fe-b client; do ns_of[$node]=$(netlab ns "$node"); done
-cluster_view() { ip netns exec "${ns_of[$1]}" curl -s -m 1 http://127.0.0.1:8080/v1/cluster || true; }
+cluster_view() {
+  ip netns exec "${ns_of[$1]}" curl -s -m 1 -H "Authorization: Bearer ${PYTHEAS_ADMIN_TOKEN:-netlab}" \
+    http://127.0.0.1:8080/v1/cluster || true
+}
 # "true"/"false": whether VIEWER sees PEER healthy.
 healthy() {
   cluster_view "$1" | grep -o "\"name\":\"$2\",[^}]*\"healthy\":[a-z]*" |

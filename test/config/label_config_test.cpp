@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/errors.hpp"
+#include "test/support/temp_dir.hpp"
 
 using namespace pytheas;
 
@@ -298,4 +299,27 @@ TEST_CASE("learned rules carry any bytes exactly: UTF-8, invalid UTF-8, '%'", "[
   CHECK(std::get<std::string>(table.at("bad\xFF\xEC").node) == "g-bad\xFF\xEC");
   CHECK(table.count("Z\xC3\xBCrich"));
   CHECK(table.count("100%"));
+}
+
+TEST_CASE("a reload refuses restart-only keys with FILE:LINE: FIELD, and only those",
+          "[config][reload]") {
+  pytheas::test::TempDir dir("pytheas-labels");
+  const std::string base = "grouping:\n  by: [Asn]\nlimits:\n  report_queue: 10\n";
+  auto running = load_label_config(dir.write("a.yaml", base));
+  auto path = dir.write("b.yaml", "policy:\n  kind: swucb\n" + base + "  event_window_s: 60\n");
+  auto next = load_label_config(path);
+  auto refusals = reload_refusals(running, next, false);
+  REQUIRE(refusals.size() == 1);
+  CHECK(refusals[0].starts_with(path + ":7: limits.event_window_s: needs a restart"));
+  // Grouping, policy and queue changes take effect on an all-in-one node...
+  auto other = load_label_config(dir.write("c.yaml", "grouping:\n  by: [City]\n  learn: false\n"));
+  CHECK(reload_refusals(running, other, false).empty());
+  // ...but a cluster member's grouping is the cluster's.
+  auto on_member = reload_refusals(running, other, true);
+  REQUIRE(on_member.size() == 1);
+  CHECK(on_member[0].find(":1: grouping: needs a restart") != std::string::npos);
+  auto features = load_label_config(dir.write("d.yaml", "features: [Asn, City]\n"));
+  auto refused = reload_refusals(running, features, false);
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].find("d.yaml:1: features: needs a restart") != std::string::npos);
 }

@@ -68,3 +68,51 @@ TEST_CASE("without a token the group routes refuse non-loopback peers", "[http][
   CHECK(handler->handle(livez, {.peer_is_loopback = false}).result_int() == 200);
   node.stop();
 }
+
+TEST_CASE("without a token a proxied request is never a loopback client", "[http][admin][proxy]") {
+  pytheas::Node node({});
+  node.start();
+  auto handler = pytheas::http::make_api_handler(node);
+  for (const char* target : {"/v1/groups", "/v1/stats", "/v1/grouping", "/dashboard/"}) {
+    for (const char* header :
+         {"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Real-IP", "Via"}) {
+      pytheas::http::Request request{bhttp::verb::get, target, 11};
+      request.set(header, "203.0.113.7");
+      const auto proxied = handler->handle(request, {.peer_is_loopback = true});
+      CHECK(proxied.result_int() == 403);
+      CHECK(proxied.body().find("proxied request") != std::string::npos);
+    }
+    pytheas::http::Request direct{bhttp::verb::get, target, 11};
+    CHECK(handler->handle(direct, {.peer_is_loopback = true}).result_int() == 200);
+  }
+  // Player routes do not care who asks, proxied or not.
+  pytheas::http::Request decide{bhttp::verb::post, "/v1/decide", 11};
+  decide.set("X-Forwarded-For", "203.0.113.7");
+  decide.body() = R"({"features":{"Asn":"1"},"candidates":["a","b"]})";
+  decide.prepare_payload();
+  CHECK(handler->handle(decide, {.peer_is_loopback = false}).result_int() == 200);
+  node.stop();
+}
+
+TEST_CASE("without a token a node listening beyond loopback refuses admin routes to everyone",
+          "[http][admin]") {
+  using pytheas::http::is_loopback_host;
+  CHECK(is_loopback_host("127.0.0.1"));
+  CHECK(is_loopback_host("localhost"));
+  CHECK(is_loopback_host("::1"));
+  CHECK(is_loopback_host("[::1]"));
+  CHECK_FALSE(is_loopback_host("0.0.0.0"));
+  CHECK_FALSE(is_loopback_host("::"));
+  CHECK_FALSE(is_loopback_host("10.1.2.3"));
+  CHECK_FALSE(is_loopback_host("node.example"));
+  pytheas::Node node({});
+  node.start();
+  pytheas::http::ApiOptions options;
+  options.listens_on_loopback = false;
+  auto handler = pytheas::http::make_api_handler(node, options);
+  pytheas::http::Request request{bhttp::verb::get, "/v1/stats", 11};
+  const auto local = handler->handle(request, {.peer_is_loopback = true});
+  CHECK(local.result_int() == 403);
+  CHECK(local.body().find("--admin-token") != std::string::npos);
+  node.stop();
+}
