@@ -24,6 +24,7 @@ class Writer {
     auto size = value.size();
     for (; size >= 0x80; size >>= 7) *out_++ = static_cast<char>((size & 0x7f) | 0x80);
     *out_++ = static_cast<char>(size);
+    if (value.empty()) return;  // an empty view's data() may be null: no memcpy from it
     std::memcpy(out_, value.data(), value.size());
     out_ += value.size();
   }

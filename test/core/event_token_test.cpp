@@ -64,6 +64,13 @@ TEST_CASE("an event id carries its decision and reads back exactly", "[event_tok
   CHECK(facts.features[2].empty());
   CHECK(tag != 0);
 
+  // Empty strings and features (an empty view may have a null data()).
+  const std::vector<std::string_view> empties{std::string_view{}, "", "x"};
+  auto sparse = encode(codec, "", "d", 1, 8, empties);
+  REQUIRE(codec.decode(sparse, facts, tag) == Check::ok);
+  CHECK(facts.group.empty());
+  CHECK(facts.features == std::vector<std::string>{"", "", "x"});
+
   auto plain = encode(codec, "g", "d", 1, 7);
   REQUIRE(codec.decode(plain, facts, tag) == Check::ok);
   CHECK(facts.features.empty());
