@@ -6,32 +6,6 @@
 
 namespace pytheas {
 
-bool EventJournal::TagSet::insert(std::uint64_t tag) {
-  if (tag == 0) tag = 1;
-  if ((size_ + 1) * 4 > slots_.size() * 3) grow();
-  const auto mask = slots_.size() - 1;
-  for (auto at = static_cast<std::size_t>(tag) & mask;; at = (at + 1) & mask) {
-    if (slots_[at] == tag) return false;
-    if (slots_[at] == 0) {
-      slots_[at] = tag;
-      ++size_;
-      return true;
-    }
-  }
-}
-
-void EventJournal::TagSet::grow() {
-  std::vector<std::uint64_t> old = std::move(slots_);
-  slots_.assign(std::max<std::size_t>(64, old.size() * 2), 0);
-  const auto mask = slots_.size() - 1;
-  for (auto tag : old) {
-    if (tag == 0) continue;
-    auto at = static_cast<std::size_t>(tag) & mask;
-    while (slots_[at] != 0) at = (at + 1) & mask;
-    slots_[at] = tag;
-  }
-}
-
 namespace {
 std::uint64_t random_u64() {
   std::random_device device;
@@ -102,7 +76,8 @@ EventJournal::Claim EventJournal::claim(std::string_view event_id, Time time, Ev
                          [&](const Generation& g) { return g.epoch <= epoch; });
   if (at == generations.rend() || at->epoch != epoch)
     at = std::make_reverse_iterator(generations.insert(at.base(), Generation{epoch, {}}) + 1);
-  if (!at->tags.insert(tag)) return Claim::duplicate;
+  const auto is_tag = [](const TagBucket&) { return true; };  // the hash is the whole key
+  if (!at->tags.insert(TagBucket{tag == 0 ? 1 : tag}, is_tag).second) return Claim::duplicate;
   ++shard.size;
   // Over capacity: forget the oldest generations (never the one just used).
   while (shard.size > per_shard_capacity_ && generations.size() > 1 &&

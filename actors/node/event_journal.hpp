@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/group/open_addressing.hpp"
 #include "core/event_token.hpp"
 
 namespace pytheas {
@@ -71,19 +72,16 @@ class EventJournal {
   std::size_t memory_bytes() const;
 
  private:
-  /// A set of 64-bit tags by open addressing (linear probing): 8 B a slot,
-  /// at most 3/4 full. Slot value 0 marks empty; tag 0 is stored as 1.
-  class TagSet {
-   public:
-    bool insert(std::uint64_t tag);  ///< false if it was there
-    std::size_t size() const { return size_; }
-    std::size_t bytes() const { return slots_.capacity() * sizeof(std::uint64_t); }
-
-   private:
-    void grow();
-    std::vector<std::uint64_t> slots_;
-    std::size_t size_ = 0;
+  /// Claimed tags in the project's open-addressing index: 8 B a bucket, at
+  /// most 3/4 full. A bucket whose hash is 0 is empty, so tag 0 is stored as 1.
+  struct TagBucket {
+    std::uint64_t hash = 0;
   };
+  struct TagTraits {
+    static std::size_t home(std::uint64_t tag) { return static_cast<std::size_t>(tag); }
+    static constexpr std::size_t kInitial = 64;
+  };
+  using TagSet = OpenAddressing<TagBucket, TagTraits>;
   /// The claims of ids issued within one span of time.
   struct Generation {
     std::int64_t epoch = 0;  ///< issued (on this process's monotonic clock) / span, rounded down
