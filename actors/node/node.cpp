@@ -270,7 +270,8 @@ DecideResult Node::decide(const DecideRequest& request) {
                        " feature values");
   DecideResult result;
   result.group = im.group_key(*routing, request.features);
-  const double now = wall_seconds();
+  const double now = wall_seconds();                 // decision logs, and the event id's issue time
+  const double monotonic_now = monotonic_seconds();  // passivation stamps, event ids' age
   auto& rng = thread_rng();
   // A group another node owns is decided from the snapshot its owner pushed.
   std::shared_ptr<const Ownership> ownership;
@@ -287,7 +288,7 @@ DecideResult Node::decide(const DecideRequest& request) {
     result.propensity = pick.propensity;
     result.policy = snapshot->policy();
     slot.decisions.fetch_add(1, std::memory_order_relaxed);
-    slot.touch(static_cast<std::int64_t>(monotonic_seconds()));  // passivation: monotonic
+    slot.touch(static_cast<std::int64_t>(monotonic_now));
   });
   if (!served || result.policy.empty()) {
     auto pick = DecisionSnapshot::uniform_pick(request.candidates, rng);
@@ -301,9 +302,9 @@ DecideResult Node::decide(const DecideRequest& request) {
   }
   if (request.issue_event_id) {
     // A sampled decision's id carries its features to its report, for the learner.
-    result.event_id = im.journal->record(result.group, request.candidates[result.index],
-                                         {now, monotonic_seconds()},
-                                         im.sampled(rng) ? request.features : FeatureView{});
+    result.event_id =
+        im.journal->record(result.group, request.candidates[result.index], {now, monotonic_now},
+                           im.sampled(rng) ? request.features : FeatureView{});
   }
   if (im.decision_log) log_decision(*im.decision_log, now, request, result, policy_version);
   return result;
