@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <type_traits>
 #include <unordered_set>
 
 #include "core/errors.hpp"
@@ -41,11 +43,35 @@ bool caps_observations(const PolicyConfig& config) {
   return config.max_observations > 0 && config.kind != "ucb" && config.kind != "swucb";
 }
 
+// The arms' block (see ArmPolicy::allocate_arms): n ArmStats, then n
+// ChangeDetectors, both plain values the block's bytes hold directly.
+static_assert(std::is_trivially_copyable_v<ArmStats> && std::is_trivially_destructible_v<ArmStats>);
+static_assert(std::is_trivially_copyable_v<ChangeDetector> &&
+              std::is_trivially_destructible_v<ChangeDetector>);
+static_assert(alignof(ArmStats) <= __STDCPP_DEFAULT_NEW_ALIGNMENT__ &&
+              sizeof(ArmStats) % alignof(ChangeDetector) == 0);
+
+ArmStats* stats_in(std::byte* block) {
+  return reinterpret_cast<ArmStats*>(block);
+}
+ChangeDetector* detectors_in(std::byte* block, std::size_t arms) {
+  return reinterpret_cast<ChangeDetector*>(block + arms * sizeof(ArmStats));
+}
+
 void require_finite(const char* field, double value) {
   if (!std::isfinite(value)) StateReader::fail(field, "not a finite number");
 }
 
 }  // namespace
+
+std::unique_ptr<std::byte[]> ArmPolicy::allocate_arms(std::size_t arms) const {
+  if (arms == 0) return nullptr;
+  const std::size_t per_arm = sizeof(ArmStats) + (detects_ ? sizeof(ChangeDetector) : 0);
+  auto block = std::make_unique_for_overwrite<std::byte[]>(arms * per_arm);
+  std::uninitialized_value_construct_n(stats_in(block.get()), arms);
+  if (detects_) std::uninitialized_value_construct_n(detectors_in(block.get(), arms), arms);
+  return block;
+}
 
 ArmPolicy::ArmPolicy(std::shared_ptr<const PolicyConfig> config, std::uint64_t seed,
                      DecayClock clock, bool decay_stats)
@@ -79,16 +105,12 @@ void ArmPolicy::update(const Outcome& outcome) {
     // Exactly as many slots as arms: groups hold a handful of arms, arms are
     // added rarely, and a doubling vector would waste much of the budget.
     const std::size_t n = names_->size();
-    auto grown = std::make_unique<ArmStats[]>(n + 1);
-    std::copy_n(arms_.get(), n, grown.get());
-    grown[n] = ArmStats{0, 0, time};
-    if (detects_) {
-      auto detectors = std::make_unique<ChangeDetector[]>(n + 1);
-      std::copy_n(detectors_.get(), n, detectors.get());
-      detectors_ = std::move(detectors);
-    }
+    auto grown = allocate_arms(n + 1);
+    std::copy_n(stats(), n, stats_in(grown.get()));
+    stats_in(grown.get())[n] = ArmStats{0, 0, time};
+    if (detects_) std::copy_n(detectors(), n, detectors_in(grown.get(), n + 1));
     names_ = names_->with(outcome.decision);
-    arms_ = std::move(grown);
+    block_ = std::move(grown);
     on_arm_added();
     arm = n;
   }
@@ -96,9 +118,9 @@ void ArmPolicy::update(const Outcome& outcome) {
   const double growth = growth_at(time);
   if (detects_) {
     detect_change(arm, outcome.score, time, growth);
-    detectors_[arm].sum_squares += outcome.score * outcome.score * growth;
+    detectors()[arm].sum_squares += outcome.score * outcome.score * growth;
   }
-  ArmStats& stats = arms_[arm];
+  ArmStats& stats = this->stats()[arm];
   stats.sum += outcome.score * growth;
   stats.count += growth;
   stats.last_seen = time;
@@ -114,8 +136,8 @@ void ArmPolicy::update(const Outcome& outcome) {
 }
 
 void ArmPolicy::detect_change(std::size_t arm, double score, double time, double growth) {
-  ArmStats& stats = arms_[arm];
-  ChangeDetector& detector = detectors_[arm];
+  ArmStats& stats = this->stats()[arm];
+  ChangeDetector& detector = detectors()[arm];
   if (stats.count / growth < ChangeDetector::kWarmup) return;
   const double mean = stats.sum / stats.count;
   const double variance = std::max(detector.sum_squares / stats.count - mean * mean, 0.0);
@@ -130,15 +152,15 @@ void ArmPolicy::detect_change(std::size_t arm, double score, double time, double
   detector.sum_squares = weight * (level * level + variance);
   if (alarm.direction > 0) return;
   for (std::size_t i = 0; i < names_->size(); ++i)
-    if (i != arm) cap_evidence(i, arms_[i].count / growth, kAfterDropEvidence);
+    if (i != arm) cap_evidence(i, this->stats()[i].count / growth, kAfterDropEvidence);
 }
 
 void ArmPolicy::cap_evidence(std::size_t arm, double count, double max_count) {
   if (count <= max_count) return;
   const double factor = max_count / count;  // sum and count alike: the mean stays
-  arms_[arm].sum *= factor;
-  arms_[arm].count *= factor;
-  if (detectors_) detectors_[arm].sum_squares *= factor;
+  stats()[arm].sum *= factor;
+  stats()[arm].count *= factor;
+  if (detects_) detectors()[arm].sum_squares *= factor;
   on_scale(arm, factor);
 }
 
@@ -156,14 +178,15 @@ void ArmPolicy::rebase(double exponent) {
   // Multiplying by a power of two is exact, so rebasing never changes a value
   // beyond flushing the negligible ones.
   const double factor = std::exp2(reference_exponent_ - exponent);
+  ChangeDetector* const detectors = this->detectors();
   for (std::size_t i = 0; i < names_->size(); ++i) {
-    auto& arm = arms_[i];
+    auto& arm = stats()[i];
     arm.sum *= factor;
     arm.count *= factor;
-    if (detectors_) detectors_[i].sum_squares *= factor;
+    if (detectors) detectors[i].sum_squares *= factor;
     if (arm.count < kFlushBelow) {
       arm.sum = arm.count = 0;
-      if (detectors_) detectors_[i] = ChangeDetector{};
+      if (detectors) detectors[i] = ChangeDetector{};
     }
   }
   reference_exponent_ = exponent;
@@ -181,17 +204,16 @@ void ArmPolicy::forget(double now) {
     keep[i] = stale(all[i]) ? 0 : 1;
     kept += keep[i];
   }
-  auto remaining = std::make_unique<ArmStats[]>(kept);
-  std::copy_if(all.begin(), all.end(), remaining.get(),
-               [&](const ArmStats& arm) { return !stale(arm); });
-  if (detectors_) {
-    auto detectors = std::make_unique<ChangeDetector[]>(kept);
-    for (std::size_t i = 0, j = 0; i < all.size(); ++i)
-      if (keep[i]) detectors[j++] = detectors_[i];
-    detectors_ = std::move(detectors);
+  auto remaining = allocate_arms(kept);
+  const ChangeDetector* const detectors = this->detectors();
+  for (std::size_t i = 0, j = 0; i < all.size(); ++i) {
+    if (!keep[i]) continue;
+    stats_in(remaining.get())[j] = all[i];
+    if (detectors) detectors_in(remaining.get(), kept)[j] = detectors[i];
+    ++j;
   }
   names_ = names_->keep(keep);
-  arms_ = std::move(remaining);
+  block_ = std::move(remaining);
   on_compact(keep);
 }
 
@@ -241,7 +263,7 @@ void ArmPolicy::limit_evidence(double max_count) {
 
 void ArmPolicy::current_stats(double /*now*/, double growth, std::span<ArmView> out) const {
   for (std::size_t i = 0; i < out.size(); ++i) {
-    const auto& arm = arms_[i];
+    const auto& arm = stats()[i];
     out[i].count = arm.count / growth;
     out[i].mean = arm.count > 0 ? arm.sum / arm.count : 0;
   }
@@ -298,7 +320,7 @@ void ArmPolicy::shift_time(double delta) {
   reference_exponent_ += exponent;
   range_exponent_ += exponent;
   cached_exponent_ = std::numeric_limits<double>::quiet_NaN();
-  for (std::size_t i = 0; i < names_->size(); ++i) arms_[i].last_seen += delta;
+  for (std::size_t i = 0; i < names_->size(); ++i) stats()[i].last_seen += delta;
   on_shift(delta);
 }
 
@@ -321,25 +343,27 @@ std::string ArmPolicy::serialize(double now) const {
   writer.u64(snapshot_version_);
   writer.u32(static_cast<std::uint32_t>(names_->size()));
   for (std::size_t i = 0; i < names_->size(); ++i) {
-    const auto& arm = arms_[i];
+    const auto& arm = stats()[i];
     writer.str((*names_)[i]);
     writer.f64(arm.sum);
     writer.f64(arm.count);
     writer.f64(arm.last_seen + shift);
   }
   write_extra(writer, shift);
-  // Format 2: the detectors (after everything format 1 held).
-  writer.u8(detectors_ ? 1 : 0);
-  if (detectors_)
+  // Format 2: the detectors (after everything format 1 held). Their runs are
+  // written as sums, as when detectors held sums.
+  const ChangeDetector* const detectors = this->detectors();
+  writer.u8(detectors ? 1 : 0);
+  if (detectors)
     for (std::size_t i = 0; i < names_->size(); ++i) {
-      const auto& detector = detectors_[i];
+      const auto& detector = detectors[i];
       writer.f64(detector.sum_squares);
       writer.f64(detector.up);
       writer.f64(detector.down);
       writer.f64(detector.up_run);
       writer.f64(detector.down_run);
-      writer.f64(detector.up_sum);
-      writer.f64(detector.down_sum);
+      writer.f64(static_cast<double>(detector.up_mean) * detector.up_run);
+      writer.f64(static_cast<double>(detector.down_mean) * detector.down_run);
     }
   return writer.seal();
 }
@@ -368,7 +392,8 @@ void ArmPolicy::restore(StateReader& reader, double now) {
   const std::uint32_t count = reader.u32("arm count");
   if (count > kMaxRestoredArms || count > reader.remaining() / 28)
     StateReader::fail("arm count", std::to_string(count) + " arms cannot fit the payload");
-  auto arms = std::make_unique<ArmStats[]>(count);
+  auto block = allocate_arms(count);
+  ArmStats* const arms = stats_in(block.get());
   std::vector<std::string> names;
   names.reserve(count);
   std::unordered_set<std::string> seen;
@@ -388,12 +413,13 @@ void ArmPolicy::restore(StateReader& reader, double now) {
     arms[i] = arm;
   }
   names_ = ArmNames::make(names);
-  arms_ = std::move(arms);
+  block_ = std::move(block);
   read_extra(reader);
-  detectors_.reset();
+  bool restored_detectors = false;
   if (reader.version() >= 2 && reader.boolean("has detectors")) {
     if (reader.remaining() / 56 < count) StateReader::fail("detectors", "truncated");
-    auto detectors = std::make_unique<ChangeDetector[]>(count);
+    // Read whether or not detection is on now (the payload holds them).
+    std::vector<ChangeDetector> detectors(count);
     for (std::uint32_t i = 0; i < count; ++i) {
       auto& detector = detectors[i];
       detector.sum_squares = reader.f64("detector sum of squares");
@@ -407,23 +433,21 @@ void ArmPolicy::restore(StateReader& reader, double now) {
           StateReader::fail("detector", "not a finite number >= 0");
       if (!std::isfinite(up_sum) || !std::isfinite(down_sum))
         StateReader::fail("detector", "run sum not finite");
-      detector.up_sum = up_sum;
-      detector.down_sum = down_sum;
-      detector.up = static_cast<float>(up);
-      detector.down = static_cast<float>(down);
-      detector.up_run = static_cast<float>(up_run);
-      detector.down_run = static_cast<float>(down_run);
+      detector.up = ChangeDetector::saturate(up);
+      detector.down = ChangeDetector::saturate(down);
+      detector.up_run = ChangeDetector::saturate(up_run);
+      detector.down_run = ChangeDetector::saturate(down_run);
+      detector.up_mean = up_run > 0 ? ChangeDetector::saturate(up_sum / up_run) : 0.0f;
+      detector.down_mean = down_run > 0 ? ChangeDetector::saturate(down_sum / down_run) : 0.0f;
     }
-    if (detects_) detectors_ = std::move(detectors);
+    if (detects_) std::copy(detectors.begin(), detectors.end(), this->detectors());
+    restored_detectors = true;
   }
   // Detection on but no detectors stored (format 1, or a config that had it
   // off): they start from scratch, their sums of squares from the means.
-  if (detects_ && !detectors_) {
-    detectors_ = std::make_unique<ChangeDetector[]>(count);
+  if (detects_ && !restored_detectors)
     for (std::uint32_t i = 0; i < count; ++i)
-      if (arms_[i].count > 0)
-        detectors_[i].sum_squares = arms_[i].sum * arms_[i].sum / arms_[i].count;
-  }
+      if (arms[i].count > 0) detectors()[i].sum_squares = arms[i].sum * arms[i].sum / arms[i].count;
   // Onto the reader's time base: format 3 times are relative to the writing
   // instant; older formats hold instants of their writer's wall clock, which
   // means nothing here, so their last update becomes the writing instant.

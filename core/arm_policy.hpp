@@ -22,6 +22,7 @@
 //
 // Not thread-safe (one owner); snapshots it returns are immutable and shared.
 
+#include <cstddef>
 #include <limits>
 #include <memory>
 #include <span>
@@ -89,7 +90,7 @@ class ArmPolicy : public Policy {
   /// batches are aligned to it); 0: any amount.
   virtual double time_quantum() const { return clock_.quantum(); }
 
-  std::span<const ArmStats> arms() const { return {arms_.get(), names_->size()}; }
+  std::span<const ArmStats> arms() const { return {stats(), names_->size()}; }
   /// The arms' names, in the order of arms().
   const ArmNames& arm_names() const { return *names_; }
   Rng& rng() { return rng_; }
@@ -113,15 +114,25 @@ class ArmPolicy : public Policy {
   void detect_change(std::size_t arm, double score, double time, double growth);
   /// Scales arm `arm`'s evidence down to at most `max_count` observations.
   void cap_evidence(std::size_t arm, double count, double max_count);
+  /// A block for `arms` arms: their statistics, then (with detection) their
+  /// detectors, value-initialized. One heap block per group, not two: a
+  /// group pays the allocator's overhead once.
+  std::unique_ptr<std::byte[]> allocate_arms(std::size_t arms) const;
+  ArmStats* stats() const { return reinterpret_cast<ArmStats*>(block_.get()); }
+  /// The detectors, one per arm (null: detection off, or no arms).
+  ChangeDetector* detectors() const {
+    return detects_ && block_
+               ? reinterpret_cast<ChangeDetector*>(block_.get() + names_->size() * sizeof(ArmStats))
+               : nullptr;
+  }
 
   // One of these per group: fields ordered to leave no padding.
   std::shared_ptr<const PolicyConfig> config_;
   Rng rng_;
   DecayClock clock_;
-  ArmNames::Ptr names_;                          // shared with snapshots; replaced when arms change
-  std::unique_ptr<ArmStats[]> arms_;             // one per name, same order
-  std::unique_ptr<ChangeDetector[]> detectors_;  // same order; null: detection off
-  double last_time_ = 0;                         // latest update time
+  ArmNames::Ptr names_;                 // shared with snapshots; replaced when arms change
+  std::unique_ptr<std::byte[]> block_;  // per name, same order: stats(), then detectors()
+  double last_time_ = 0;                // latest update time
   double reference_exponent_ = 0;
   double cached_exponent_ =
       std::numeric_limits<double>::quiet_NaN();  // growth_at() memo, derived data
@@ -132,7 +143,7 @@ class ArmPolicy : public Policy {
   std::uint64_t snapshot_version_ = 0;
   std::uint64_t changes_detected_ = 0;  // since this object was made (not persisted)
   bool decay_stats_;
-  bool detects_;            // change detection on: detectors_ follows arms_
+  bool detects_;            // change detection on: block_ holds detectors()
   bool caps_observations_;  // config().max_observations applies (not ucb, swucb)
   bool started_ = false;    // any update yet
   bool has_range_ = false;

@@ -21,10 +21,16 @@
 // run that raised it (those since its statistic last was 0), worth `run`
 // observations.
 //
-// A plain value (40 bytes per arm); not thread-safe.
+// A plain value of 32 bytes per arm (ArmPolicy keeps one beside each arm's
+// statistics, so a group pays it per arm): the statistics, the runs' lengths
+// and their means are floats (a level needs no more than float's 7 digits,
+// and a mean cannot overflow where a sum of large scores could); only the
+// sum of squares, a discounted sum in ArmStats' scaled frame, needs a double.
+// Not thread-safe.
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 
 namespace pytheas {
 
@@ -43,10 +49,10 @@ struct ChangeDetector {
     double run = 0;
   };
 
-  double sum_squares = 0;           ///< scaled discounted sum of squared scores (as ArmStats::sum)
-  float up = 0, down = 0;           ///< CUSUM statistics, in standard deviations
-  float up_run = 0, down_run = 0;   ///< observations since each statistic was 0
-  double up_sum = 0, down_sum = 0;  ///< their scores' sum (double: any finite score fits)
+  double sum_squares = 0;            ///< scaled discounted sum of squared scores (as ArmStats::sum)
+  float up = 0, down = 0;            ///< CUSUM statistics, in standard deviations
+  float up_run = 0, down_run = 0;    ///< observations since each statistic was 0
+  float up_mean = 0, down_mean = 0;  ///< their scores' mean
 
   /// Feeds one score as its standardized residual `z`; on an alarm resets
   /// both statistics.
@@ -54,31 +60,36 @@ struct ChangeDetector {
     z = std::clamp(z, -kClip, kClip);
     const double next_up = std::max(0.0, up + z - kDrift);
     const double next_down = std::max(0.0, down - z - kDrift);
-    extend(next_up, up_run, up_sum, score);
-    extend(next_down, down_run, down_sum, score);
+    extend(next_up, up_run, up_mean, score);
+    extend(next_down, down_run, down_mean, score);
     up = static_cast<float>(next_up);
     down = static_cast<float>(next_down);
     Alarm alarm;
-    if (next_up > threshold) alarm = {+1, up_sum / up_run, up_run};
-    if (next_down > threshold && next_down > next_up) alarm = {-1, down_sum / down_run, down_run};
+    if (next_up > threshold) alarm = {+1, up_mean, up_run};
+    if (next_down > threshold && next_down > next_up) alarm = {-1, down_mean, down_run};
     if (alarm.direction != 0) reset();
     return alarm;
   }
 
-  void reset() {
-    up = down = up_run = down_run = 0;
-    up_sum = down_sum = 0;
+  void reset() { up = down = up_run = down_run = up_mean = down_mean = 0; }
+
+  /// `value` as a float, saturated: a finite score stays finite.
+  static float saturate(double value) {
+    constexpr double kMax = std::numeric_limits<float>::max();
+    return static_cast<float>(std::clamp(value, -kMax, kMax));
   }
 
  private:
-  static void extend(double statistic, float& run, double& sum, double score) {
+  static void extend(double statistic, float& run, float& mean, double score) {
     if (statistic > 0) {
       run += 1;
-      sum += score;
+      mean = saturate(mean + (score - mean) / run);
     } else {
-      run = sum = 0;
+      run = mean = 0;
     }
   }
 };
+
+static_assert(sizeof(ChangeDetector) == 32, "a detector per arm: keep it small");
 
 }  // namespace pytheas
