@@ -125,7 +125,10 @@ class ReplayRun {
     result.answering_s = std::chrono::duration<double>(last_settled_ - start_).count();
     result.abandoned = abandoned_;
     result.failovers = failovers_;
-    for (const auto& pool : pools_) result.connections_opened.push_back(pool->connections_opened());
+    for (const auto& pool : pools_) {
+      result.connections_opened.push_back(pool->connections_opened());
+      result.idle_retries.push_back(pool->retries());
+    }
     return result;
   }
 

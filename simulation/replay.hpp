@@ -83,6 +83,9 @@ struct ReplayResult {
   std::uint64_t abandoned = 0;  ///< requests still outstanding at the hard stop
   std::uint64_t failovers = 0;  ///< requests retried on another URL (with failover)
   std::vector<std::size_t> connections_opened;  ///< per URL
+  /// Per URL: requests sent again on a new connection because the node had
+  /// closed their idle keep-alive one (ReplayHttpPool::retries).
+  std::vector<std::size_t> idle_retries;
 };
 
 /// Plays `source` against options.urls, recording into `stats`. Names are

@@ -40,21 +40,24 @@ class ReplayHttpPool::Connection {
       return;
     }
     stream_.expires_at(deadline);
-    if (connected_) {
-      write();
-      return;
-    }
+    build_request();
+    reused_ = connected_;
+    if (connected_) return send();
+    connect();
+  }
+
+ private:
+  void connect() {
     ++pool_.connections_opened_;
     stream_.async_connect(pool_.endpoint_, [this](boost::system::error_code error) {
       if (error) return fail(error);
       connected_ = true;
       stream_.socket().set_option(tcp::no_delay(true), error);
-      write();
+      send();
     });
   }
 
- private:
-  void write() {
+  void build_request() {
     request_ = {};
     request_.method(http::verb::post);
     request_.target(job_.target);
@@ -64,6 +67,9 @@ class ReplayHttpPool::Connection {
     request_.body() = std::move(job_.body);
     request_.keep_alive(true);
     request_.prepare_payload();
+  }
+
+  void send() {
     http::async_write(stream_, request_, [this](boost::system::error_code error, std::size_t) {
       if (error) return fail(error);
       read();
@@ -86,7 +92,24 @@ class ReplayHttpPool::Connection {
 
   void fail(const boost::system::error_code& error) {
     close();
+    // A kept-alive connection the server closed while it sat idle (the
+    // node's idle timeout) fails the next request before any answer: the
+    // server never read it. Send it once more on a new connection, as HTTP
+    // clients do with idle connections; the deadline still holds. A request
+    // that did reach the node cannot count twice: a repeated report is
+    // refused (409) by its event id.
+    if (reused_ && is_closed_by_peer(error)) {
+      reused_ = false;
+      ++pool_.retries_;
+      return connect();
+    }
     finish_error(error_name(error));
+  }
+
+  static bool is_closed_by_peer(const boost::system::error_code& error) {
+    return error == http::error::end_of_stream || error == boost::asio::error::eof ||
+           error == boost::asio::error::connection_reset ||
+           error == boost::asio::error::broken_pipe;
   }
 
   void finish_error(std::string error) {
@@ -120,6 +143,7 @@ class ReplayHttpPool::Connection {
   http::response<http::string_body> response_;
   Job job_;
   bool connected_ = false;
+  bool reused_ = false;  // the job went out on a connection an earlier job opened
 };
 
 ReplayHttpPool::ReplayHttpPool(boost::asio::io_context& io, tcp::endpoint endpoint,

@@ -4,9 +4,12 @@
 // until a connection is free; each has one deadline counted from submit()
 // (queueing, connecting, writing and reading all count), so a dead or slow
 // node costs at most the timeout per request. A connection that fails is
-// closed and reconnected by its next request; requests are never retried
-// (a retry could apply a report twice). Completion callbacks run on the
-// io_context, never inside submit().
+// closed and reconnected by its next request. A request is sent again only
+// when the kept-alive connection it went out on had been closed by the
+// server (its idle timeout: the request was never read), once, within its
+// deadline; any other failure is the request's (a blind retry could apply a
+// report twice). Completion callbacks run on the io_context, never inside
+// submit().
 // Not thread-safe: use it from the one thread running its io_context.
 
 #include <boost/asio/io_context.hpp>
@@ -49,6 +52,9 @@ class ReplayHttpPool {
   std::size_t queued() const { return queue_.size(); }
   /// Connections opened so far (keep-alive reuse shows as a small number).
   std::size_t connections_opened() const { return connections_opened_; }
+  /// Requests sent again because the server had closed their idle
+  /// keep-alive connection (see Connection::fail).
+  std::size_t retries() const { return retries_; }
 
  private:
   class Connection;
@@ -72,6 +78,7 @@ class ReplayHttpPool {
   std::vector<Connection*> idle_;
   std::deque<Job> queue_;
   std::size_t connections_opened_ = 0;
+  std::size_t retries_ = 0;
 };
 
 }  // namespace pytheas::sim

@@ -51,8 +51,10 @@ std::string format_replay_keys(const ReplayStats& stats, const ReplayResult& res
       rate(t.decide_ok, answer_window));
   out += fmt::format("p50_ms={:.3f}\np90_ms={:.3f}\np99_ms={:.3f}\nmax_ms={:.3f}\n", latency.p50,
                      latency.p90, latency.p99, latency.max);
-  out += fmt::format("mean_cost={:.4f}\nabandoned={}\nfailovers={}\n", t.mean_cost(),
-                     result.abandoned, result.failovers);
+  std::size_t idle_retries = 0;
+  for (auto count : result.idle_retries) idle_retries += count;
+  out += fmt::format("mean_cost={:.4f}\nabandoned={}\nfailovers={}\nidle_retries={}\n",
+                     t.mean_cost(), result.abandoned, result.failovers, idle_retries);
   for (const auto& [reason, count] : t.decide_failures)
     out += fmt::format("decide_failed.{}={}\n", reason, count);
   for (const auto& [reason, count] : t.report_failures)

@@ -307,3 +307,29 @@ TEST_CASE("connections are kept alive: a few connections carry every request", "
   CHECK(result.answering_s >= result.sending_s);
   CHECK(wait_for_node_reports(node.port, 200) == 200);
 }
+
+TEST_CASE("a keep-alive connection the node closed while idle costs no request", "[replay][live]") {
+  // The node closes connections idle for 100 ms; 40 sessions over 3 s of
+  // trace time leave gaps longer than that, so requests go out on
+  // connections the node has already closed. Each is sent again, once, on a
+  // new connection: none fails, every report reaches the node once.
+  TempDir dir("pytheas-replay");
+  const auto trace = generate_trace(dir, 40);
+  auto node = pytheas::test::start_node(PYTHEAS_BINARY, {"--idle-timeout-ms", "100"});
+  auto source = pytheas::open_trace_file(trace);
+  sim::ReplayOptions options;
+  options.urls = {url(node.port)};
+  options.speed = 1;
+  options.report_delay_s = 0.3;
+  options.connections = 2;
+  sim::ReplayStats stats;
+  const auto result = sim::run_replay(*source, options, stats);
+  CHECK(stats.totals().decide_ok == 40);
+  CHECK(stats.totals().decide_failed == 0);
+  CHECK(stats.totals().reports_ok == 40);
+  CHECK(stats.totals().reports_failed == 0);
+  REQUIRE(result.idle_retries.size() == 1);
+  CHECK(result.idle_retries[0] > 0);  // the node did close idle connections
+  CHECK(result.connections_opened[0] > 2);
+  CHECK(wait_for_node_reports(node.port, 40) == 40);
+}
