@@ -41,6 +41,41 @@ TraceNumber cost_number(double cost) {
   return TraceNumber::of(std::round(cost * 100) / 100);
 }
 
+// An offset table that phases may redraw: tables[k] applies from from_s[k] on
+// (from_s[0] = 0). An empty table adds nothing.
+struct PhasedTable {
+  std::vector<double> from_s;
+  std::vector<std::vector<double>> tables;
+
+  void add(double at_s, std::size_t size, double sd, Rng& rng);
+  const std::vector<double>& at(double t_s) const {
+    std::size_t k = 0;
+    while (k + 1 < from_s.size() && t_s >= from_s[k + 1]) ++k;
+    return tables[k];
+  }
+};
+
+void PhasedTable::add(double at_s, std::size_t size, double sd, Rng& rng) {
+  from_s.push_back(at_s);
+  auto& table = tables.emplace_back();
+  if (sd <= 0) return;
+  table.resize(size);
+  for (auto& x : table) x = sd * normal(rng);
+}
+
+// Which ASN indices a switch or a new city covers: the listed ones, else the
+// first share of them.
+std::vector<bool> covered_asns(const std::vector<int>& listed, double share, std::size_t n_asns) {
+  std::vector<bool> covered(n_asns, false);
+  if (!listed.empty()) {
+    for (int a : listed) covered[static_cast<std::size_t>(a)] = true;
+  } else {
+    const auto count = static_cast<std::size_t>(std::round(share * double(n_asns)));
+    for (std::size_t a = 0; a < count; ++a) covered[a] = true;
+  }
+  return covered;
+}
+
 std::vector<LoadStep> load_steps(const std::vector<GeneratorLoadStep>& steps) {
   std::vector<LoadStep> out;
   for (const auto& step : steps)
@@ -87,6 +122,45 @@ class YamlReader {
       out.push_back(step);
     }
     return out;
+  }
+
+  // Each item of list `field` must be a map of `keys` only.
+  void items(const YAML::Node& node, const std::string& field,
+             const std::vector<std::string>& keys) const {
+    if (!node.IsSequence()) fail(node, field, "expected a list");
+    for (const auto& item : node) {
+      if (!item.IsMap()) fail(item, field, "expected a map per item");
+      for (const auto& entry : item) {
+        const auto key = entry.first.as<std::string>();
+        if (std::find(keys.begin(), keys.end(), key) == keys.end())
+          fail(entry.first, field + "." + key, "unknown field");
+      }
+    }
+  }
+
+  // A map name -> number.
+  std::vector<std::pair<std::string, double>> numbers(const YAML::Node& node,
+                                                      const std::string& field) const {
+    if (!node.IsMap()) fail(node, field, "expected a map decision -> number");
+    std::vector<std::pair<std::string, double>> out;
+    for (const auto& entry : node) {
+      const auto name = entry.first.as<std::string>();
+      double value = 0;
+      try {
+        value = entry.second.as<double>();
+      } catch (const YAML::Exception&) {
+        fail(entry.second, field + "." + name, "bad value '" + YAML::Dump(entry.second) + "'");
+      }
+      out.emplace_back(name, value);
+    }
+    return out;
+  }
+
+  void optional(const YAML::Node& map, const char* field, std::optional<double>& out) const {
+    if (!map[field]) return;
+    double value = 0;
+    get(map, field, value);
+    out = value;
   }
 
   std::vector<GeneratorDecision> decisions(const YAML::Node& node, const char* field) const {
@@ -175,6 +249,59 @@ void GeneratorConfig::validate() const {
     check(std::isfinite(s.add_cost) && std::isfinite(s.multiply) && s.multiply >= 0,
           "switches.add_cost/multiply", "must be finite (multiply >= 0)");
   }
+  auto known_decision = [&](const std::string& name) {
+    return std::any_of(decisions.begin(), decisions.end(),
+                       [&](const GeneratorDecision& d) { return d.name == name; });
+  };
+  for (const auto& b : bursts) {
+    check(std::isfinite(b.at_s) && b.at_s >= 0, "bursts.at_s", "must be >= 0");
+    check(std::isfinite(b.duration_s) && b.duration_s > 0, "bursts.duration_s", "must be positive");
+    check(std::isfinite(b.factor) && b.factor >= 1 && b.factor <= 1000, "bursts.factor",
+          "must be in [1, 1000]");
+    for (int a : b.asns) check(a >= 0 && a < asns, "bursts.asns", "index out of range");
+    check(b.object >= -1 && b.object < objects, "bursts.object",
+          "must be an ObjectId index in [0, objects)");
+  }
+  for (const auto& [name, k] : rate_cost) {
+    check(known_decision(name), "rate_cost", "unknown decision '" + name + "'");
+    check(std::isfinite(k), "rate_cost." + name, "must be finite");
+  }
+  for (std::size_t i = 0; i < phases.size(); ++i) {
+    const auto& p = phases[i];
+    check(std::isfinite(p.at_s) && p.at_s >= 0, "phases.at_s", "must be >= 0");
+    check(i == 0 || p.at_s > phases[i - 1].at_s, "phases.at_s",
+          "must increase from phase to phase");
+    check(p.group_spread || p.city_spread || p.conn_type_spread || p.asn_conn_spread, "phases",
+          "a phase must set group_spread, city_spread, conn_type_spread or asn_conn_spread");
+    for (const auto& sd : {p.group_spread, p.city_spread, p.conn_type_spread, p.asn_conn_spread})
+      check(!sd || (std::isfinite(*sd) && *sd >= 0), "phases",
+            "spreads must be finite numbers >= 0");
+    check(!p.city_spread || *p.city_spread == 0 || shared_cities > 0 ||
+              double(asns) * double(cities_per_asn) <= 1e7,
+          "phases.city_spread",
+          "asns x cities_per_asn is too large for a city offset table (max 1e7)");
+    check(!p.asn_conn_spread || *p.asn_conn_spread == 0 ||
+              double(asns) * double(conn_types.size()) <= 1e7,
+          "phases.asn_conn_spread", "asns x conn_types is too large for an offset table (max 1e7)");
+  }
+  double new_city_share = 0;
+  for (std::size_t i = 0; i < new_cities.size(); ++i) {
+    const auto& c = new_cities[i];
+    check(!c.name.empty() && c.name.find_first_of(", \t\n\r") == std::string::npos,
+          "new_cities.name", "bad City name '" + c.name + "' (no spaces, tabs or commas)");
+    for (std::size_t j = 0; j < i; ++j)
+      check(new_cities[j].name != c.name, "new_cities.name", "duplicate City '" + c.name + "'");
+    check(std::isfinite(c.at_s) && c.at_s >= 0, "new_cities.at_s", "must be >= 0");
+    check(c.asn_share >= 0 && c.asn_share <= 1, "new_cities.asn_share", "must be in [0, 1]");
+    for (int a : c.asns) check(a >= 0 && a < asns, "new_cities.asns", "index out of range");
+    check(c.share > 0 && c.share <= 1, "new_cities.share", "must be in (0, 1]");
+    new_city_share += c.share;
+    for (const auto& [name, offset] : c.costs) {
+      check(known_decision(name), "new_cities.costs", "unknown decision '" + name + "'");
+      check(std::isfinite(offset), "new_cities.costs." + name, "must be finite");
+    }
+  }
+  check(new_city_share <= 1 + 1e-9, "new_cities.share", "the shares must add up to at most 1");
   auto check_steps = [](const std::vector<GeneratorLoadStep>& steps, const std::string& field) {
     for (const auto& step : steps)
       check(step.share >= 0 && step.share <= 1 && std::isfinite(step.factor) && step.factor > 0,
@@ -223,6 +350,10 @@ GeneratorConfig load_generator_config(const std::string& path) {
                                                  "min_cost",
                                                  "candidates_per_session",
                                                  "switches",
+                                                 "bursts",
+                                                 "rate_cost",
+                                                 "phases",
+                                                 "new_cities",
                                                  "load"};
   YamlReader yaml(path);
   for (const auto& item : root) {
@@ -279,6 +410,46 @@ GeneratorConfig load_generator_config(const std::string& path) {
       config.switches.push_back(s);
     }
   }
+  if (const auto bursts = root["bursts"]) {
+    yaml.items(bursts, "bursts", {"at_s", "duration_s", "factor", "asns", "object"});
+    for (const auto& item : bursts) {
+      GeneratorBurst b;
+      yaml.get(item, "at_s", b.at_s);
+      yaml.get(item, "duration_s", b.duration_s);
+      yaml.get(item, "factor", b.factor);
+      yaml.get(item, "asns", b.asns);
+      yaml.get(item, "object", b.object);
+      config.bursts.push_back(b);
+    }
+  }
+  if (const auto rate_cost = root["rate_cost"])
+    config.rate_cost = yaml.numbers(rate_cost, "rate_cost");
+  if (const auto phases = root["phases"]) {
+    yaml.items(phases, "phases",
+               {"at_s", "group_spread", "city_spread", "conn_type_spread", "asn_conn_spread"});
+    for (const auto& item : phases) {
+      GeneratorPhase p;
+      yaml.get(item, "at_s", p.at_s);
+      yaml.optional(item, "group_spread", p.group_spread);
+      yaml.optional(item, "city_spread", p.city_spread);
+      yaml.optional(item, "conn_type_spread", p.conn_type_spread);
+      yaml.optional(item, "asn_conn_spread", p.asn_conn_spread);
+      config.phases.push_back(p);
+    }
+  }
+  if (const auto cities = root["new_cities"]) {
+    yaml.items(cities, "new_cities", {"name", "at_s", "asns", "asn_share", "share", "costs"});
+    for (const auto& item : cities) {
+      GeneratorNewCity c;
+      yaml.get(item, "name", c.name);
+      yaml.get(item, "at_s", c.at_s);
+      yaml.get(item, "asns", c.asns);
+      yaml.get(item, "asn_share", c.asn_share);
+      yaml.get(item, "share", c.share);
+      if (item["costs"]) c.costs = yaml.numbers(item["costs"], "new_cities.costs");
+      config.new_cities.push_back(c);
+    }
+  }
   if (const auto load = root["load"]) {
     if (load["default"]) config.default_load = yaml.steps(load["default"], "load.default");
     if (const auto per = load["per_decision"]) {
@@ -323,25 +494,21 @@ std::size_t generate_trace(const GeneratorConfig& config,
   const auto n_asns = static_cast<std::size_t>(config.asns);
   const auto n_conn = config.conn_types.size();
 
-  // Ground truth drawn once per trace.
-  std::vector<double> asn_offset(n_asns * n_arms), conn_offset(n_conn * n_arms);
-  for (auto& x : asn_offset) x = config.group_spread * normal(rng);
-  for (auto& x : conn_offset) x = config.conn_type_spread * normal(rng);
-  // Drawn only when used, so configs without it keep their exact bytes.
+  // Ground truth drawn once per trace (the ASN and ConnType tables always,
+  // the others only when used, so configs without them keep their bytes).
   const auto n_cities = static_cast<std::size_t>(config.cities_per_asn);
   const auto n_shared = static_cast<std::size_t>(config.shared_cities);
   // City ids: asn * n_cities + city, or the shared city's index.
   const std::size_t city_ids = n_shared > 0 ? n_shared : n_asns * n_cities;
-  std::vector<double> city_offset;
-  if (config.city_spread > 0) {
-    city_offset.resize(city_ids * n_arms);
-    for (auto& x : city_offset) x = config.city_spread * normal(rng);
-  }
-  std::vector<double> asn_conn_offset;
-  if (config.asn_conn_spread > 0) {
-    asn_conn_offset.resize(n_asns * n_conn * n_arms);
-    for (auto& x : asn_conn_offset) x = config.asn_conn_spread * normal(rng);
-  }
+  PhasedTable asn_offset, conn_offset, city_offset, asn_conn_offset;
+  asn_offset.from_s.push_back(0);
+  asn_offset.tables.emplace_back(n_asns * n_arms);
+  for (auto& x : asn_offset.tables[0]) x = config.group_spread * normal(rng);
+  conn_offset.from_s.push_back(0);
+  conn_offset.tables.emplace_back(n_conn * n_arms);
+  for (auto& x : conn_offset.tables[0]) x = config.conn_type_spread * normal(rng);
+  city_offset.add(0, city_ids * n_arms, config.city_spread, rng);
+  asn_conn_offset.add(0, n_asns * n_conn * n_arms, config.asn_conn_spread, rng);
   // Per-value offsets, in offset_features() order; empty when not used.
   const std::size_t value_counts[] = {n_conn,
                                       config.oses.size(),
@@ -370,30 +537,75 @@ std::size_t generate_trace(const GeneratorConfig& config,
       }
     }
   }
-  // Which (switch, ASN) pairs apply.
-  std::vector<std::vector<bool>> switch_asns;
-  for (const auto& s : config.switches) {
-    std::vector<bool> affected(n_asns, false);
-    if (!s.asns.empty()) {
-      for (int a : s.asns) affected[static_cast<std::size_t>(a)] = true;
-    } else {
-      const auto count = static_cast<std::size_t>(std::round(s.asn_share * double(n_asns)));
-      for (std::size_t a = 0; a < count; ++a) affected[a] = true;
-    }
-    switch_asns.push_back(std::move(affected));
+  // Phases: their tables after every other table.
+  for (const auto& phase : config.phases) {
+    if (phase.group_spread) asn_offset.add(phase.at_s, n_asns * n_arms, *phase.group_spread, rng);
+    if (phase.conn_type_spread)
+      conn_offset.add(phase.at_s, n_conn * n_arms, *phase.conn_type_spread, rng);
+    if (phase.city_spread) city_offset.add(phase.at_s, city_ids * n_arms, *phase.city_spread, rng);
+    if (phase.asn_conn_spread)
+      asn_conn_offset.add(phase.at_s, n_asns * n_conn * n_arms, *phase.asn_conn_spread, rng);
   }
+  // Which (switch, ASN) and (new city, ASN) pairs apply.
+  std::vector<std::vector<bool>> switch_asns;
+  for (const auto& s : config.switches)
+    switch_asns.push_back(covered_asns(s.asns, s.asn_share, n_asns));
+  std::vector<std::vector<bool>> new_city_asns;
+  std::vector<std::vector<double>> new_city_cost;  // per new city and arm
+  for (const auto& c : config.new_cities) {
+    new_city_asns.push_back(covered_asns(c.asns, c.asn_share, n_asns));
+    auto& cost = new_city_cost.emplace_back(n_arms, 0.0);
+    for (std::size_t i = 0; i < n_arms; ++i)
+      for (const auto& [name, offset] : c.costs)
+        if (cdn_of(arms[i].name) == name) cost[i] += offset;
+  }
+  std::vector<double> arm_rate_cost(n_arms, 0.0);
+  for (std::size_t i = 0; i < n_arms; ++i)
+    for (const auto& [name, k] : config.rate_cost)
+      if (cdn_of(arms[i].name) == name) arm_rate_cost[i] += k;
+  const bool rate_costs = !config.rate_cost.empty();
 
-  // Session times: rejection sampling against the diurnal rate, then sorted.
-  std::vector<std::int64_t> times(config.sessions);
-  const double peak_rate = 1 + config.diurnal_amplitude;
+  // The session rate relative to the base rate: diurnal x (1 + the active
+  // bursts' excess).
+  auto diurnal = [&](double s) {
+    return 1 +
+           config.diurnal_amplitude * std::cos(2 * std::numbers::pi * (s - config.diurnal_peak_s) /
+                                               config.diurnal_period_s);
+  };
+  auto burst_excess = [&](double s) {
+    double excess = 0;
+    for (const auto& b : config.bursts)
+      if (s >= b.at_s && s < b.at_s + b.duration_s) excess += b.factor - 1;
+    return excess;
+  };
+
+  // Session times: rejection sampling against the rate, then sorted. A
+  // session during a burst is one of the burst's extra sessions with the
+  // burst's share of the rate (`burst` >= 0; -1: an ordinary session).
+  struct Slot {
+    std::int64_t time_ms = 0;
+    int burst = -1;
+    auto operator<=>(const Slot&) const = default;
+  };
+  std::vector<Slot> times(config.sessions);
+  double all_bursts = 1;
+  for (const auto& b : config.bursts) all_bursts += b.factor - 1;
+  const double peak_rate = (1 + config.diurnal_amplitude) * all_bursts;
   for (auto& t : times) {
     for (;;) {
       const double s = rng.uniform() * config.duration_s;
-      const double rate = 1 + config.diurnal_amplitude *
-                                  std::cos(2 * std::numbers::pi * (s - config.diurnal_peak_s) /
-                                           config.diurnal_period_s);
-      if (rng.uniform() * peak_rate <= rate) {
-        t = config.start_ms + static_cast<std::int64_t>(s * 1000);
+      const double excess = burst_excess(s);
+      if (rng.uniform() * peak_rate <= diurnal(s) * (1 + excess)) {
+        t.time_ms = config.start_ms + static_cast<std::int64_t>(s * 1000);
+        if (excess > 0) {
+          double v = rng.uniform() * (1 + excess) - 1;
+          for (std::size_t b = 0; b < config.bursts.size() && v >= 0; ++b) {
+            const auto& burst = config.bursts[b];
+            if (s < burst.at_s || s >= burst.at_s + burst.duration_s) continue;
+            t.burst = static_cast<int>(b);
+            v -= burst.factor - 1;
+          }
+        }
         break;
       }
     }
@@ -419,14 +631,36 @@ std::size_t generate_trace(const GeneratorConfig& config,
   TraceSession session;
   session.features.resize(15);
   std::vector<std::size_t> chosen;
-  for (const auto time_ms : times) {
-    const std::size_t asn = draw(asn_cdf, rng);
+  for (const auto [time_ms, burst_index] : times) {
+    const GeneratorBurst* burst =
+        burst_index >= 0 ? &config.bursts[static_cast<std::size_t>(burst_index)] : nullptr;
+    const double t_s = double(time_ms - config.start_ms) / 1000;
+    const std::size_t asn =
+        burst && !burst->asns.empty()
+            ? static_cast<std::size_t>(burst->asns[rng.below(burst->asns.size())])
+            : draw(asn_cdf, rng);
     const std::size_t city =
         rng.below(n_shared > 0 ? n_shared : static_cast<std::uint64_t>(config.cities_per_asn));
     const std::size_t city_id = n_shared > 0 ? city : asn * n_cities + city;
+    // A new city takes its share of its ASNs' sessions from its time on.
+    int new_city = -1;
+    if (!config.new_cities.empty()) {
+      auto active = [&](std::size_t k) {
+        return t_s >= config.new_cities[k].at_s && new_city_asns[k][asn];
+      };
+      bool any = false;
+      for (std::size_t k = 0; k < config.new_cities.size(); ++k) any |= active(k);
+      if (any) {
+        double u = rng.uniform();
+        for (std::size_t k = 0; k < config.new_cities.size() && new_city < 0; ++k) {
+          if (!active(k)) continue;
+          if (u < config.new_cities[k].share) new_city = static_cast<int>(k);
+          u -= config.new_cities[k].share;
+        }
+      }
+    }
     const std::size_t conn = rng.below(n_conn);
     const std::size_t os = rng.below(config.oses.size());
-    const double t_s = double(time_ms - config.start_ms) / 1000;
     const auto minute = std::min(static_cast<std::size_t>(t_s / 60), minutes - 1);
 
     auto& f = session.features;
@@ -436,14 +670,21 @@ std::size_t generate_trace(const GeneratorConfig& config,
     f[2] = kBitrates[rng.below(3)];                // AvgBitrate
     f[3] = std::to_string(200 + rng.below(4800));  // JoinTime (ms)
     f[4] = generator_asn_name(static_cast<int>(asn));
-    f[5] = n_shared > 0 ? "city" + std::to_string(city) : f[4] + "-city" + std::to_string(city);
+    if (new_city >= 0) {
+      f[5] = config.new_cities[static_cast<std::size_t>(new_city)].name;
+    } else {
+      f[5] = n_shared > 0 ? "city" + std::to_string(city) : f[4] + "-city" + std::to_string(city);
+    }
     f[6] = "US";
     f[7] = config.conn_types[conn];
-    f[8] = "S" + std::to_string((asn * 7 + city) % 50);
+    const std::size_t state_city =
+        new_city >= 0 ? n_cities + static_cast<std::size_t>(new_city) : city;
+    f[8] = "S" + std::to_string((asn * 7 + state_city) % 50);
     f[9] = config.oses[os];
     const std::size_t live = rng.uniform() < 0.8 ? 0 : 1;
     f[10] = live ? "live" : "vod";
-    const std::size_t object = draw(object_cdf, rng);
+    const std::size_t object = burst && burst->object >= 0 ? static_cast<std::size_t>(burst->object)
+                                                           : draw(object_cdf, rng);
     f[11] = "obj" + std::to_string(object);
     const std::size_t player = rng.below(2);
     f[12] = kPlayers[player];
@@ -468,13 +709,24 @@ std::size_t generate_trace(const GeneratorConfig& config,
     }
     session.decisions.resize(chosen.size());
     session.loads.resize(chosen.size());
+    const auto& asn_table = asn_offset.at(t_s);
+    const auto& conn_table = conn_offset.at(t_s);
+    const auto& city_table = city_offset.at(t_s);
+    const auto& asn_conn_table = asn_conn_offset.at(t_s);
+    const double rate_excess = rate_costs ? diurnal(t_s) * (1 + burst_excess(t_s)) - 1 : 0;
     for (std::size_t k = 0; k < chosen.size(); ++k) {
       const std::size_t i = chosen[k];
-      double cost = arms[i].cost + asn_offset[asn * n_arms + i] + conn_offset[conn * n_arms + i];
-      if (!city_offset.empty()) cost += city_offset[city_id * n_arms + i];
-      if (!asn_conn_offset.empty()) cost += asn_conn_offset[(asn * n_conn + conn) * n_arms + i];
+      double cost = arms[i].cost;
+      if (!asn_table.empty()) cost += asn_table[asn * n_arms + i];
+      if (!conn_table.empty()) cost += conn_table[conn * n_arms + i];
+      if (new_city >= 0)
+        cost += new_city_cost[static_cast<std::size_t>(new_city)][i];
+      else if (!city_table.empty())
+        cost += city_table[city_id * n_arms + i];
+      if (!asn_conn_table.empty()) cost += asn_conn_table[(asn * n_conn + conn) * n_arms + i];
       cost += session_offset;
       if (!drift.empty()) cost += drift[(asn * n_arms + i) * minutes + minute];
+      if (rate_costs) cost += arm_rate_cost[i] * rate_excess;
       for (std::size_t s = 0; s < config.switches.size(); ++s) {
         const auto& sw = config.switches[s];
         if (t_s >= sw.at_s && switch_asns[s][asn] && cdn_of(arms[i].name) == sw.decision)

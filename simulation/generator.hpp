@@ -8,7 +8,8 @@
 //   cost = base(decision) + offset(Asn, decision) + offset(ConnType, decision)
 //        + offset(City, decision) + offset(Asn, ConnType, decision)
 //        + offset(value) for each feature in `offsets`
-//        + drift(Asn, decision, minute) + switches active at t + noise,
+//        + drift(Asn, decision, minute) + rate_cost(decision) * (r(t) - 1)
+//        + switches active at t + noise,
 //
 // floored at min_cost, where offsets are drawn once per trace (a City is one
 // of `cities_per_asn` cities of its ASN, or one of `shared_cities` cities any
@@ -17,13 +18,19 @@
 // random walk per minute, and a switch degrades one decision from a time on
 // in a subset of ASNs (a CDN failing in some networks). Every session carries
 // the same LoadMap (herding onto one decision multiplies its cost). Session
-// times follow a diurnal rate curve. Everything is drawn from one seeded Rng:
-// the same config gives the same bytes. docs/SIMULATION.md is the config
-// reference; config/gen-*.yaml are commented examples.
-// Not thread-safe (one generator per thread).
+// times follow a diurnal rate curve times any bursts (a flash crowd, whose
+// extra sessions may come from some ASNs or one ObjectId); r(t) is that
+// rate relative to the base rate. Phases redraw the ASN, City, ConnType or
+// (ASN, ConnType) offsets from a time on (e.g. the best decision starts to
+// depend on City halfway), and a new City may appear at a time with costs of
+// its own. Everything is drawn from one seeded Rng: the same config gives the
+// same bytes (a config without the newer keys, the bytes it gave before them). docs/SIMULATION.md
+// is the config reference; config/gen-*.yaml are commented examples. Not thread-safe (one generator
+// per thread).
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +50,36 @@ struct GeneratorSwitch {
   double asn_share = 1;   ///< share of ASNs affected (the first ones by index)
   double add_cost = 0;    ///< added to the cost from at_s on
   double multiply = 1;    ///< then multiplied
+};
+
+/// A flash crowd: from at_s for duration_s the session rate is multiplied by
+/// `factor`; the extra sessions come from `asns` (uniformly) and ask for
+/// ObjectId `object` when those are set, else are drawn as any session.
+struct GeneratorBurst {
+  double at_s = 0;
+  double duration_s = 60;
+  double factor = 2;      ///< >= 1
+  std::vector<int> asns;  ///< ASN indices of the extra sessions; empty: as usual
+  int object = -1;        ///< ObjectId index of the extra sessions; -1: as usual
+};
+
+/// From at_s on, each spread given redraws its offset table with that sd
+/// (0: no offset); the others keep the previous phase's table.
+struct GeneratorPhase {
+  double at_s = 0;
+  std::optional<double> group_spread, city_spread, conn_type_spread, asn_conn_spread;
+};
+
+/// A City value that starts getting sessions at at_s: from then on a `share`
+/// of the sessions of its ASNs are in it, and their costs get `costs` (per
+/// CDN) instead of a drawn city offset.
+struct GeneratorNewCity {
+  std::string name;       ///< the City value, e.g. "metro-new"
+  double at_s = 0;        ///< seconds from the trace start
+  std::vector<int> asns;  ///< ASN indices it appears in; empty: use asn_share
+  double asn_share = 1;   ///< share of ASNs (the first ones by index)
+  double share = 0.1;     ///< share of those ASNs' sessions in it, in (0, 1]
+  std::vector<std::pair<std::string, double>> costs;  ///< CDN -> offset
 };
 
 struct GeneratorLoadStep {
@@ -88,6 +125,12 @@ struct GeneratorConfig {
   std::size_t candidates_per_session = 0;  ///< 0: all; else a random subset of that size
 
   std::vector<GeneratorSwitch> switches;
+  std::vector<GeneratorBurst> bursts;
+  /// CDN -> cost added per unit of relative session rate above 1: cost +=
+  /// k * (r(t) - 1), r(t) = diurnal rate x burst factors (1 = the base rate).
+  std::vector<std::pair<std::string, double>> rate_cost;
+  std::vector<GeneratorPhase> phases;  ///< in increasing at_s
+  std::vector<GeneratorNewCity> new_cities;
   std::vector<GeneratorLoadStep> default_load = {{0.5, 1.5}, {0.8, 2.5}};
   std::vector<std::pair<std::string, std::vector<GeneratorLoadStep>>> decision_load;
 
