@@ -95,8 +95,10 @@ class Lane {
         !batch.sessions.empty())
       apply(*batch.transition, loader, options, batch.sessions.front().time_s);
     samples_.clear();
-    counts_.assign(loader.decision_count(), 0);
-    const double total = static_cast<double>(batch.sessions.size());
+    // LoadMap shares: of the whole minute, counted from its first batch.
+    if (batch.minute_start) counts_.clear();
+    counts_.resize(loader.decision_count(), 0);
+    const double total = static_cast<double>(batch.minute_sessions);
     const std::size_t stride = loader.grouping_count();
     for (std::size_t i = 0; i < batch.sessions.size(); ++i) {
       const auto& session = batch.sessions[i];
@@ -353,7 +355,7 @@ SimulationResult simulate(TraceSource& source, const SimulatorOptions& options) 
   MinuteBatch batch;
   for (;;) {
     const double load_start = thread_cpu_seconds();
-    const bool more = loader.next_minute(batch);
+    const bool more = loader.next_batch(batch);
     load_seconds += thread_cpu_seconds() - load_start;
     if (!more) break;
     const double first_s = static_cast<double>(loader.first_time_ms()) / 1000.0;

@@ -273,30 +273,50 @@ void TraceLoader::add(const TraceSession& session, MinuteBatch& batch) {
   }
 }
 
-bool TraceLoader::next_minute(MinuteBatch& batch) {
-  batch.clear();
+bool TraceLoader::read_minute() {
+  minute_.clear();
+  cursor_ = 0;
   if (!have_lookahead_) {
     if (!source_.next(lookahead_)) return false;
     have_lookahead_ = true;
     if (first_time_ms_ < 0) first_time_ms_ = lookahead_.time_ms;
   }
-  const auto minute = minute_of(lookahead_);
-  if (learning_) {
-    // Regroup between minutes, from the samples of the minutes before: at the
-    // start of the first minute at or after each due time.
-    auto& learning = *learning_;
-    const double minute_start_s = static_cast<double>(minute) * 60;
-    if (minute_start_s >= learning.next_regroup_s) {
-      regroup(minute_start_s, batch);
-      while (learning.next_regroup_s <= minute_start_s)
-        learning.next_regroup_s += learning.config.regroup_interval_s;
-    }
-  }
-  batch.minute = minute;
+  current_minute_ = minute_of(lookahead_);
   do {
-    add(lookahead_, batch);
+    minute_.push_back(std::move(lookahead_));
     have_lookahead_ = source_.next(lookahead_);
-  } while (have_lookahead_ && minute_of(lookahead_) == minute);
+  } while (have_lookahead_ && minute_of(lookahead_) == current_minute_);
+  return true;
+}
+
+double TraceLoader::seconds_in_trace(const TraceSession& session) const {
+  return static_cast<double>(session.time_ms) / 1000.0 - static_cast<double>(first_time_ms_ / 1000);
+}
+
+bool TraceLoader::next_batch(MinuteBatch& batch) {
+  batch.clear();
+  // A whole minute is read first: its LoadMap shares are of its total.
+  if (cursor_ == minute_.size() && !read_minute()) return false;
+  batch.minute = current_minute_;
+  batch.minute_sessions = minute_.size();
+  batch.minute_start = cursor_ == 0;
+  std::size_t end = minute_.size();
+  if (learning_) {
+    // Regroup when due, from the samples of the sessions before, as a node's
+    // timer fires between reports; the batch ends at the next due time.
+    auto& learning = *learning_;
+    const double now_s = seconds_in_trace(minute_[cursor_]);
+    if (now_s >= learning.next_regroup_s) {
+      const double interval = learning.config.regroup_interval_s;
+      double due = learning.next_regroup_s;
+      while (due + interval <= now_s) due += interval;  // a gap in the trace: the latest
+      regroup(due, batch);
+      learning.next_regroup_s = due + interval;
+    }
+    end = cursor_ + 1;
+    while (end < minute_.size() && seconds_in_trace(minute_[end]) < learning.next_regroup_s) ++end;
+  }
+  for (; cursor_ < end; ++cursor_) add(minute_[cursor_], batch);
   return true;
 }
 

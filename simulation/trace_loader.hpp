@@ -5,14 +5,16 @@
 // doubles. Group keys come from core Grouping objects (the node's grouping
 // code); because a feature-list key depends only on the listed features, the
 // loader caches key lookups by those features' values. The "learned"
-// grouping is a rule tree the loader relearns between minutes (see
+// grouping is a rule tree the loader relearns when a regroup is due (see
 // LearnedGroupingConfig); its keys depend only on the features it splits on,
 // so the same cache works, keyed by those.
 //
-// A batch holds exactly the sessions of one trace minute (minute = (time_s -
+// A batch holds the sessions of one trace minute (minute = (time_s -
 // first_time_s) / 60, in whole seconds, as the original trace player counts
-// them): the LoadMap share needs the minute's session total, so memory is
-// bounded by the busiest minute plus the interning tables.
+// them), or of the part of it before or after a regroup's due time. The
+// LoadMap share needs the minute's session total, so the loader reads a whole
+// minute first: memory is bounded by the busiest minute plus the interning
+// tables.
 // Not thread-safe.
 
 #include <cstdint>
@@ -58,13 +60,19 @@ struct GroupTransition {
   std::vector<std::pair<std::uint32_t, std::uint32_t>> heirs;   ///< (retired, heir)
 };
 
+/// Sessions the lanes play together: a minute of the trace, or the part of
+/// one before or after a regroup that falls inside it.
 struct MinuteBatch {
   std::int64_t minute = 0;
+  /// Sessions in the whole minute: LoadMap shares are of the minute's total.
+  std::size_t minute_sessions = 0;
+  /// The batch starts its minute (LoadMap counts start again).
+  bool minute_start = true;
   std::vector<SimSession> sessions;
   std::vector<SimOption> options;
   /// Group id of session i under grouping g: groups[i * grouping_count + g].
   std::vector<std::uint32_t> groups;
-  /// Set when the learned grouping changed at the start of this minute.
+  /// Set when the learned grouping changed at the start of this batch.
   std::optional<GroupTransition> transition;
   /// With LearnedSamples::kLane: per session, its candidate features for a
   /// grouping sample (empty when the session was not sampled).
@@ -111,9 +119,9 @@ enum class LearnedSamples {
 /// How the simulator learns the "learned" grouping, through the same
 /// core/Regrouper a node uses: sessions are sampled into its window and it
 /// regroups periodically, first `warmup_s` after the trace start, then every
-/// `regroup_interval_s` (each at the start of the first trace minute at or
-/// after its due time). Until the first regrouping every session is in
-/// "global". When the rules change, each new group starts from a copy of its
+/// `regroup_interval_s`, each at its due time as a node's timer fires: the
+/// sessions from then on are in the new grouping (a batch ends there). Until the first regrouping
+/// every session is in "global". When the rules change, each new group starts from a copy of its
 /// parent's policy state (GroupTransition); a group that keeps its name keeps
 /// its id and state.
 struct LearnedGroupingConfig {
@@ -156,9 +164,10 @@ class TraceLoader {
               const LearnedGroupingConfig& learned = {}, std::uint64_t seed = 1,
               std::shared_ptr<const RuleNode> rules = nullptr);
 
-  /// Fills `batch` with the next minute; false at the end of the trace.
-  /// Throws what the source throws, or InvalidInput on a feature-count mismatch.
-  bool next_minute(MinuteBatch& batch);
+  /// Fills `batch` with the next minute, or with the part of it up to the
+  /// next regroup; false at the end of the trace. Throws what the source
+  /// throws, or InvalidInput on a feature-count mismatch.
+  bool next_batch(MinuteBatch& batch);
 
   std::size_t grouping_count() const { return groupings_.size(); }
   std::size_t decision_count() const { return decision_names_.size(); }
@@ -227,8 +236,16 @@ class TraceLoader {
     std::vector<std::pair<double, double>> steps;  // as in the trace
   };
   std::vector<LastLoad> last_load_;  // by decision id
+  /// Reads the next minute into minute_; false at the end of the trace.
+  bool read_minute();
+  /// Seconds from the trace's first second (the regroup clock).
+  double seconds_in_trace(const TraceSession& session) const;
+
   TraceSession lookahead_;
   bool have_lookahead_ = false;
+  std::vector<TraceSession> minute_;  // the minute being played
+  std::size_t cursor_ = 0;            // its next session
+  std::int64_t current_minute_ = 0;
   std::int64_t first_time_ms_ = -1;
   std::size_t sessions_read_ = 0;
   std::vector<std::string_view> feature_views_;
@@ -240,7 +257,7 @@ class TraceLoader {
     Regrouper regrouper;
     std::vector<std::size_t> sampled_features;  // candidate indices
     std::size_t slot = 0;                       // its GroupingSlot
-    double next_regroup_s = 0;                  // from the trace's first minute
+    double next_regroup_s = 0;                  // seconds_in_trace() of the next regroup
     Rng rng;
   };
   std::unique_ptr<Learning> learning_;
