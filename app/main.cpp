@@ -272,7 +272,9 @@ int main(int argc, char** argv) {
   evaluate_cmd
       ->add_option("--grouping", evaluate.grouping,
                    "Groups of the learning targets and of DR's reward model: logged (the "
-                   "node's), global, or FEATURE[,FEATURE...]")
+                   "node's), global, FEATURE[,FEATURE...], or learned (the targets learn their "
+                   "grouping from [Asn] as a node with the default label config does; DR groups "
+                   "by Asn)")
       ->capture_default_str();
   evaluate_cmd->add_option("--out", evaluate.out,
                            "Output directory (summary.csv, summary.json, estimates.png)");

@@ -31,8 +31,8 @@ std::vector<TargetResult> evaluate_targets(const SampleSet& set,
       if (result.stationary)
         result.estimates = stationary_estimates(set, target, model, options.bootstrap);
       result.estimates.push_back(replay_estimate(set, target.config, options.bootstrap,
-                                                 options.snapshot_interval_s,
-                                                 options.compress_time));
+                                                 options.snapshot_interval_s, options.compress_time,
+                                                 options.learned ? &*options.learned : nullptr));
       bool any = false;
       for (const auto& estimate : result.estimates) any = any || estimate.agree > 0;
       if (!any) {

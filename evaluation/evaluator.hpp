@@ -8,11 +8,13 @@
 // Pure function; deterministic for a given seed.
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "evaluation/bootstrap.hpp"
 #include "evaluation/estimate.hpp"
+#include "evaluation/replay_estimator.hpp"
 #include "evaluation/sample_set.hpp"
 #include "evaluation/target_policy.hpp"
 
@@ -24,6 +26,8 @@ struct EvaluatorOptions {
   /// replay: the target's clock runs at the kept share of the log's
   /// (replay_estimator.hpp), so a discount sees the live density.
   bool compress_time = true;
+  /// replay: the targets learn their grouping (null: the sample set's groups).
+  std::optional<LearnedReplayGrouping> learned;
   /// Called after each target with (targets done, targets).
   std::function<void(std::size_t, std::size_t)> progress;
 };
