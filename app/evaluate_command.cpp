@@ -97,6 +97,7 @@ int run_evaluate(const EvaluateCommand& command) {
   options.bootstrap.seed = command.seed;
   options.snapshot_interval_s = command.snapshot_interval_s;
   options.compress_time = command.replay_time == "compressed";
+  options.replay_runs = command.replay_runs;
   if (command.grouping == "learned") {
     const LabelConfig labels;  // what `pytheas simulate` and a node run without --labels
     LearnedReplayGrouping learned;
@@ -151,7 +152,8 @@ int run_evaluate(const EvaluateCommand& command) {
         .number("epsilon", command.epsilon)
         .number("window_s", command.window_s)
         .number("snapshot_interval_s", command.snapshot_interval_s)
-        .text("replay_time", command.replay_time);
+        .text("replay_time", command.replay_time)
+        .integer("replay_runs", command.replay_runs);
     manifest.results.object("log", log_fields(log, set));
     write_run_manifest(command.out, manifest);
   } catch (const std::exception& e) {

@@ -20,6 +20,9 @@ struct Estimate {
   /// Samples where the target could have made the logged choice (stationary:
   /// positive probability; replay: it picked the logged decision).
   std::size_t agree = 0;
+  /// Replay of a learning target with ReplayRepeat::sparsity_bound: the
+  /// halving extrapolation (NaN otherwise).
+  double sparsity_bound = NAN;
 };
 
 }  // namespace pytheas::evaluation

@@ -30,9 +30,10 @@ std::vector<TargetResult> evaluate_targets(const SampleSet& set,
       result.stationary = is_stationary_on(target, set);
       if (result.stationary)
         result.estimates = stationary_estimates(set, target, model, options.bootstrap);
-      result.estimates.push_back(replay_estimate(set, target.config, options.bootstrap,
-                                                 options.snapshot_interval_s, options.compress_time,
-                                                 options.learned ? &*options.learned : nullptr));
+      result.estimates.push_back(replay_estimate(
+          set, target.config, options.bootstrap, options.snapshot_interval_s, options.compress_time,
+          options.learned ? &*options.learned : nullptr,
+          ReplayRepeat{options.replay_runs, target.kind == TargetPolicy::Kind::learning}));
       bool any = false;
       for (const auto& estimate : result.estimates) any = any || estimate.agree > 0;
       if (!any) {

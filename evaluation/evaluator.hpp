@@ -28,6 +28,9 @@ struct EvaluatorOptions {
   bool compress_time = true;
   /// replay: the targets learn their grouping (null: the sample set's groups).
   std::optional<LearnedReplayGrouping> learned;
+  /// replay: runs averaged per target; learning targets also get the
+  /// sparsity bound (replay_estimator.hpp).
+  std::size_t replay_runs = 1;
   /// Called after each target with (targets done, targets).
   std::function<void(std::size_t, std::size_t)> progress;
 };

@@ -127,9 +127,30 @@ class ReplayGroups {
 
 }  // namespace
 
+namespace {
+ReplayRun replay_run_paced(const SampleSet& set, const PolicyConfig& config, std::uint64_t seed,
+                           double snapshot_interval_s, bool compress_time,
+                           const LearnedReplayGrouping* learned, double pace_factor);
+}  // namespace
+
 ReplayRun replay_run(const SampleSet& set, const PolicyConfig& config, std::uint64_t seed,
                      double snapshot_interval_s, bool compress_time,
-                     const LearnedReplayGrouping* learned) {
+                     const LearnedReplayGrouping* learned, double thin) {
+  if (thin < 1) {  // a random `thin` share of the sessions, on a clock `thin` times slower
+    SampleSet part = set;
+    part.samples.clear();
+    Rng rng(mix_seed(seed, 0x7417));
+    for (const auto& sample : set.samples)
+      if (rng.uniform() < thin) part.samples.push_back(sample);
+    return replay_run_paced(part, config, seed, snapshot_interval_s, compress_time, learned, thin);
+  }
+  return replay_run_paced(set, config, seed, snapshot_interval_s, compress_time, learned, 1);
+}
+
+namespace {
+ReplayRun replay_run_paced(const SampleSet& set, const PolicyConfig& config, std::uint64_t seed,
+                           double snapshot_interval_s, bool compress_time,
+                           const LearnedReplayGrouping* learned, double pace_factor) {
   validate_policy_config(config);
   auto shared_config = std::make_shared<const PolicyConfig>(config);
   ReplayRun run;
@@ -137,7 +158,7 @@ ReplayRun replay_run(const SampleSet& set, const PolicyConfig& config, std::uint
   double floor = 1;
   for (const auto& sample : set.samples) floor = std::min(floor, sample.propensity);
   run.acceptance = floor;
-  const double pace = compress_time ? floor : 1.0;  // the target's seconds per log second
+  const double pace = (compress_time ? floor : 1.0) * pace_factor;
 
   ReplayGroups replay_groups(set, learned);
   auto& groups = replay_groups.states();
@@ -198,10 +219,22 @@ ReplayRun replay_run(const SampleSet& set, const PolicyConfig& config, std::uint
   for (const auto& group : groups) run.groups += group.policy != nullptr;
   return run;
 }
+}  // namespace
+
+namespace {
+
+double mean_of(const std::vector<double>& values) {
+  double sum = 0;
+  for (double value : values) sum += value;
+  return sum / static_cast<double>(values.size());
+}
+
+}  // namespace
 
 Estimate replay_estimate(const SampleSet& set, const PolicyConfig& config,
                          const BootstrapOptions& options, double snapshot_interval_s,
-                         bool compress_time, const LearnedReplayGrouping* learned) {
+                         bool compress_time, const LearnedReplayGrouping* learned,
+                         const ReplayRepeat& repeat) {
   const auto run =
       replay_run(set, config, options.seed, snapshot_interval_s, compress_time, learned);
   Estimate estimate;
@@ -209,14 +242,60 @@ Estimate replay_estimate(const SampleSet& set, const PolicyConfig& config,
   estimate.agree = run.agree;
   estimate.n_effective = static_cast<double>(run.rewards.size());
   if (run.rewards.empty()) return estimate;
-  double sum = 0;
-  for (double reward : run.rewards) sum += reward;
-  estimate.value = sum / static_cast<double>(run.rewards.size());
+  estimate.value = mean_of(run.rewards);
   const auto block = static_cast<std::size_t>(
       std::max(1.0, std::round(std::cbrt(static_cast<double>(run.rewards.size())))));
   const auto interval = block_mean_interval(run.rewards, block, options);
   estimate.ci_low = interval.low;
   estimate.ci_high = interval.high;
+  if (repeat.runs <= 1 && !repeat.sparsity_bound) return estimate;
+
+  // More runs: their mean, and the spread between them (each run's picks and
+  // kept sessions differ, and so may its path: its regroups, what it locked
+  // onto) added to run 0's interval on each side.
+  const std::size_t runs = std::max<std::size_t>(1, repeat.runs);
+  std::vector<double> means{estimate.value};
+  double agree = static_cast<double>(run.agree), kept = estimate.n_effective;
+  for (std::size_t r = 1; r < runs; ++r) {
+    const auto other = replay_run(set, config, mix_seed(options.seed, 1000 + r),
+                                  snapshot_interval_s, compress_time, learned);
+    if (other.rewards.empty()) continue;
+    means.push_back(mean_of(other.rewards));
+    agree += static_cast<double>(other.agree);
+    kept += static_cast<double>(other.rewards.size());
+  }
+  const double value = mean_of(means);
+  double spread = 0;
+  for (double mean : means) spread += (mean - value) * (mean - value);
+  if (means.size() > 1) spread = std::sqrt(spread / static_cast<double>(means.size() - 1));
+  const double z = 1.959963984540054;  // the 95% normal quantile
+  const double below = estimate.value - interval.low, above = interval.high - estimate.value;
+  estimate.value = value;
+  estimate.ci_low = value - std::sqrt(below * below + z * z * spread * spread);
+  estimate.ci_high = value + std::sqrt(above * above + z * z * spread * spread);
+  estimate.agree = static_cast<std::size_t>(std::lround(agree / static_cast<double>(means.size())));
+  estimate.n_effective = kept / static_cast<double>(means.size());
+
+  if (repeat.sparsity_bound) {
+    // The same runs on a random half of the log, on a clock half as fast: as
+    // dense a stream, half as long. A learner that improves with data does
+    // worse there; extrapolating that loss (as 1/length) to the live run's
+    // 1/p_min times the length bounds how much better the live run could be.
+    double half = 0;
+    std::size_t halves = 0;
+    for (std::size_t r = 0; r < runs; ++r) {
+      const auto part = replay_run(set, config, mix_seed(options.seed, 2000 + r),
+                                   snapshot_interval_s, compress_time, learned, 0.5);
+      if (part.rewards.empty()) continue;
+      half += mean_of(part.rewards);
+      ++halves;
+    }
+    if (halves > 0) {
+      half /= static_cast<double>(halves);
+      estimate.sparsity_bound = value + (1 - run.acceptance) * (value - half);
+      estimate.ci_high = std::max(estimate.ci_high, estimate.sparsity_bound);
+    }
+  }
   return estimate;
 }
 

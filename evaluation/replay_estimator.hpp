@@ -56,6 +56,16 @@ struct LearnedReplayGrouping {
   double interval_s = 30;      ///< target time between regroups
 };
 
+/// How replay_estimate repeats the replay (the default: once, Li et al.).
+struct ReplayRepeat {
+  /// Independent runs (seeds): the estimate is their mean; the spread between
+  /// them widens the interval on both sides.
+  std::size_t runs = 1;
+  /// For targets that learn: extend the interval's upper end to the halving
+  /// extrapolation (Estimate::sparsity_bound).
+  bool sparsity_bound = false;
+};
+
 struct ReplayRun {
   std::vector<double> rewards;  ///< of the kept sessions, in time order
   std::size_t agree = 0;        ///< sessions where the target picked the logged decision
@@ -68,16 +78,29 @@ struct ReplayRun {
 /// `snapshot_interval_s`: least time between a group's snapshots in the
 /// target's time (0: after every update, as `pytheas simulate` by default).
 /// `learned`: group the target by a learned grouping instead of `set`'s
-/// groups (null: `set`'s). Throws InvalidInput on a bad config or a learned
+/// groups (null: `set`'s). `thin` < 1: the run keeps a random `thin` share
+/// of the sessions and its clock runs `thin` times slower still (a stream as
+/// dense as the full log's, `thin` times as long). Throws InvalidInput on a bad config or a learned
 /// grouping naming a feature the log lacks.
 ReplayRun replay_run(const SampleSet& set, const PolicyConfig& config, std::uint64_t seed,
                      double snapshot_interval_s = 0, bool compress_time = true,
-                     const LearnedReplayGrouping* learned = nullptr);
+                     const LearnedReplayGrouping* learned = nullptr, double thin = 1);
 
 /// replay_run's mean with its interval, estimator "replay"; NaN values when
-/// no session was kept.
+/// no session was kept. With `repeat`: the mean of `repeat.runs` runs, the
+/// interval widened by their spread, and with `sparsity_bound` its upper end
+/// at least the halving extrapolation: a run over the kept p_min share of
+/// the sessions is 1/p_min times shorter than the live run it estimates, so
+/// a learner's start and each adaptation weigh more in it and the plain
+/// estimate is pessimistic; the same runs on half the log (half as long
+/// again) show by how much, and extrapolating that loss as 1/length to the
+/// live length gives value + (1 - p_min) (value - value_half). On the traces
+/// of docs/EVALUATION.md that extrapolation overshoots the truth (the bias
+/// is smaller than 1/length), so it bounds the interval rather than moving
+/// the estimate.
 Estimate replay_estimate(const SampleSet& set, const PolicyConfig& config,
                          const BootstrapOptions& options, double snapshot_interval_s = 0,
-                         bool compress_time = true, const LearnedReplayGrouping* learned = nullptr);
+                         bool compress_time = true, const LearnedReplayGrouping* learned = nullptr,
+                         const ReplayRepeat& repeat = {});
 
 }  // namespace pytheas::evaluation
