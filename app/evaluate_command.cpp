@@ -123,6 +123,9 @@ int run_evaluate(const EvaluateCommand& command) {
   }
   std::fflush(stdout);
   int exit_code = 0;
+  for (const auto& result : results)
+    if (!result.warning.empty() && command.quiet)
+      std::fprintf(stderr, "pytheas: warning: %s\n", result.warning.c_str());
   for (const auto& result : results) {
     if (result.error.empty()) continue;
     std::fprintf(stderr, "pytheas: error: %s\n", result.error.c_str());

@@ -40,6 +40,10 @@ struct TargetResult {
   bool stationary = false;
   std::vector<Estimate> estimates;
   std::string error;  ///< non-empty: no estimate (the target never agrees with the log)
+  /// Non-empty: the replay's target piles onto one decision far beyond what
+  /// the log ever saw, so the estimate is optimistic if load degrades a
+  /// decision (herding; docs/EVALUATION.md, assumption 1).
+  std::string warning;
 };
 
 std::vector<TargetResult> evaluate_targets(const SampleSet& set,

@@ -211,6 +211,7 @@ ReplayRun replay_run_paced(const SampleSet& set, const PolicyConfig& config, std
     ++run.agree;
     if (sample.propensity > floor && accept_rng.uniform() >= floor / sample.propensity) continue;
     run.rewards.push_back(sample.reward);
+    run.kept.push_back(static_cast<std::uint32_t>(&sample - set.samples.data()));
     pending.push_back(PendingReward{now + (sample.report_time - sample.time), group_id,
                                     set.chosen_id(sample), sample.reward, kept_order++});
     std::push_heap(pending.begin(), pending.end(), std::greater<>{});
@@ -231,6 +232,31 @@ double mean_of(const std::vector<double>& values) {
 
 }  // namespace
 
+double peak_decision_share(const SampleSet& set, const std::vector<std::uint32_t>* samples) {
+  constexpr double kWindow = 60;
+  constexpr std::size_t kLeast = 20;
+  const std::size_t n = samples ? samples->size() : set.samples.size();
+  auto at = [&](std::size_t i) -> const Sample& {
+    return set.samples[samples ? (*samples)[i] : i];
+  };
+  std::vector<std::size_t> counts(set.decisions.size());
+  double peak = NAN;
+  std::size_t begin = 0;
+  while (begin < n) {
+    const double end_time = at(begin).time + kWindow;
+    std::fill(counts.begin(), counts.end(), 0);
+    std::size_t end = begin;
+    for (; end < n && at(end).time < end_time; ++end) ++counts[set.chosen_id(at(end))];
+    if (end - begin >= kLeast) {
+      const auto top = *std::max_element(counts.begin(), counts.end());
+      const double share = static_cast<double>(top) / static_cast<double>(end - begin);
+      if (std::isnan(peak) || share > peak) peak = share;
+    }
+    begin = end;
+  }
+  return peak;
+}
+
 Estimate replay_estimate(const SampleSet& set, const PolicyConfig& config,
                          const BootstrapOptions& options, double snapshot_interval_s,
                          bool compress_time, const LearnedReplayGrouping* learned,
@@ -243,6 +269,7 @@ Estimate replay_estimate(const SampleSet& set, const PolicyConfig& config,
   estimate.n_effective = static_cast<double>(run.rewards.size());
   if (run.rewards.empty()) return estimate;
   estimate.value = mean_of(run.rewards);
+  estimate.peak_share = peak_decision_share(set, &run.kept);
   const auto block = static_cast<std::size_t>(
       std::max(1.0, std::round(std::cbrt(static_cast<double>(run.rewards.size())))));
   const auto interval = block_mean_interval(run.rewards, block, options);

@@ -67,12 +67,19 @@ struct ReplayRepeat {
 };
 
 struct ReplayRun {
-  std::vector<double> rewards;  ///< of the kept sessions, in time order
-  std::size_t agree = 0;        ///< sessions where the target picked the logged decision
-  double acceptance = 1;        ///< p_min: kept share of agreeing sessions at propensity 1
-  std::size_t regroups = 0;     ///< learned grouping: regroups that changed the rules
-  std::size_t groups = 0;       ///< groups the target ever ran
+  std::vector<double> rewards;      ///< of the kept sessions, in time order
+  std::size_t agree = 0;            ///< sessions where the target picked the logged decision
+  double acceptance = 1;            ///< p_min: kept share of agreeing sessions at propensity 1
+  std::size_t regroups = 0;         ///< learned grouping: regroups that changed the rules
+  std::size_t groups = 0;           ///< groups the target ever ran
+  std::vector<std::uint32_t> kept;  ///< indices into set.samples, in time order
 };
+
+/// The largest share of one decision among `samples` (indices into
+/// set.samples, in time order; null: all of them) in a 60 s window of the
+/// samples' clock holding at least 20 of them; NaN when no window does.
+double peak_decision_share(const SampleSet& set,
+                           const std::vector<std::uint32_t>* samples = nullptr);
 
 /// Runs `config` (one policy per group of `set`) over the sessions.
 /// `snapshot_interval_s`: least time between a group's snapshots in the
