@@ -43,7 +43,10 @@ std::vector<TargetResult> evaluate_targets(const SampleSet& set,
       result.estimates.push_back(replay_estimate(
           set, target.config, options.bootstrap, options.snapshot_interval_s, options.compress_time,
           options.learned ? &*options.learned : nullptr,
-          ReplayRepeat{options.replay_runs, target.kind == TargetPolicy::Kind::learning}));
+          // The sparsity bound extrapolates along the compressed clock's axis
+          // (as dense a stream, longer): only with that clock.
+          ReplayRepeat{options.replay_runs,
+                       options.compress_time && target.kind == TargetPolicy::Kind::learning}));
       const double peak = result.estimates.back().peak_share;
       if (peak > log_peak + kHerdingMargin) {
         char text[320];

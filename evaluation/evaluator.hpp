@@ -29,7 +29,7 @@ struct EvaluatorOptions {
   /// replay: the targets learn their grouping (null: the sample set's groups).
   std::optional<LearnedReplayGrouping> learned;
   /// replay: runs averaged per target; learning targets also get the
-  /// sparsity bound (replay_estimator.hpp).
+  /// sparsity bound (replay_estimator.hpp) when the clock is compressed.
   std::size_t replay_runs = 1;
   /// Called after each target with (targets done, targets).
   std::function<void(std::size_t, std::size_t)> progress;
