@@ -10,6 +10,7 @@
 #include "app/progress_bar.hpp"
 #include "app/run_manifest.hpp"
 #include "app/sim_commands.hpp"
+#include "config/label_config.hpp"
 #include "core/errors.hpp"
 #include "evaluation/evaluation_report.hpp"
 #include "evaluation/evaluator.hpp"
@@ -79,7 +80,10 @@ int run_evaluate(const EvaluateCommand& command) {
         bar.update(total ? double(done) / double(total) : 1.0, double(done));
       });
     }
-    set = make_samples(log, command.grouping, command.time_scale);
+    // "learned": the node's default (learning from [Asn]); IPS, SNIPS and DR
+    // group by the starting grouping.
+    set = make_samples(log, command.grouping == "learned" ? "Asn" : command.grouping,
+                       command.time_scale);
   } catch (const InvalidInput& e) {
     std::fprintf(stderr, "pytheas: error: %s\n", e.what());
     return 2;
@@ -93,6 +97,16 @@ int run_evaluate(const EvaluateCommand& command) {
   options.bootstrap.seed = command.seed;
   options.snapshot_interval_s = command.snapshot_interval_s;
   options.compress_time = command.replay_time == "compressed";
+  options.replay_runs = command.replay_runs;
+  if (command.grouping == "learned") {
+    const LabelConfig labels;  // what `pytheas simulate` and a node run without --labels
+    LearnedReplayGrouping learned;
+    learned.start_by = labels.group_by;
+    learned.regrouper = labels.learning.regrouper;
+    learned.interval_s = labels.learning.regroup_interval_s;
+    learned.warmup_s = learned.interval_s;  // a node learns first one interval after it starts
+    options.learned = learned;
+  }
   std::vector<TargetResult> results;
   {
     ProgressBar bar("evaluating", "policies", !command.quiet);
@@ -109,6 +123,9 @@ int run_evaluate(const EvaluateCommand& command) {
   }
   std::fflush(stdout);
   int exit_code = 0;
+  for (const auto& result : results)
+    if (!result.warning.empty() && command.quiet)
+      std::fprintf(stderr, "pytheas: warning: %s\n", result.warning.c_str());
   for (const auto& result : results) {
     if (result.error.empty()) continue;
     std::fprintf(stderr, "pytheas: error: %s\n", result.error.c_str());
@@ -138,7 +155,8 @@ int run_evaluate(const EvaluateCommand& command) {
         .number("epsilon", command.epsilon)
         .number("window_s", command.window_s)
         .number("snapshot_interval_s", command.snapshot_interval_s)
-        .text("replay_time", command.replay_time);
+        .text("replay_time", command.replay_time)
+        .integer("replay_runs", command.replay_runs);
     manifest.results.object("log", log_fields(log, set));
     write_run_manifest(command.out, manifest);
   } catch (const std::exception& e) {

@@ -272,7 +272,9 @@ int main(int argc, char** argv) {
   evaluate_cmd
       ->add_option("--grouping", evaluate.grouping,
                    "Groups of the learning targets and of DR's reward model: logged (the "
-                   "node's), global, or FEATURE[,FEATURE...]")
+                   "node's), global, FEATURE[,FEATURE...], or learned (the targets learn their "
+                   "grouping from [Asn] as a node with the default label config does; DR groups "
+                   "by Asn)")
       ->capture_default_str();
   evaluate_cmd->add_option("--out", evaluate.out,
                            "Output directory (summary.csv, summary.json, estimates.png)");
@@ -308,6 +310,13 @@ int main(int argc, char** argv) {
                    "so a discount sees the live density) or log (the log's own)")
       ->capture_default_str()
       ->check(CLI::IsMember({"compressed", "log"}));
+  evaluate_cmd
+      ->add_option("--replay-runs", evaluate.replay_runs,
+                   "Replay: independent runs averaged per target (their spread widens the "
+                   "interval; learning targets also run as often on half the log, for the "
+                   "sparsity bound)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   bool evaluate_no_plot = false;
   evaluate_cmd->add_flag("--no-plot", evaluate_no_plot, "Do not draw estimates.png (gnuplot)");
   evaluate_cmd->add_flag("--quiet", evaluate.quiet, "Print only errors (no progress bar)");

@@ -58,6 +58,7 @@ struct EvaluateCommand {
   double window_s = 120;
   double snapshot_interval_s = 0;
   std::string replay_time = "compressed";  // compressed | log
+  std::size_t replay_runs = 5;
   bool plot = true;
   bool quiet = false;
   std::vector<std::string> arguments;

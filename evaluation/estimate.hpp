@@ -20,6 +20,13 @@ struct Estimate {
   /// Samples where the target could have made the logged choice (stationary:
   /// positive probability; replay: it picked the logged decision).
   std::size_t agree = 0;
+  /// Replay of a learning target with ReplayRepeat::sparsity_bound: the
+  /// halving extrapolation (NaN otherwise).
+  double sparsity_bound = NAN;
+  /// Replay: the largest share of one decision among the kept sessions of a
+  /// 60 s window (of the samples' clock) holding at least 20 of them; NaN
+  /// when none does. How much the target piles onto one decision.
+  double peak_share = NAN;
 };
 
 }  // namespace pytheas::evaluation

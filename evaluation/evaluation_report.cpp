@@ -50,6 +50,8 @@ std::string format_evaluation_table(const std::vector<TargetResult>& results) {
   }
   for (const auto& result : results)
     if (!result.error.empty()) out += "error: " + result.error + "\n";
+  for (const auto& result : results)
+    if (!result.warning.empty()) out += "warning: " + result.warning + "\n";
   return out;
 }
 

@@ -8,11 +8,13 @@
 // Pure function; deterministic for a given seed.
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "evaluation/bootstrap.hpp"
 #include "evaluation/estimate.hpp"
+#include "evaluation/replay_estimator.hpp"
 #include "evaluation/sample_set.hpp"
 #include "evaluation/target_policy.hpp"
 
@@ -24,6 +26,11 @@ struct EvaluatorOptions {
   /// replay: the target's clock runs at the kept share of the log's
   /// (replay_estimator.hpp), so a discount sees the live density.
   bool compress_time = true;
+  /// replay: the targets learn their grouping (null: the sample set's groups).
+  std::optional<LearnedReplayGrouping> learned;
+  /// replay: runs averaged per target; learning targets also get the
+  /// sparsity bound (replay_estimator.hpp) when the clock is compressed.
+  std::size_t replay_runs = 1;
   /// Called after each target with (targets done, targets).
   std::function<void(std::size_t, std::size_t)> progress;
 };
@@ -33,6 +40,10 @@ struct TargetResult {
   bool stationary = false;
   std::vector<Estimate> estimates;
   std::string error;  ///< non-empty: no estimate (the target never agrees with the log)
+  /// Non-empty: the replay's target piles onto one decision far beyond what
+  /// the log ever saw, so the estimate is optimistic if load degrades a
+  /// decision (herding; docs/EVALUATION.md, assumption 1).
+  std::string warning;
 };
 
 std::vector<TargetResult> evaluate_targets(const SampleSet& set,

@@ -51,6 +51,8 @@ SampleSet make_samples(const LogData& log, const std::string& grouping, double t
   SampleSet set;
   std::unordered_map<std::uint32_t, std::uint32_t> decision_of;  // string id -> decision id
   std::unordered_map<std::string, std::uint32_t> group_of;
+  std::unordered_map<std::uint32_t, std::uint32_t> value_of;  // string id -> feature value id
+  set.feature_names = log.feature_names;
   auto decision_id = [&](std::uint32_t string_id) {
     auto [it, added] =
         decision_of.emplace(string_id, static_cast<std::uint32_t>(set.decisions.size()));
@@ -88,6 +90,13 @@ SampleSet make_samples(const LogData& log, const std::string& grouping, double t
     sample.candidates = static_cast<std::uint32_t>(set.candidate_ids.size());
     sample.candidate_count = d.candidate_count;
     for (auto candidate : log.candidates_of(d)) set.candidate_ids.push_back(decision_id(candidate));
+    sample.features = static_cast<std::uint32_t>(set.feature_ids.size());
+    for (auto value : log.features_of(d)) {
+      auto [it, added] =
+          value_of.emplace(value, static_cast<std::uint32_t>(set.feature_values.size()));
+      if (added) set.feature_values.emplace_back(log.text(value));
+      set.feature_ids.push_back(it->second);
+    }
     sample.chosen = d.chosen;
     sample.propensity = d.propensity;
     sample.reward = d.score;

@@ -6,7 +6,8 @@
 // dense ids. Times are seconds from the first decision, multiplied by
 // `time_scale` (a log collected by `pytheas replay --speed S` maps back to
 // trace time with time_scale = S, so time-based policies see the trace's
-// pace). Samples are in decision-time order.
+// pace). Samples are in decision-time order. Each sample also keeps its
+// feature values (the log's schema), for a replay that learns its grouping.
 // A plain value; thread-compatible.
 
 #include <cstdint>
@@ -27,6 +28,7 @@ struct Sample {
   std::uint32_t chosen = 0;  ///< index into its candidates
   double propensity = 1;
   double reward = 0;
+  std::uint32_t features = 0;  ///< offset into SampleSet::feature_ids
 };
 
 struct SampleSet {
@@ -34,11 +36,17 @@ struct SampleSet {
   std::vector<std::uint32_t> candidate_ids;  ///< decision ids
   std::vector<std::string> decisions;        ///< decision id -> name
   std::vector<std::string> groups;           ///< group id -> key
+  std::vector<std::string> feature_names;    ///< the log's schema
+  std::vector<std::uint32_t> feature_ids;    ///< per sample, feature_names.size() value ids
+  std::vector<std::string> feature_values;   ///< value id -> text
 
   std::span<const std::uint32_t> candidates_of(const Sample& s) const {
     return {candidate_ids.data() + s.candidates, s.candidate_count};
   }
   std::uint32_t chosen_id(const Sample& s) const { return candidate_ids[s.candidates + s.chosen]; }
+  std::span<const std::uint32_t> features_of(const Sample& s) const {
+    return {feature_ids.data() + s.features, feature_names.size()};
+  }
   /// Id of decision `name`, or decisions.size() when no sample offers it.
   std::uint32_t decision_id(std::string_view name) const;
 };

@@ -132,6 +132,22 @@ TEST_CASE("replay keeps exactly the sessions where the target agrees (uniform lo
   CHECK(estimate.ci_high <= 3);
 }
 
+// Herding is invisible in a log (docs/EVALUATION.md, assumption 1): evaluate
+// warns when a target piles onto one decision far beyond the log's shares.
+TEST_CASE("a target sending far more sessions to one decision than the log did is warned about",
+          "[evaluation][replay]") {
+  std::vector<Logged> logged;
+  for (int i = 0; i < 80; ++i) logged.push_back({static_cast<std::uint32_t>(i % 2), 0.5, 1.0 * i});
+  const auto set = two_arm_set(logged);  // one session a second, a and b alternating
+  CHECK(peak_decision_share(set) == Approx(0.5));
+  const auto results =
+      evaluate_targets(set, {target("logged"), target("fixed:a")}, EvaluatorOptions{});
+  REQUIRE(results.size() == 2);
+  CHECK(results[0].warning.empty());
+  CHECK(find(results[1].estimates, "replay").peak_share == Approx(1));
+  CHECK_THAT(results[1].warning, Catch::Contains("100%") && Catch::Contains("at most 50%"));
+}
+
 TEST_CASE("evaluate_targets: kinds, estimators per kind, and never-agreeing targets",
           "[evaluation][estimators]") {
   const auto set = two_arm_set({{0, 0.5, 1}, {1, 0.5, 0}, {0, 0.5, 2}, {1, 0.5, 4}});
