@@ -1,7 +1,10 @@
 #include "core/regrouper.hpp"
 
 #include <cmath>
+#include <optional>
+#include <string>
 #include <unordered_map>
+#include <variant>
 #include <vector>
 
 #include "core/errors.hpp"
@@ -78,6 +81,47 @@ GroupTransition group_transition(const Grouping& before, const Grouping& after,
   return out;
 }
 
+// Whether the groups `grouping` makes of the samples want different
+// decisions: two groups with at least `min_group` samples whose best
+// decisions (highest mean score among those with at least `min_cell`
+// samples in the group) differ.
+bool groups_disagree(const Grouping& grouping, std::span<const GroupingSample> samples,
+                     std::size_t schema_size, std::size_t min_group, std::size_t min_cell) {
+  struct Cell {
+    double n = 0, sum = 0;
+  };
+  std::unordered_map<std::string, std::unordered_map<std::string_view, Cell>> groups;
+  std::vector<std::string_view> values;
+  for (const auto& sample : samples) {
+    if (sample.features.size() != schema_size) continue;
+    values.assign(sample.features.begin(), sample.features.end());
+    auto& cell = groups[grouping.key(FeatureView(values))][sample.decision];
+    cell.n += 1;
+    cell.sum += sample.score;
+  }
+  std::optional<std::string_view> agreed;
+  for (const auto& [key, cells] : groups) {
+    double total = 0;
+    const std::string_view* best = nullptr;
+    double best_mean = 0;
+    for (const auto& [decision, cell] : cells) {
+      total += cell.n;
+      if (cell.n < static_cast<double>(min_cell)) continue;
+      const double mean = cell.sum / cell.n;
+      if (!best || mean > best_mean) {
+        best = &decision;
+        best_mean = mean;
+      }
+    }
+    if (!best || total < static_cast<double>(min_group)) continue;
+    if (!agreed)
+      agreed = *best;
+    else if (*agreed != *best)
+      return true;
+  }
+  return false;
+}
+
 bool same_rules(const RuleNode& a, const RuleNode& b) {
   const auto* leaf_a = std::get_if<std::string>(&a.node);
   const auto* leaf_b = std::get_if<std::string>(&b.node);
@@ -118,6 +162,23 @@ std::optional<Regroup> Regrouper::regroup() {
   // the members agree; later ones keep the previous result's names.
   auto learned = learner_.learn(window_.samples(), learned_ ? &*learned_ : nullptr,
                                 learned_ ? nullptr : initial_.get());
+  // A learn that finds no split at all, while the groups in force want
+  // different decisions, is absence of evidence, not evidence that they want
+  // the same one. Groups that exploit their own best decisions leave few
+  // samples of the others in each, so the learner often cannot tell them
+  // apart; one global group would then exploit one decision for everyone and
+  // never gather what a split needs (the adaptivity sweep: a third of its
+  // runs went global at the first learn, from [Asn], and stayed global to
+  // the end; an outage made another one global for good). Those groups
+  // stay; groups that all want the same decision merge, and a learn with any
+  // split replaces them.
+  if (std::holds_alternative<std::string>(learned.rules->node) &&
+      groups_disagree(*current_, window_.samples(), learner_.schema().size(),
+                      options_.learner.min_group_size, options_.learner.min_cell_samples)) {
+    ++kept_on_no_split_;
+    last_learn_seconds_ = thread_cpu_seconds() - start;
+    return std::nullopt;
+  }
   const bool changed = !learned_ || !same_rules(*learned.rules, *learned_->rules);
   learned_ = std::move(learned);
   if (!changed) {

@@ -89,6 +89,11 @@ class Regrouper {
   /// Learns from the window. Returns the new grouping when its rules changed;
   /// nullopt when they did not (learned() still updates: sizes and owners
   /// may change without the rules) or there are fewer than min_samples.
+  /// A learn that finds no split at all (one global group) while groups in
+  /// force want different decisions (two groups of at least min_group_size
+  /// samples whose best decisions by mean score differ) changes nothing,
+  /// learned() included: lack of evidence never merges them all into one
+  /// (counted in kept_on_no_split()).
   std::optional<Regroup> regroup();
 
   /// The grouping in force: `initial` until the first regroup that changed
@@ -99,6 +104,8 @@ class Regrouper {
   std::size_t samples() const { return window_.size(); }
   std::uint64_t total_added() const { return window_.total_added(); }
   std::uint64_t rejected() const { return rejected_; }
+  /// Learns that found no split and kept the disagreeing groups in force.
+  std::uint64_t kept_on_no_split() const { return kept_on_no_split_; }
   /// Thread CPU time of the last learn (0 before the first).
   double last_learn_seconds() const { return last_learn_seconds_; }
   const FeatureSchema& schema() const { return learner_.schema(); }
@@ -111,6 +118,7 @@ class Regrouper {
   std::shared_ptr<const Grouping> initial_, current_;
   std::optional<LearnedGrouping> learned_;
   std::uint64_t rejected_ = 0;
+  std::uint64_t kept_on_no_split_ = 0;
   double last_learn_seconds_ = 0;
 };
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/errors.hpp"
@@ -140,6 +141,38 @@ TEST_CASE("a regroup that keeps the initial [Asn] renames nothing, unchanged rul
   CHECK_FALSE(regrouper.regroup());
   CHECK(regrouper.learned()->samples == 16000);
   CHECK(regrouper.current() == first->grouping);
+}
+
+TEST_CASE("a learn that finds no split merges groups only when they want the same decision",
+          "[regrouper]") {
+  // The learner is made unable to split (every advantage is below its
+  // minimum effect): it returns one global group whatever the data.
+  auto options = small_options();
+  options.learner.min_effect = 1000;
+  std::shared_ptr<const Grouping> initial = make_feature_grouping(kSchema, {"Asn"});
+
+  // The [Asn] groups want different decisions ("a" in odd ASNs, "b" in even
+  // ones): no evidence for a split is not evidence for one group, so the
+  // groups stay and learned() stays empty.
+  Regrouper disagreeing(kSchema, options, initial);
+  for (const auto& sample : sessions(4, 8000, false)) disagreeing.add(sample);
+  CHECK_FALSE(disagreeing.regroup());
+  CHECK(disagreeing.current() == initial);
+  CHECK(disagreeing.learned() == nullptr);
+  CHECK(disagreeing.kept_on_no_split() == 1);
+
+  // Every ASN wants "a": the groups merge into one, as the learn says.
+  Regrouper agreeing(kSchema, options, initial);
+  Rng rng(5);
+  for (auto sample : sessions(4, 8000, false)) {
+    sample.score = (sample.decision == "a" ? 10.0 : 0.0) + 5 * normal(rng);
+    agreeing.add(std::move(sample));
+  }
+  auto merged = agreeing.regroup();
+  REQUIRE(merged);
+  CHECK(std::holds_alternative<std::string>(merged->learned.rules->node));
+  CHECK(agreeing.current() == merged->grouping);
+  CHECK(agreeing.kept_on_no_split() == 0);
 }
 
 TEST_CASE("when a city starts to matter, its ASN's group splits and the parts name their parent",
