@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/errors.hpp"
+#include "core/grouping_learner_significance.hpp"
 #include "core/thread_cpu.hpp"
 
 namespace pytheas {
@@ -81,44 +82,49 @@ GroupTransition group_transition(const Grouping& before, const Grouping& after,
   return out;
 }
 
-// Whether the groups `grouping` makes of the samples want different
-// decisions: two groups with at least `min_group` samples whose best
-// decisions (highest mean score among those with at least `min_cell`
-// samples in the group) differ.
-bool groups_disagree(const Grouping& grouping, std::span<const GroupingSample> samples,
-                     std::size_t schema_size, std::size_t min_group, std::size_t min_cell) {
-  struct Cell {
-    double n = 0, sum = 0;
-  };
+// The family-wise chance that noise alone keeps groups that all want the
+// same decision apart (see Regrouper::regroup).
+constexpr double kKeepGroupsFalseRate = 0.01;
+
+// Whether some group `grouping` makes of the samples demonstrably wants
+// another decision than all of them together would use: in that group, a
+// decision beats the pooled best decision by a one-sided Welch test, both
+// cells holding at least `min_cell` samples, Bonferroni-corrected over every
+// such comparison at kKeepGroupsFalseRate. Noise alone (scores no feature
+// explains) passes it with at most that chance.
+bool a_group_wants_another_decision(const Grouping& grouping,
+                                    std::span<const GroupingSample> samples,
+                                    std::size_t schema_size, std::size_t min_cell) {
+  using learner::Cell;
   std::unordered_map<std::string, std::unordered_map<std::string_view, Cell>> groups;
+  std::unordered_map<std::string_view, Cell> pooled;
   std::vector<std::string_view> values;
   for (const auto& sample : samples) {
     if (sample.features.size() != schema_size) continue;
     values.assign(sample.features.begin(), sample.features.end());
-    auto& cell = groups[grouping.key(FeatureView(values))][sample.decision];
-    cell.n += 1;
-    cell.sum += sample.score;
+    groups[grouping.key(FeatureView(values))][sample.decision].add(sample.score);
+    pooled[sample.decision].add(sample.score);
   }
-  std::optional<std::string_view> agreed;
+  if (groups.size() < 2) return false;
+  const auto enough = [&](const Cell& cell) { return cell.n >= static_cast<double>(min_cell); };
+  std::optional<std::string_view> best;
+  for (const auto& [decision, cell] : pooled)
+    if (enough(cell) && (!best || cell.mean() > pooled.at(*best).mean())) best = decision;
+  if (!best) return false;
+  std::vector<learner::Comparison> comparisons;
   for (const auto& [key, cells] : groups) {
-    double total = 0;
-    const std::string_view* best = nullptr;
-    double best_mean = 0;
-    for (const auto& [decision, cell] : cells) {
-      total += cell.n;
-      if (cell.n < static_cast<double>(min_cell)) continue;
-      const double mean = cell.sum / cell.n;
-      if (!best || mean > best_mean) {
-        best = &decision;
-        best_mean = mean;
-      }
-    }
-    if (!best || total < static_cast<double>(min_group)) continue;
-    if (!agreed)
-      agreed = *best;
-    else if (*agreed != *best)
-      return true;
+    const auto incumbent = cells.find(*best);
+    if (incumbent == cells.end() || !enough(incumbent->second) || incumbent->second.n < 2) continue;
+    for (const auto& [decision, cell] : cells)
+      if (decision != *best && enough(cell) && cell.n >= 2)
+        comparisons.push_back(learner::welch(cell, incumbent->second));
   }
+  if (comparisons.empty()) return false;
+  const double z_needed = learner::normal_upper_quantile(kKeepGroupsFalseRate /
+                                                         static_cast<double>(comparisons.size()));
+  for (const auto& comparison : comparisons)
+    if (comparison.advantage > 0 && learner::t_to_z(comparison.t, comparison.df) >= z_needed)
+      return true;
   return false;
 }
 
@@ -162,19 +168,20 @@ std::optional<Regroup> Regrouper::regroup() {
   // the members agree; later ones keep the previous result's names.
   auto learned = learner_.learn(window_.samples(), learned_ ? &*learned_ : nullptr,
                                 learned_ ? nullptr : initial_.get());
-  // A learn that finds no split at all, while the groups in force want
-  // different decisions, is absence of evidence, not evidence that they want
-  // the same one. Groups that exploit their own best decisions leave few
-  // samples of the others in each, so the learner often cannot tell them
-  // apart; one global group would then exploit one decision for everyone and
-  // never gather what a split needs (the adaptivity sweep: a third of its
-  // runs went global at the first learn, from [Asn], and stayed global to
-  // the end; an outage made another one global for good). Those groups
-  // stay; groups that all want the same decision merge, and a learn with any
-  // split replaces them.
+  // A learn that finds no split at all says one global group. That is
+  // absence of evidence for a split, which the groups in force may well
+  // have: groups that exploit their own best decisions leave few samples of
+  // the others in each, so the learner, testing every feature and value at
+  // once, often cannot prove they differ; one global group would then exploit
+  // one decision for everyone and gather even less (the adaptivity sweep: a
+  // third of its runs went global at the first learn and stayed global to
+  // the end; an outage made another one global for good). So the groups in
+  // force stay when one of them demonstrably wants another decision than the
+  // pooled best (a_group_wants_another_decision); groups that agree, or that
+  // noise cannot tell apart, merge, and a learn with any split replaces them.
   if (std::holds_alternative<std::string>(learned.rules->node) &&
-      groups_disagree(*current_, window_.samples(), learner_.schema().size(),
-                      options_.learner.min_group_size, options_.learner.min_cell_samples)) {
+      a_group_wants_another_decision(*current_, window_.samples(), learner_.schema().size(),
+                                     options_.learner.min_cell_samples)) {
     ++kept_on_no_split_;
     last_learn_seconds_ = thread_cpu_seconds() - start;
     return std::nullopt;

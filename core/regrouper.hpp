@@ -89,11 +89,12 @@ class Regrouper {
   /// Learns from the window. Returns the new grouping when its rules changed;
   /// nullopt when they did not (learned() still updates: sizes and owners
   /// may change without the rules) or there are fewer than min_samples.
-  /// A learn that finds no split at all (one global group) while groups in
-  /// force want different decisions (two groups of at least min_group_size
-  /// samples whose best decisions by mean score differ) changes nothing,
-  /// learned() included: lack of evidence never merges them all into one
-  /// (counted in kept_on_no_split()).
+  /// A learn that finds no split at all (one global group) changes nothing,
+  /// learned() included, while a group in force demonstrably wants another
+  /// decision than the pooled best (a one-sided Welch test in that group,
+  /// Bonferroni-corrected over the groups' comparisons at 1%): lack of
+  /// evidence for a split never merges such groups into one (counted in
+  /// kept_on_no_split()).
   std::optional<Regroup> regroup();
 
   /// The grouping in force: `initial` until the first regroup that changed
@@ -104,7 +105,7 @@ class Regrouper {
   std::size_t samples() const { return window_.size(); }
   std::uint64_t total_added() const { return window_.total_added(); }
   std::uint64_t rejected() const { return rejected_; }
-  /// Learns that found no split and kept the disagreeing groups in force.
+  /// Learns that found no split and kept the groups in force.
   std::uint64_t kept_on_no_split() const { return kept_on_no_split_; }
   /// Thread CPU time of the last learn (0 before the first).
   double last_learn_seconds() const { return last_learn_seconds_; }

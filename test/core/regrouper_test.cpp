@@ -152,14 +152,26 @@ TEST_CASE("a learn that finds no split merges groups only when they want the sam
   std::shared_ptr<const Grouping> initial = make_feature_grouping(kSchema, {"Asn"});
 
   // The [Asn] groups want different decisions ("a" in odd ASNs, "b" in even
-  // ones): no evidence for a split is not evidence for one group, so the
-  // groups stay and learned() stays empty.
+  // ones, by 10 with noise of sd 5): no evidence for a split is not evidence
+  // for one group, so the groups stay and learned() stays empty.
   Regrouper disagreeing(kSchema, options, initial);
   for (const auto& sample : sessions(4, 8000, false)) disagreeing.add(sample);
   CHECK_FALSE(disagreeing.regroup());
   CHECK(disagreeing.current() == initial);
   CHECK(disagreeing.learned() == nullptr);
   CHECK(disagreeing.kept_on_no_split() == 1);
+
+  // Scores no feature explains: noise cannot keep the groups apart.
+  Regrouper noise(kSchema, options, initial);
+  Rng noise_rng(6);
+  for (auto sample : sessions(4, 8000, false)) {
+    sample.score = 5 * normal(noise_rng);
+    noise.add(std::move(sample));
+  }
+  auto noise_merged = noise.regroup();
+  REQUIRE(noise_merged);
+  CHECK(std::holds_alternative<std::string>(noise_merged->learned.rules->node));
+  CHECK(noise.kept_on_no_split() == 0);
 
   // Every ASN wants "a": the groups merge into one, as the learn says.
   Regrouper agreeing(kSchema, options, initial);
