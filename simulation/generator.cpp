@@ -398,7 +398,8 @@ GeneratorConfig load_generator_config(const std::string& path) {
   yaml.get(root, "min_cost", config.min_cost);
   yaml.get(root, "candidates_per_session", config.candidates_per_session);
   if (const auto switches = root["switches"]) {
-    if (!switches.IsSequence()) yaml.fail(switches, "switches", "expected a list");
+    yaml.items(switches, "switches",
+               {"at_s", "decision", "asns", "asn_share", "add_cost", "multiply"});
     for (const auto& item : switches) {
       GeneratorSwitch s;
       yaml.get(item, "at_s", s.at_s);

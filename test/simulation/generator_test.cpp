@@ -329,6 +329,8 @@ TEST_CASE("a bad generator config names the file, line and field", "[generator]"
   CHECK_THAT(error_for("sessions: 0\n"), Catch::Contains("sessions: must be positive"));
   CHECK_THAT(error_for("switches:\n  - {at_s: 5, decision: nope}\n"),
              Catch::Contains("unknown decision 'nope'"));
+  CHECK_THAT(error_for("switches:\n  - {at_s: 5, decision: cdn-a, add_cst: 5}\n"),
+             Catch::Contains(path + ":2: switches.add_cst: unknown field"));
   CHECK_THAT(error_for("diurnal: {amplitude: 1.5}\n"), Catch::Contains("diurnal.amplitude"));
   CHECK_THAT(error_for("bursts: [{at_s: 5, factor: 0.5}]\n"),
              Catch::Contains("bursts.factor: must be in [1, 1000]"));
