@@ -125,29 +125,7 @@ class ReplayGroups {
   std::size_t regroups_ = 0;
 };
 
-}  // namespace
-
-namespace {
-ReplayRun replay_run_paced(const SampleSet& set, const PolicyConfig& config, std::uint64_t seed,
-                           double snapshot_interval_s, bool compress_time,
-                           const LearnedReplayGrouping* learned, double pace_factor);
-}  // namespace
-
-ReplayRun replay_run(const SampleSet& set, const PolicyConfig& config, std::uint64_t seed,
-                     double snapshot_interval_s, bool compress_time,
-                     const LearnedReplayGrouping* learned, double thin) {
-  if (thin < 1) {  // a random `thin` share of the sessions, on a clock `thin` times slower
-    SampleSet part = set;
-    part.samples.clear();
-    Rng rng(mix_seed(seed, 0x7417));
-    for (const auto& sample : set.samples)
-      if (rng.uniform() < thin) part.samples.push_back(sample);
-    return replay_run_paced(part, config, seed, snapshot_interval_s, compress_time, learned, thin);
-  }
-  return replay_run_paced(set, config, seed, snapshot_interval_s, compress_time, learned, 1);
-}
-
-namespace {
+// replay_run over `set` as given, the target's clock slowed by `pace_factor`.
 ReplayRun replay_run_paced(const SampleSet& set, const PolicyConfig& config, std::uint64_t seed,
                            double snapshot_interval_s, bool compress_time,
                            const LearnedReplayGrouping* learned, double pace_factor) {
@@ -220,9 +198,6 @@ ReplayRun replay_run_paced(const SampleSet& set, const PolicyConfig& config, std
   for (const auto& group : groups) run.groups += group.policy != nullptr;
   return run;
 }
-}  // namespace
-
-namespace {
 
 double mean_of(const std::vector<double>& values) {
   double sum = 0;
@@ -231,6 +206,20 @@ double mean_of(const std::vector<double>& values) {
 }
 
 }  // namespace
+
+ReplayRun replay_run(const SampleSet& set, const PolicyConfig& config, std::uint64_t seed,
+                     double snapshot_interval_s, bool compress_time,
+                     const LearnedReplayGrouping* learned, double thin) {
+  if (thin < 1) {  // a random `thin` share of the sessions, on a clock `thin` times slower
+    SampleSet part = set;
+    part.samples.clear();
+    Rng rng(mix_seed(seed, 0x7417));
+    for (const auto& sample : set.samples)
+      if (rng.uniform() < thin) part.samples.push_back(sample);
+    return replay_run_paced(part, config, seed, snapshot_interval_s, compress_time, learned, thin);
+  }
+  return replay_run_paced(set, config, seed, snapshot_interval_s, compress_time, learned, 1);
+}
 
 double peak_decision_share(const SampleSet& set, const std::vector<std::uint32_t>* samples) {
   constexpr double kWindow = 60;
