@@ -55,6 +55,102 @@ std::map<std::string, std::string> majority(
   return out;
 }
 
+// Per pair (group before, group after) of the window's samples, the scores'
+// statistics per decision: what both the parent/heir maps and the merge
+// check below read, from one pass over the samples.
+struct PairCells {
+  KeyIds before, after, decisions;
+  std::unordered_map<std::uint64_t, std::vector<learner::Cell>>
+      cells;  // (b << 32 | a) -> per decision
+};
+
+PairCells pair_cells(const Grouping& before, const Grouping& after,
+                     std::span<const GroupingSample> samples, std::size_t schema_size) {
+  PairCells out;
+  std::vector<std::string_view> values;
+  for (const auto& sample : samples) {
+    if (sample.features.size() != schema_size) continue;
+    values.assign(sample.features.begin(), sample.features.end());
+    const FeatureView view(values);
+    const std::uint64_t b = out.before(before.key(view));
+    const std::uint64_t a = out.after(after.key(view));
+    const std::size_t d = out.decisions(sample.decision);
+    auto& cells = out.cells[(b << 32) | a];
+    if (cells.size() <= d) cells.resize(d + 1);
+    cells[d].add(sample.score);
+  }
+  return out;
+}
+
+GroupTransition transition_of(const PairCells& pairs) {
+  std::unordered_map<std::uint64_t, std::size_t> counts;
+  for (const auto& [pair, cells] : pairs.cells) {
+    double n = 0;
+    for (const auto& cell : cells) n += cell.n;
+    counts[pair] = static_cast<std::size_t>(n);
+  }
+  GroupTransition out;
+  out.parent = majority(counts, true, pairs.before, pairs.after);
+  out.heir = majority(counts, false, pairs.before, pairs.after);
+  return out;
+}
+
+// The family-wise chance that noise alone keeps groups that all want the
+// same decision apart (see Regrouper::regroup).
+constexpr double kKeepGroupsFalseRate = 0.01;
+
+// Whether the new grouping merges groups in force of which one demonstrably
+// wants another decision than the merged group will use: in some new group
+// holding samples of two or more groups in force, one of those groups' share
+// has a decision that beats the new group's pooled best decision by a
+// one-sided Welch test, both cells holding at least `min_cell` samples,
+// Bonferroni-corrected over every such comparison at kKeepGroupsFalseRate.
+// Noise alone (scores no feature explains) passes it with at most that
+// chance; a new grouping that only splits groups never does.
+bool merge_loses_a_distinction(const PairCells& pairs, std::size_t min_cell) {
+  using learner::Cell;
+  // Per new group: its pooled cells and how many groups in force feed it.
+  struct Merged {
+    std::vector<Cell> pooled;
+    std::size_t sources = 0;
+  };
+  std::vector<Merged> merged(pairs.after.size());
+  for (const auto& [pair, cells] : pairs.cells) {
+    auto& into = merged[pair & 0xFFFFFFFFu];
+    if (into.pooled.size() < cells.size()) into.pooled.resize(cells.size());
+    for (std::size_t d = 0; d < cells.size(); ++d) into.pooled[d].add(cells[d]);
+    ++into.sources;
+  }
+  const auto enough = [&](const Cell& cell) {
+    return cell.n >= static_cast<double>(min_cell) && cell.n >= 2;
+  };
+  std::vector<std::optional<std::size_t>> best(merged.size());
+  for (std::size_t a = 0; a < merged.size(); ++a) {
+    if (merged[a].sources < 2) continue;
+    const auto& pooled = merged[a].pooled;
+    for (std::size_t d = 0; d < pooled.size(); ++d)
+      if (enough(pooled[d]) && (!best[a] || pooled[d].mean() > pooled[*best[a]].mean()))
+        best[a] = d;
+  }
+  std::vector<learner::Comparison> comparisons;
+  for (const auto& [pair, cells] : pairs.cells) {
+    const auto& incumbent_decision = best[pair & 0xFFFFFFFFu];
+    if (!incumbent_decision || *incumbent_decision >= cells.size()) continue;
+    const auto& incumbent = cells[*incumbent_decision];
+    if (!enough(incumbent)) continue;
+    for (std::size_t d = 0; d < cells.size(); ++d)
+      if (d != *incumbent_decision && enough(cells[d]))
+        comparisons.push_back(learner::welch(cells[d], incumbent));
+  }
+  if (comparisons.empty()) return false;
+  const double z_needed = learner::normal_upper_quantile(kKeepGroupsFalseRate /
+                                                         static_cast<double>(comparisons.size()));
+  for (const auto& comparison : comparisons)
+    if (comparison.advantage > 0 && learner::t_to_z(comparison.t, comparison.df) >= z_needed)
+      return true;
+  return false;
+}
+
 }  // namespace
 
 void RegrouperOptions::validate() const {
@@ -65,67 +161,7 @@ void RegrouperOptions::validate() const {
 
 GroupTransition group_transition(const Grouping& before, const Grouping& after,
                                  std::span<const GroupingSample> samples, std::size_t schema_size) {
-  KeyIds before_ids, after_ids;
-  std::unordered_map<std::uint64_t, std::size_t> counts;
-  std::vector<std::string_view> values;
-  for (const auto& sample : samples) {
-    if (sample.features.size() != schema_size) continue;
-    values.assign(sample.features.begin(), sample.features.end());
-    const FeatureView view(values);
-    const std::uint64_t b = before_ids(before.key(view));
-    const std::uint64_t a = after_ids(after.key(view));
-    ++counts[(b << 32) | a];
-  }
-  GroupTransition out;
-  out.parent = majority(counts, true, before_ids, after_ids);
-  out.heir = majority(counts, false, before_ids, after_ids);
-  return out;
-}
-
-// The family-wise chance that noise alone keeps groups that all want the
-// same decision apart (see Regrouper::regroup).
-constexpr double kKeepGroupsFalseRate = 0.01;
-
-// Whether some group `grouping` makes of the samples demonstrably wants
-// another decision than all of them together would use: in that group, a
-// decision beats the pooled best decision by a one-sided Welch test, both
-// cells holding at least `min_cell` samples, Bonferroni-corrected over every
-// such comparison at kKeepGroupsFalseRate. Noise alone (scores no feature
-// explains) passes it with at most that chance.
-bool a_group_wants_another_decision(const Grouping& grouping,
-                                    std::span<const GroupingSample> samples,
-                                    std::size_t schema_size, std::size_t min_cell) {
-  using learner::Cell;
-  std::unordered_map<std::string, std::unordered_map<std::string_view, Cell>> groups;
-  std::unordered_map<std::string_view, Cell> pooled;
-  std::vector<std::string_view> values;
-  for (const auto& sample : samples) {
-    if (sample.features.size() != schema_size) continue;
-    values.assign(sample.features.begin(), sample.features.end());
-    groups[grouping.key(FeatureView(values))][sample.decision].add(sample.score);
-    pooled[sample.decision].add(sample.score);
-  }
-  if (groups.size() < 2) return false;
-  const auto enough = [&](const Cell& cell) { return cell.n >= static_cast<double>(min_cell); };
-  std::optional<std::string_view> best;
-  for (const auto& [decision, cell] : pooled)
-    if (enough(cell) && (!best || cell.mean() > pooled.at(*best).mean())) best = decision;
-  if (!best) return false;
-  std::vector<learner::Comparison> comparisons;
-  for (const auto& [key, cells] : groups) {
-    const auto incumbent = cells.find(*best);
-    if (incumbent == cells.end() || !enough(incumbent->second) || incumbent->second.n < 2) continue;
-    for (const auto& [decision, cell] : cells)
-      if (decision != *best && enough(cell) && cell.n >= 2)
-        comparisons.push_back(learner::welch(cell, incumbent->second));
-  }
-  if (comparisons.empty()) return false;
-  const double z_needed = learner::normal_upper_quantile(kKeepGroupsFalseRate /
-                                                         static_cast<double>(comparisons.size()));
-  for (const auto& comparison : comparisons)
-    if (comparison.advantage > 0 && learner::t_to_z(comparison.t, comparison.df) >= z_needed)
-      return true;
-  return false;
+  return transition_of(pair_cells(before, after, samples, schema_size));
 }
 
 bool same_rules(const RuleNode& a, const RuleNode& b) {
@@ -168,34 +204,35 @@ std::optional<Regroup> Regrouper::regroup() {
   // the members agree; later ones keep the previous result's names.
   auto learned = learner_.learn(window_.samples(), learned_ ? &*learned_ : nullptr,
                                 learned_ ? nullptr : initial_.get());
-  // A learn that finds no split at all says one global group. That is
-  // absence of evidence for a split, which the groups in force may well
-  // have: groups that exploit their own best decisions leave few samples of
-  // the others in each, so the learner, testing every feature and value at
-  // once, often cannot prove they differ; one global group would then exploit
-  // one decision for everyone and gather even less (the adaptivity sweep: a
-  // third of its runs went global at the first learn and stayed global to
-  // the end; an outage made another one global for good). So the groups in
-  // force stay when one of them demonstrably wants another decision than the
-  // pooled best (a_group_wants_another_decision); groups that agree, or that
-  // noise cannot tell apart, merge, and a learn with any split replaces them.
-  if (std::holds_alternative<std::string>(learned.rules->node) &&
-      a_group_wants_another_decision(*current_, window_.samples(), learner_.schema().size(),
-                                     options_.learner.min_cell_samples)) {
-    ++kept_on_no_split_;
-    last_learn_seconds_ = thread_cpu_seconds() - start;
-    return std::nullopt;
-  }
   const bool changed = !learned_ || !same_rules(*learned.rules, *learned_->rules);
-  learned_ = std::move(learned);
   if (!changed) {
+    learned_ = std::move(learned);
     last_learn_seconds_ = thread_cpu_seconds() - start;
     return std::nullopt;
   }
+  auto grouping = make_rule_tree_grouping(learner_.schema(), learned.rules);
+  const auto pairs = pair_cells(*current_, *grouping, window_.samples(), learner_.schema().size());
+  // A learn that merges groups found no evidence that they differ. That is
+  // not evidence that they agree: groups that exploit their own best
+  // decisions leave few samples of the others in each, so the learner,
+  // testing every feature and value at once, often cannot prove what a
+  // single comparison per group can; and the merged group then exploits one
+  // decision for all of them and gathers even less. Seen: a third of the
+  // adaptivity sweep's runs went global at the first learn and stayed so; an
+  // outage made another run global for good; a 5-minute trace merged its 30
+  // City groups into 14 at 120 s and paid for it until 270 s. So the groups
+  // in force stay, and so does the last learn, when the merge would lose a
+  // distinction a group demonstrably has (merge_loses_a_distinction); groups
+  // that agree, or that noise cannot tell apart, merge.
+  if (merge_loses_a_distinction(pairs, options_.learner.min_cell_samples)) {
+    ++kept_on_merge_;
+    last_learn_seconds_ = thread_cpu_seconds() - start;
+    return std::nullopt;
+  }
+  learned_ = std::move(learned);
   Regroup out;
-  out.grouping = make_rule_tree_grouping(learner_.schema(), learned_->rules);
-  auto transition =
-      group_transition(*current_, *out.grouping, window_.samples(), learner_.schema().size());
+  out.grouping = std::move(grouping);
+  auto transition = transition_of(pairs);
   out.parent = std::move(transition.parent);
   out.heir = std::move(transition.heir);
   out.learned = *learned_;

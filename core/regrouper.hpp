@@ -89,12 +89,11 @@ class Regrouper {
   /// Learns from the window. Returns the new grouping when its rules changed;
   /// nullopt when they did not (learned() still updates: sizes and owners
   /// may change without the rules) or there are fewer than min_samples.
-  /// A learn that finds no split at all (one global group) changes nothing,
-  /// learned() included, while a group in force demonstrably wants another
-  /// decision than the pooled best (a one-sided Welch test in that group,
-  /// Bonferroni-corrected over the groups' comparisons at 1%): lack of
-  /// evidence for a split never merges such groups into one (counted in
-  /// kept_on_no_split()).
+  /// A learn that would merge groups in force, of which one demonstrably
+  /// wants another decision than the merged group's pooled best (a one-sided
+  /// Welch test on that group's samples, Bonferroni-corrected over every such
+  /// comparison at 1%), changes nothing, learned() included: lack of evidence
+  /// for a split never merges such groups (counted in kept_on_merge()).
   std::optional<Regroup> regroup();
 
   /// The grouping in force: `initial` until the first regroup that changed
@@ -105,8 +104,8 @@ class Regrouper {
   std::size_t samples() const { return window_.size(); }
   std::uint64_t total_added() const { return window_.total_added(); }
   std::uint64_t rejected() const { return rejected_; }
-  /// Learns that found no split and kept the groups in force.
-  std::uint64_t kept_on_no_split() const { return kept_on_no_split_; }
+  /// Learns refused because they would merge groups that differ.
+  std::uint64_t kept_on_merge() const { return kept_on_merge_; }
   /// Thread CPU time of the last learn (0 before the first).
   double last_learn_seconds() const { return last_learn_seconds_; }
   const FeatureSchema& schema() const { return learner_.schema(); }
@@ -119,7 +118,7 @@ class Regrouper {
   std::shared_ptr<const Grouping> initial_, current_;
   std::optional<LearnedGrouping> learned_;
   std::uint64_t rejected_ = 0;
-  std::uint64_t kept_on_no_split_ = 0;
+  std::uint64_t kept_on_merge_ = 0;
   double last_learn_seconds_ = 0;
 };
 

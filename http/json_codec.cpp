@@ -419,6 +419,8 @@ void JsonCodec::write_grouping(const GroupingStatus& status, std::string& out) {
   w.number(static_cast<std::uint64_t>(status.samples));
   w.raw(",\"regroups\":");
   w.number(status.regroups);
+  w.raw(",\"merges_refused\":");
+  w.number(status.merges_refused);
   w.raw(",\"split_features\":[");
   for (std::size_t i = 0; i < status.split_features.size(); ++i) {
     if (i > 0) w.raw(",");

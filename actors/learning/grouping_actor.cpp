@@ -45,6 +45,7 @@ void publish_status(GroupingActor* self) {
   facts.learning = st.regrouper->learned();
   facts.samples = st.regrouper->samples();
   facts.regroups = st.regroups;
+  facts.merges_refused = st.regrouper->kept_on_merge();
   facts.learned_at = st.learned_at;
   facts.learn_seconds = st.regrouper->last_learn_seconds();
   st.args.shared->status.store(make_grouping_status(facts));

@@ -22,10 +22,11 @@ namespace pytheas {
 struct GroupingStatus {
   std::string mode;  ///< "learned" (rules learned here or pushed), or "labels" (fixed)
   std::string by;    ///< the starting grouping (the label config's), described
-  std::uint64_t table_version = 0;  ///< cluster members: the group table's version
-  std::size_t samples = 0;          ///< in the learner's window (where it learns)
-  std::uint64_t regroups = 0;       ///< regroups that changed the rules so far
-  std::string rules;                ///< format_rules() text; empty when fixed
+  std::uint64_t table_version = 0;   ///< cluster members: the group table's version
+  std::size_t samples = 0;           ///< in the learner's window (where it learns)
+  std::uint64_t regroups = 0;        ///< regroups that changed the rules so far
+  std::uint64_t merges_refused = 0;  ///< learns refused: they merged groups that differ
+  std::string rules;                 ///< format_rules() text; empty when fixed
   std::vector<std::string> split_features;
   double learned_at = 0;                      ///< unix seconds of the last learn (0: none yet)
   double learn_seconds = 0;                   ///< how long it took

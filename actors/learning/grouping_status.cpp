@@ -12,6 +12,7 @@ std::shared_ptr<const GroupingStatus> make_grouping_status(const GroupingFacts& 
   status->table_version = facts.table_version;
   status->samples = facts.samples;
   status->regroups = facts.regroups;
+  status->merges_refused = facts.merges_refused;
   status->learned_at = facts.learned_at;
   status->learn_seconds = facts.learn_seconds;
   if (facts.rules) status->rules = format_rules(*facts.rules);

@@ -31,9 +31,10 @@ struct GroupingFacts {
   const LearnedGrouping* learning = nullptr;
   const std::map<std::string, std::string>* owners = nullptr;  ///< group -> cluster, no learn
   std::size_t samples = 0;                                     ///< in the learner's window
-  std::uint64_t regroups = 0;  ///< regroups that changed the rules so far
-  double learned_at = 0;       ///< unix seconds of the last learn (0: none yet)
-  double learn_seconds = 0;    ///< how long it took
+  std::uint64_t regroups = 0;        ///< regroups that changed the rules so far
+  std::uint64_t merges_refused = 0;  ///< Regrouper::kept_on_merge()
+  double learned_at = 0;             ///< unix seconds of the last learn (0: none yet)
+  double learn_seconds = 0;          ///< how long it took
 };
 
 std::shared_ptr<const GroupingStatus> make_grouping_status(const GroupingFacts& facts);

@@ -81,6 +81,7 @@ TEST_CASE("the default node learns a city split, not a noise one, and decides by
   INFO(rules);
   CHECK(rules.find("City") != std::string::npos);
   CHECK(rules.find("Os") == std::string::npos);
+  CHECK(grouping["merges_refused"] == 0);  // a split merges nothing
 
   // The new groups learn on (they start from the AS7 group's mixed state).
   report_cities(client, 100);

@@ -159,7 +159,7 @@ TEST_CASE("a learn that finds no split merges groups only when they want the sam
   CHECK_FALSE(disagreeing.regroup());
   CHECK(disagreeing.current() == initial);
   CHECK(disagreeing.learned() == nullptr);
-  CHECK(disagreeing.kept_on_no_split() == 1);
+  CHECK(disagreeing.kept_on_merge() == 1);
 
   // Scores no feature explains: noise cannot keep the groups apart.
   Regrouper noise(kSchema, options, initial);
@@ -171,7 +171,7 @@ TEST_CASE("a learn that finds no split merges groups only when they want the sam
   auto noise_merged = noise.regroup();
   REQUIRE(noise_merged);
   CHECK(std::holds_alternative<std::string>(noise_merged->learned.rules->node));
-  CHECK(noise.kept_on_no_split() == 0);
+  CHECK(noise.kept_on_merge() == 0);
 
   // Every ASN wants "a": the groups merge into one, as the learn says.
   Regrouper agreeing(kSchema, options, initial);
@@ -184,7 +184,35 @@ TEST_CASE("a learn that finds no split merges groups only when they want the sam
   REQUIRE(merged);
   CHECK(std::holds_alternative<std::string>(merged->learned.rules->node));
   CHECK(agreeing.current() == merged->grouping);
-  CHECK(agreeing.kept_on_no_split() == 0);
+  CHECK(agreeing.kept_on_merge() == 0);
+}
+
+TEST_CASE("a learn that merges some groups in force is refused when a merged one differs",
+          "[regrouper]") {
+  // Groups in force: [Asn, City]. The learner may split on Asn and Os only,
+  // so every learn merges each ASN's two cities.
+  auto options = small_options();
+  options.learner.candidate_features = {"Asn", "Os"};
+  std::shared_ptr<const Grouping> initial = make_feature_grouping(kSchema, {"Asn", "City"});
+
+  // In AS1 the cities want different decisions: merging them would lose
+  // that, so the [Asn, City] groups stay, though the learn split on Asn.
+  Regrouper differing(kSchema, options, initial);
+  for (const auto& sample : sessions(7, 8000, true)) differing.add(sample);
+  CHECK_FALSE(differing.regroup());
+  CHECK(differing.current() == initial);
+  CHECK(differing.learned() == nullptr);
+  CHECK(differing.kept_on_merge() == 1);
+
+  // The cities of every ASN agree: the learn's [Asn] groups replace them.
+  Regrouper agreeing(kSchema, options, initial);
+  for (const auto& sample : sessions(7, 8000, false)) agreeing.add(sample);
+  auto merged = agreeing.regroup();
+  REQUIRE(merged);
+  CHECK(merged->learned.split_features == std::vector<std::string>{"Asn"});
+  CHECK(merged->heir.at("Asn=AS1;City=city0") == merged->heir.at("Asn=AS1;City=city1"));
+  CHECK(agreeing.current() == merged->grouping);
+  CHECK(agreeing.kept_on_merge() == 0);
 }
 
 TEST_CASE("when a city starts to matter, its ASN's group splits and the parts name their parent",
