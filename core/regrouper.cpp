@@ -99,34 +99,50 @@ GroupTransition transition_of(const PairCells& pairs) {
 // same decision apart (see Regrouper::regroup).
 constexpr double kKeepGroupsFalseRate = 0.01;
 
+// A group in force lies within a new group when that new group holds at
+// least this share of its samples: the new group absorbs it whole.
+constexpr double kWholeShare = 0.9;
+
 // Whether the new grouping merges groups in force of which one demonstrably
-// wants another decision than the merged group will use: in some new group
-// holding samples of two or more groups in force, one of those groups' share
-// has a decision that beats the new group's pooled best decision by a
-// one-sided Welch test, both cells holding at least `min_cell` samples,
-// Bonferroni-corrected over every such comparison at kKeepGroupsFalseRate.
-// Noise alone (scores no feature explains) passes it with at most that
-// chance; a new grouping that only splits groups never does.
+// wants another decision than the merged group will use: some new group
+// absorbs two or more groups in force whole (kWholeShare), and in one of
+// them a decision beats the new group's pooled best decision by a one-sided
+// Welch test, both cells holding at least `min_cell` samples, Bonferroni-
+// corrected over every such comparison at kKeepGroupsFalseRate. Noise alone
+// (scores no feature explains) passes it with at most that chance. A new
+// grouping that only splits groups never does; nor does one that cuts across
+// them (groups by ConnType regrouped by Asn): each such new group takes
+// parts of the old ones, a new structure the learner found, not a merge.
 bool merge_loses_a_distinction(const PairCells& pairs, std::size_t min_cell) {
   using learner::Cell;
-  // Per new group: its pooled cells and how many groups in force feed it.
+  const auto total = [](const std::vector<Cell>& cells) {
+    double n = 0;
+    for (const auto& cell : cells) n += cell.n;
+    return n;
+  };
+  std::vector<double> before_samples(pairs.before.size(), 0);
+  for (const auto& [pair, cells] : pairs.cells) before_samples[pair >> 32] += total(cells);
+  const auto whole = [&](std::uint64_t pair, const std::vector<Cell>& cells) {
+    return total(cells) >= kWholeShare * before_samples[pair >> 32];
+  };
+  // Per new group: its pooled cells and how many groups in force it absorbs.
   struct Merged {
     std::vector<Cell> pooled;
-    std::size_t sources = 0;
+    std::size_t absorbed = 0;
   };
   std::vector<Merged> merged(pairs.after.size());
   for (const auto& [pair, cells] : pairs.cells) {
     auto& into = merged[pair & 0xFFFFFFFFu];
     if (into.pooled.size() < cells.size()) into.pooled.resize(cells.size());
     for (std::size_t d = 0; d < cells.size(); ++d) into.pooled[d].add(cells[d]);
-    ++into.sources;
+    if (whole(pair, cells)) ++into.absorbed;
   }
   const auto enough = [&](const Cell& cell) {
     return cell.n >= static_cast<double>(min_cell) && cell.n >= 2;
   };
   std::vector<std::optional<std::size_t>> best(merged.size());
   for (std::size_t a = 0; a < merged.size(); ++a) {
-    if (merged[a].sources < 2) continue;
+    if (merged[a].absorbed < 2) continue;
     const auto& pooled = merged[a].pooled;
     for (std::size_t d = 0; d < pooled.size(); ++d)
       if (enough(pooled[d]) && (!best[a] || pooled[d].mean() > pooled[*best[a]].mean()))
@@ -135,7 +151,7 @@ bool merge_loses_a_distinction(const PairCells& pairs, std::size_t min_cell) {
   std::vector<learner::Comparison> comparisons;
   for (const auto& [pair, cells] : pairs.cells) {
     const auto& incumbent_decision = best[pair & 0xFFFFFFFFu];
-    if (!incumbent_decision || *incumbent_decision >= cells.size()) continue;
+    if (!whole(pair, cells) || !incumbent_decision || *incumbent_decision >= cells.size()) continue;
     const auto& incumbent = cells[*incumbent_decision];
     if (!enough(incumbent)) continue;
     for (std::size_t d = 0; d < cells.size(); ++d)

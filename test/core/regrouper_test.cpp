@@ -213,6 +213,16 @@ TEST_CASE("a learn that merges some groups in force is refused when a merged one
   CHECK(merged->heir.at("Asn=AS1;City=city0") == merged->heir.at("Asn=AS1;City=city1"));
   CHECK(agreeing.current() == merged->grouping);
   CHECK(agreeing.kept_on_merge() == 0);
+
+  // Groups in force by City, which cut across the ASNs: a learn by Asn takes
+  // a part of each city group into each ASN group. That is a new structure,
+  // not a merge, and it is taken though AS1's cities differ.
+  Regrouper crossing(kSchema, options, make_feature_grouping(kSchema, {"City"}));
+  for (const auto& sample : sessions(7, 8000, true)) crossing.add(sample);
+  auto regrouped = crossing.regroup();
+  REQUIRE(regrouped);
+  CHECK(regrouped->learned.split_features == std::vector<std::string>{"Asn"});
+  CHECK(crossing.kept_on_merge() == 0);
 }
 
 TEST_CASE("when a city starts to matter, its ASN's group splits and the parts name their parent",
