@@ -60,8 +60,8 @@ std::map<std::string, std::string> majority(
 // check below read, from one pass over the samples.
 struct PairCells {
   KeyIds before, after, decisions;
-  std::unordered_map<std::uint64_t, std::vector<learner::Cell>>
-      cells;  // (b << 32 | a) -> per decision
+  // (before id << 32 | after id) -> one cell per decision id
+  std::unordered_map<std::uint64_t, std::vector<learner::Cell>> cells;
 };
 
 PairCells pair_cells(const Grouping& before, const Grouping& after,
