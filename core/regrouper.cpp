@@ -103,27 +103,41 @@ constexpr double kKeepGroupsFalseRate = 0.01;
 // least this share of its samples: the new group absorbs it whole.
 constexpr double kWholeShare = 0.9;
 
-// Whether the new grouping merges groups in force of which one demonstrably
-// wants another decision than the merged group will use: some new group
-// absorbs two or more groups in force whole (kWholeShare), and in one of
-// them a decision beats the new group's pooled best decision by a one-sided
-// Welch test, both cells holding at least `min_cell` samples, Bonferroni-
-// corrected over every such comparison at kKeepGroupsFalseRate. Noise alone
-// (scores no feature explains) passes it with at most that chance. A new
-// grouping that only splits groups never does; nor does one that cuts across
-// them (groups by ConnType regrouped by Asn): each such new group takes
-// parts of the old ones, a new structure the learner found, not a merge.
-bool merge_loses_a_distinction(const PairCells& pairs, std::size_t min_cell) {
+// Whether the new grouping only merges groups in force, and merges some of
+// which one demonstrably wants another decision than the merged group will
+// use. "Only merges": every group in force with at least `min_group` samples
+// lies whole (kWholeShare) within one new group; a learn that splits one of
+// them, or cuts across them (groups by ConnType regrouped by Asn), brings a
+// structure the learner found and is never refused, whatever it merges. Then
+// some new group absorbs two or more such groups whole, and in one of them a
+// decision beats the new group's pooled best decision by a one-sided Welch
+// test, both cells holding at least `min_cell` samples, Bonferroni-corrected
+// over every such comparison at kKeepGroupsFalseRate. Noise alone (scores no
+// feature explains) passes it with at most that chance. Groups under
+// `min_group` samples are the learner's to merge (it backs rare values off
+// to a coarser group by design), so they are not tested.
+bool only_merges_and_loses_a_distinction(const PairCells& pairs, std::size_t min_group,
+                                         std::size_t min_cell) {
   using learner::Cell;
   const auto total = [](const std::vector<Cell>& cells) {
     double n = 0;
     for (const auto& cell : cells) n += cell.n;
     return n;
   };
-  std::vector<double> before_samples(pairs.before.size(), 0);
-  for (const auto& [pair, cells] : pairs.cells) before_samples[pair >> 32] += total(cells);
-  const auto whole = [&](std::uint64_t pair, const std::vector<Cell>& cells) {
-    return total(cells) >= kWholeShare * before_samples[pair >> 32];
+  std::vector<double> before_samples(pairs.before.size(), 0), largest_part(pairs.before.size(), 0);
+  for (const auto& [pair, cells] : pairs.cells) {
+    const double n = total(cells);
+    before_samples[pair >> 32] += n;
+    largest_part[pair >> 32] = std::max(largest_part[pair >> 32], n);
+  }
+  const auto sizable = [&](std::size_t b) {
+    return before_samples[b] >= static_cast<double>(min_group);
+  };
+  for (std::size_t b = 0; b < before_samples.size(); ++b)
+    if (sizable(b) && largest_part[b] < kWholeShare * before_samples[b]) return false;
+  const auto absorbed = [&](std::uint64_t pair, const std::vector<Cell>& cells) {
+    const auto b = static_cast<std::size_t>(pair >> 32);
+    return sizable(b) && total(cells) >= kWholeShare * before_samples[b];
   };
   // Per new group: its pooled cells and how many groups in force it absorbs.
   struct Merged {
@@ -135,7 +149,7 @@ bool merge_loses_a_distinction(const PairCells& pairs, std::size_t min_cell) {
     auto& into = merged[pair & 0xFFFFFFFFu];
     if (into.pooled.size() < cells.size()) into.pooled.resize(cells.size());
     for (std::size_t d = 0; d < cells.size(); ++d) into.pooled[d].add(cells[d]);
-    if (whole(pair, cells)) ++into.absorbed;
+    if (absorbed(pair, cells)) ++into.absorbed;
   }
   const auto enough = [&](const Cell& cell) {
     return cell.n >= static_cast<double>(min_cell) && cell.n >= 2;
@@ -151,7 +165,8 @@ bool merge_loses_a_distinction(const PairCells& pairs, std::size_t min_cell) {
   std::vector<learner::Comparison> comparisons;
   for (const auto& [pair, cells] : pairs.cells) {
     const auto& incumbent_decision = best[pair & 0xFFFFFFFFu];
-    if (!whole(pair, cells) || !incumbent_decision || *incumbent_decision >= cells.size()) continue;
+    if (!absorbed(pair, cells) || !incumbent_decision || *incumbent_decision >= cells.size())
+      continue;
     const auto& incumbent = cells[*incumbent_decision];
     if (!enough(incumbent)) continue;
     for (std::size_t d = 0; d < cells.size(); ++d)
@@ -228,19 +243,21 @@ std::optional<Regroup> Regrouper::regroup() {
   }
   auto grouping = make_rule_tree_grouping(learner_.schema(), learned.rules);
   const auto pairs = pair_cells(*current_, *grouping, window_.samples(), learner_.schema().size());
-  // A learn that merges groups found no evidence that they differ. That is
-  // not evidence that they agree: groups that exploit their own best
+  // A learn that only merges groups found no evidence that they differ.
+  // That is not evidence that they agree: groups that exploit their own best
   // decisions leave few samples of the others in each, so the learner,
   // testing every feature and value at once, often cannot prove what a
   // single comparison per group can; and the merged group then exploits one
-  // decision for all of them and gathers even less. Seen: a third of the
-  // adaptivity sweep's runs went global at the first learn and stayed so; an
-  // outage made another run global for good; a 5-minute trace merged its 30
-  // City groups into 14 at 120 s and paid for it until 270 s. So the groups
-  // in force stay, and so does the last learn, when the merge would lose a
-  // distinction a group demonstrably has (merge_loses_a_distinction); groups
-  // that agree, or that noise cannot tell apart, merge.
-  if (merge_loses_a_distinction(pairs, options_.learner.min_cell_samples)) {
+  // decision for all of them and gathers even less. Seen: an outage made a
+  // run global for good; a 5-minute trace merged its 30 City groups into 14
+  // at 120 s and paid for it until 270 s. So the groups in force stay, and so
+  // does the last learn, when such a merge would lose a distinction a group
+  // demonstrably has; groups that agree, or that noise cannot tell apart,
+  // merge. A learn that also splits is taken whole: refusing it would let
+  // one small distinction the learner cannot prove block every split it
+  // can, for as long as the data stay so.
+  if (only_merges_and_loses_a_distinction(pairs, options_.learner.min_group_size,
+                                          options_.learner.min_cell_samples)) {
     ++kept_on_merge_;
     last_learn_seconds_ = thread_cpu_seconds() - start;
     return std::nullopt;

@@ -89,13 +89,15 @@ class Regrouper {
   /// Learns from the window. Returns the new grouping when its rules changed;
   /// nullopt when they did not (learned() still updates: sizes and owners
   /// may change without the rules) or there are fewer than min_samples.
-  /// A learn whose new group would absorb whole (90% of their samples) two
-  /// or more groups in force, of which one demonstrably wants another
-  /// decision than the new group's pooled best (a one-sided Welch test on
-  /// that group's samples, Bonferroni-corrected over every such comparison at
-  /// 1%), changes nothing, learned() included: lack of evidence for a split
-  /// never merges such groups (counted in kept_on_merge()). Splits, and new
-  /// groups that cut across the old ones, are not merges.
+  /// A learn that only merges groups in force (every one with at least
+  /// min_group_size samples lies whole, 90% of its samples, in one new
+  /// group) changes nothing, learned() included, when a new group absorbs
+  /// two or more of them and one demonstrably wants another decision than
+  /// the new group's pooled best (a one-sided Welch test on that group's
+  /// samples, Bonferroni-corrected over every such comparison at 1%): lack of
+  /// evidence for a split never merges such groups (counted in
+  /// kept_on_merge()). A learn that splits or cuts across groups in force is
+  /// taken whole.
   std::optional<Regroup> regroup();
 
   /// The grouping in force: `initial` until the first regroup that changed

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -187,8 +188,9 @@ TEST_CASE("a learn that finds no split merges groups only when they want the sam
   CHECK(agreeing.kept_on_merge() == 0);
 }
 
-TEST_CASE("a learn that merges some groups in force is refused when a merged one differs",
-          "[regrouper]") {
+TEST_CASE(
+    "a learn that only merges groups is refused when one differs; splits, cuts, rare groups pass",
+    "[regrouper]") {
   // Groups in force: [Asn, City]. The learner may split on Asn and Os only,
   // so every learn merges each ASN's two cities.
   auto options = small_options();
@@ -223,6 +225,51 @@ TEST_CASE("a learn that merges some groups in force is refused when a merged one
   REQUIRE(regrouped);
   CHECK(regrouped->learned.split_features == std::vector<std::string>{"Asn"});
   CHECK(crossing.kept_on_merge() == 0);
+
+  // A learn that splits a group in force is taken whole, though it also
+  // merges groups that differ: refusing it would let a distinction the
+  // learner cannot prove block the splits it can. Here AS2 and AS3 (which
+  // want different decisions) share a group that the learn splits, and the
+  // learn merges AS1's cities.
+  std::map<std::string, RuleNode> as1_cities;
+  as1_cities.emplace("city0", leaf("AS1-city0"));
+  std::map<std::string, RuleNode> asns;
+  asns.emplace("AS1", split("City", std::move(as1_cities), leaf("AS1-city1")));
+  asns.emplace("AS4", leaf("AS4"));
+  Regrouper mixed(kSchema, options,
+                  make_rule_tree_grouping(kSchema, std::make_shared<const RuleNode>(split(
+                                                       "Asn", std::move(asns), leaf("AS2+AS3")))));
+  for (const auto& sample : sessions(7, 8000, true)) mixed.add(sample);
+  auto taken = mixed.regroup();
+  REQUIRE(taken);
+  CHECK(taken->learned.split_features == std::vector<std::string>{"Asn"});
+  CHECK(taken->heir.at("AS1-city0") == taken->heir.at("AS1-city1"));
+  std::vector<std::string_view> as2{"AS2", "city0", "os0"}, as3{"AS3", "city0", "os0"};
+  CHECK(taken->grouping->key(FeatureView(as2)) != taken->grouping->key(FeatureView(as3)));
+  CHECK(mixed.kept_on_merge() == 0);
+
+  // A group in force under min_group_size samples is the learner's to merge
+  // (it backs rare values off to a coarser group), even when it differs:
+  // AS9, 40 sessions that want "c", goes to the default branch.
+  auto asn_only = options;
+  asn_only.learner.candidate_features = {"Asn"};
+  Regrouper rare(kSchema, asn_only, make_feature_grouping(kSchema, {"Asn"}));
+  for (const auto& sample : sessions(8, 8000, false)) rare.add(sample);
+  Rng rare_rng(9);
+  for (int i = 0; i < 40; ++i) {
+    const bool use_c = i % 2 == 0;
+    rare.add({{"AS9", "city0", "os0"},
+              use_c ? "c" : (i % 4 == 1 ? "a" : "b"),
+              (use_c ? 20.0 : 0.0) + 5 * normal(rare_rng),
+              ""});
+  }
+  auto backed_off = rare.regroup();
+  REQUIRE(backed_off);
+  CHECK(rare.kept_on_merge() == 0);
+  std::vector<std::string_view> as9{"AS9", "city0", "os0"};
+  const auto rare_key = backed_off->grouping->key(FeatureView(as9));
+  INFO(format_rules(*backed_off->learned.rules));
+  CHECK(backed_off->learned.sizes.at(rare_key) > 40);  // shared with another ASN
 }
 
 TEST_CASE("when a city starts to matter, its ASN's group splits and the parts name their parent",
