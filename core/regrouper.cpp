@@ -30,38 +30,17 @@ class KeyIds {
   std::vector<const std::string*> names_;  // node addresses are stable
 };
 
-// For each `from` id, the `to` id sharing most samples with it (ties: the
-// smallest `to` name).
-std::map<std::string, std::string> majority(
-    const std::unordered_map<std::uint64_t, std::size_t>& counts, bool from_is_after,
-    const KeyIds& before, const KeyIds& after) {
-  const KeyIds& from = from_is_after ? after : before;
-  const KeyIds& to = from_is_after ? before : after;
-  std::vector<std::pair<std::size_t, std::uint32_t>> best(from.size(), {0, 0});
-  for (const auto& [pair, count] : counts) {
-    const auto b = static_cast<std::uint32_t>(pair >> 32);
-    const auto a = static_cast<std::uint32_t>(pair & 0xFFFFFFFFu);
-    const auto f = from_is_after ? a : b;
-    const auto t = from_is_after ? b : a;
-    auto& [most, id] = best[f];
-    if (count > most || (count == most && to.name(t) < to.name(id))) {
-      most = count;
-      id = t;
-    }
-  }
-  std::map<std::string, std::string> out;
-  for (std::uint32_t f = 0; f < from.size(); ++f)
-    if (best[f].first > 0) out.emplace(from.name(f), to.name(best[f].second));
-  return out;
-}
-
-// Per pair (group before, group after) of the window's samples, the scores'
-// statistics per decision: what both the parent/heir maps and the merge
-// check below read, from one pass over the samples.
+// Per pair (group before, group after) of the window's samples: how many
+// samples, and their scores' statistics per decision. What both the
+// parent/heir maps and the merge check below read, from one pass over the
+// samples.
+struct PairStats {
+  std::size_t samples = 0;
+  std::vector<learner::Cell> cells;  // by decision id
+};
 struct PairCells {
   KeyIds before, after, decisions;
-  // (before id << 32 | after id) -> one cell per decision id
-  std::unordered_map<std::uint64_t, std::vector<learner::Cell>> cells;
+  std::unordered_map<std::uint64_t, PairStats> pairs;  // (before id << 32 | after id)
 };
 
 PairCells pair_cells(const Grouping& before, const Grouping& after,
@@ -75,24 +54,39 @@ PairCells pair_cells(const Grouping& before, const Grouping& after,
     const std::uint64_t b = out.before(before.key(view));
     const std::uint64_t a = out.after(after.key(view));
     const std::size_t d = out.decisions(sample.decision);
-    auto& cells = out.cells[(b << 32) | a];
-    if (cells.size() <= d) cells.resize(d + 1);
-    cells[d].add(sample.score);
+    auto& pair = out.pairs[(b << 32) | a];
+    ++pair.samples;
+    if (pair.cells.size() <= d) pair.cells.resize(d + 1);
+    pair.cells[d].add(sample.score);
   }
   return out;
 }
 
-GroupTransition transition_of(const PairCells& pairs) {
-  std::unordered_map<std::uint64_t, std::size_t> counts;
-  for (const auto& [pair, cells] : pairs.cells) {
-    double n = 0;
-    for (const auto& cell : cells) n += cell.n;
-    counts[pair] = static_cast<std::size_t>(n);
+// For each `from` id, the `to` id sharing most samples with it (ties: the
+// smallest `to` name).
+std::map<std::string, std::string> majority(const PairCells& pairs, bool from_is_after) {
+  const KeyIds& from = from_is_after ? pairs.after : pairs.before;
+  const KeyIds& to = from_is_after ? pairs.before : pairs.after;
+  std::vector<std::pair<std::size_t, std::uint32_t>> best(from.size(), {0, 0});
+  for (const auto& [key, pair] : pairs.pairs) {
+    const auto b = static_cast<std::uint32_t>(key >> 32);
+    const auto a = static_cast<std::uint32_t>(key & 0xFFFFFFFFu);
+    const auto f = from_is_after ? a : b;
+    const auto t = from_is_after ? b : a;
+    auto& [most, id] = best[f];
+    if (pair.samples > most || (pair.samples == most && to.name(t) < to.name(id))) {
+      most = pair.samples;
+      id = t;
+    }
   }
-  GroupTransition out;
-  out.parent = majority(counts, true, pairs.before, pairs.after);
-  out.heir = majority(counts, false, pairs.before, pairs.after);
+  std::map<std::string, std::string> out;
+  for (std::uint32_t f = 0; f < from.size(); ++f)
+    if (best[f].first > 0) out.emplace(from.name(f), to.name(best[f].second));
   return out;
+}
+
+GroupTransition transition_of(const PairCells& pairs) {
+  return {majority(pairs, true), majority(pairs, false)};
 }
 
 // The family-wise chance that noise alone keeps groups that all want the
@@ -119,25 +113,20 @@ constexpr double kWholeShare = 0.9;
 bool only_merges_and_loses_a_distinction(const PairCells& pairs, std::size_t min_group,
                                          std::size_t min_cell) {
   using learner::Cell;
-  const auto total = [](const std::vector<Cell>& cells) {
-    double n = 0;
-    for (const auto& cell : cells) n += cell.n;
-    return n;
-  };
   std::vector<double> before_samples(pairs.before.size(), 0), largest_part(pairs.before.size(), 0);
-  for (const auto& [pair, cells] : pairs.cells) {
-    const double n = total(cells);
-    before_samples[pair >> 32] += n;
-    largest_part[pair >> 32] = std::max(largest_part[pair >> 32], n);
+  for (const auto& [key, pair] : pairs.pairs) {
+    const auto n = static_cast<double>(pair.samples);
+    before_samples[key >> 32] += n;
+    largest_part[key >> 32] = std::max(largest_part[key >> 32], n);
   }
   const auto sizable = [&](std::size_t b) {
     return before_samples[b] >= static_cast<double>(min_group);
   };
   for (std::size_t b = 0; b < before_samples.size(); ++b)
     if (sizable(b) && largest_part[b] < kWholeShare * before_samples[b]) return false;
-  const auto absorbed = [&](std::uint64_t pair, const std::vector<Cell>& cells) {
-    const auto b = static_cast<std::size_t>(pair >> 32);
-    return sizable(b) && total(cells) >= kWholeShare * before_samples[b];
+  const auto absorbed = [&](std::uint64_t key, const PairStats& pair) {
+    const auto b = static_cast<std::size_t>(key >> 32);
+    return sizable(b) && static_cast<double>(pair.samples) >= kWholeShare * before_samples[b];
   };
   // Per new group: its pooled cells and how many groups in force it absorbs.
   struct Merged {
@@ -145,11 +134,11 @@ bool only_merges_and_loses_a_distinction(const PairCells& pairs, std::size_t min
     std::size_t absorbed = 0;
   };
   std::vector<Merged> merged(pairs.after.size());
-  for (const auto& [pair, cells] : pairs.cells) {
-    auto& into = merged[pair & 0xFFFFFFFFu];
-    if (into.pooled.size() < cells.size()) into.pooled.resize(cells.size());
-    for (std::size_t d = 0; d < cells.size(); ++d) into.pooled[d].add(cells[d]);
-    if (absorbed(pair, cells)) ++into.absorbed;
+  for (const auto& [key, pair] : pairs.pairs) {
+    auto& into = merged[key & 0xFFFFFFFFu];
+    if (into.pooled.size() < pair.cells.size()) into.pooled.resize(pair.cells.size());
+    for (std::size_t d = 0; d < pair.cells.size(); ++d) into.pooled[d].add(pair.cells[d]);
+    if (absorbed(key, pair)) ++into.absorbed;
   }
   const auto enough = [&](const Cell& cell) {
     return cell.n >= static_cast<double>(min_cell) && cell.n >= 2;
@@ -163,9 +152,10 @@ bool only_merges_and_loses_a_distinction(const PairCells& pairs, std::size_t min
         best[a] = d;
   }
   std::vector<learner::Comparison> comparisons;
-  for (const auto& [pair, cells] : pairs.cells) {
-    const auto& incumbent_decision = best[pair & 0xFFFFFFFFu];
-    if (!absorbed(pair, cells) || !incumbent_decision || *incumbent_decision >= cells.size())
+  for (const auto& [key, pair] : pairs.pairs) {
+    const auto& cells = pair.cells;
+    const auto& incumbent_decision = best[key & 0xFFFFFFFFu];
+    if (!absorbed(key, pair) || !incumbent_decision || *incumbent_decision >= cells.size())
       continue;
     const auto& incumbent = cells[*incumbent_decision];
     if (!enough(incumbent)) continue;
